@@ -1,0 +1,48 @@
+// Package redact keeps secrets (passwords, tokens, robot keys) out of logs, errors and --help.
+package redact
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Placeholder replaces every secret.
+const Placeholder = "<redacted>"
+
+// Secret is a string that prints as <redacted>, so it can sit in a config struct that gets logged.
+type Secret string
+
+func (Secret) String() string                 { return Placeholder }
+func (Secret) GoString() string               { return Placeholder }
+func (s Secret) MarshalText() ([]byte, error) { return []byte(Placeholder), nil }
+
+// Reveal returns the secret's value, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// secretNames are query parameter names whose values are always secrets, whatever the sink's
+// spec says. Matching is case-insensitive.
+var secretNames = []string{
+	"key", "access_token", "accesstoken", "token", "sign", "secret", "password", "passwd", "pw", "pass",
+	"api_key", "apikey", "corp_secret", "accesskeysecret", "esusersecret", "sasl_password", "client_secret",
+}
+
+var (
+	userinfoRe = regexp.MustCompile(`(//[^/@:\s"']*):([^/@\s"']*)@`)
+	queryRe    = regexp.MustCompile(`(?i)([?&;,\s"']|^)(` + strings.Join(secretNames, "|") + `)=([^&\s"',]*)`)
+	// DSNs as go-sql-driver/mysql writes them: user:password@tcp(host)/db
+	dsnRe = regexp.MustCompile(`([A-Za-z0-9_.\-]+):([^@\s/"']+)@(tcp|unix)\(`)
+)
+
+// Text replaces secrets found anywhere in s: URL userinfo passwords, MySQL DSN passwords, and the
+// values of secret-looking query parameters (key=, access_token=, sign=, secret=, password=, ...).
+// Use it on every string that may carry a URL before it reaches a log line or an error.
+func Text(s string, extraNames ...string) string {
+	s = userinfoRe.ReplaceAllString(s, "$1:"+Placeholder+"@")
+	s = dsnRe.ReplaceAllString(s, "$1:"+Placeholder+"@$3(")
+	s = queryRe.ReplaceAllString(s, "$1$2="+Placeholder)
+	for _, n := range extraNames {
+		re := regexp.MustCompile(`([?&;,\s"']|^)(` + regexp.QuoteMeta(n) + `)=([^&\s"',]*)`)
+		s = re.ReplaceAllString(s, "$1$2="+Placeholder)
+	}
+	return s
+}

@@ -1,0 +1,270 @@
+package uri
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Param describes one parameter a sink or source accepts. The same definitions drive parsing,
+// "did you mean" suggestions, redaction and the generated reference (herald --help, docs/sinks).
+type Param struct {
+	Name    string
+	Default string // shown in help; also returned by String when the parameter is absent
+	Help    string
+	Example string
+	// Repeatable parameters may be given several times (header=A=1&header=B=2).
+	Repeatable bool
+	// Secret parameters are redacted in every log line and in --help.
+	Secret bool
+}
+
+// Params reads the parameters of one sink or source. Every accessor records the name it was
+// asked for; Err reports bad values and every parameter nobody asked for, with a suggestion.
+// Errors name the owner ("--sink #2 (webhook)"), the parameter and the fix.
+type Params struct {
+	owner string
+	v     url.Values
+	spec  map[string]Param
+	used  map[string]bool
+	errs  []error
+}
+
+// NewParams wraps query values. owner names the sink or source in error messages; spec lists
+// every parameter it accepts.
+func NewParams(owner string, v url.Values, spec []Param) *Params {
+	p := &Params{owner: owner, v: v, spec: map[string]Param{}, used: map[string]bool{}}
+	for _, s := range spec {
+		p.spec[s.Name] = s
+	}
+	return p
+}
+
+// Owner is the name used in error messages.
+func (p *Params) Owner() string { return p.owner }
+
+// Has reports whether the parameter was given at all.
+func (p *Params) Has(name string) bool {
+	p.mark(name)
+	_, ok := p.v[name]
+	return ok
+}
+
+func (p *Params) mark(name string) {
+	if _, ok := p.spec[name]; !ok {
+		// A programming error: every parameter must be declared so help and suggestions know it.
+		panic(fmt.Sprintf("uri: %s reads parameter %q that its spec does not declare", p.owner, name))
+	}
+	p.used[name] = true
+}
+
+// Errorf records an error about parameter name; fix says what to write instead.
+func (p *Params) Errorf(name, fix, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.errs = append(p.errs, fmt.Errorf("%s: parameter %q: %s; %s", p.owner, name, msg, fix))
+}
+
+// String returns the last value given for name, or its declared default.
+func (p *Params) String(name string) string {
+	p.mark(name)
+	vs := p.v[name]
+	if len(vs) == 0 {
+		return p.spec[name].Default
+	}
+	if len(vs) > 1 && !p.spec[name].Repeatable {
+		p.Errorf(name, "give it once", "given %d times", len(vs))
+	}
+	return vs[len(vs)-1]
+}
+
+// List returns every value of a repeatable parameter, each also split on commas, empty items
+// kept only when keepEmpty (namespaces=a,"" means "a and cluster-scoped").
+func (p *Params) List(name string) []string {
+	p.mark(name)
+	var out []string
+	for _, v := range p.v[name] {
+		for _, item := range strings.Split(v, ",") {
+			item = strings.TrimSpace(item)
+			if item == `""` {
+				item = ""
+			} else if item == "" {
+				continue
+			}
+			out = append(out, item)
+		}
+	}
+	if len(p.v[name]) == 0 && p.spec[name].Default != "" {
+		return strings.Split(p.spec[name].Default, ",")
+	}
+	return out
+}
+
+// Values returns every value of a repeatable parameter as given (no comma splitting).
+func (p *Params) Values(name string) []string {
+	p.mark(name)
+	return p.v[name]
+}
+
+// Bool parses true/false/1/0/yes/no; absent means the declared default (or false).
+func (p *Params) Bool(name string) bool {
+	s := p.String(name)
+	if s == "" {
+		return false
+	}
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off":
+		return false
+	}
+	p.Errorf(name, "write true or false", "%q is not a boolean", s)
+	return false
+}
+
+// Int parses a whole number within [min, max].
+func (p *Params) Int(name string, min, max int) int {
+	s := p.String(name)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		p.Errorf(name, fmt.Sprintf("write a whole number from %d to %d", min, max), "%q is out of range or not a number", s)
+		return 0
+	}
+	return n
+}
+
+// Duration parses a Go duration ("500ms", "30s", "10m"); a bare number is taken as seconds.
+func (p *Params) Duration(name string) time.Duration {
+	s := p.String(name)
+	if s == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		p.Errorf(name, `write a duration such as "30s" or "5m"`, "%q is not a duration", s)
+		return 0
+	}
+	return d
+}
+
+// Regexps compiles every value of a repeatable regexp parameter.
+func (p *Params) Regexps(name string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, s := range p.Values(name) {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			p.Errorf(name, "fix the regular expression (Go RE2 syntax)", "%q does not compile: %v", s, err)
+			continue
+		}
+		out = append(out, re)
+	}
+	return out
+}
+
+// OneOf returns the value if it is one of allowed (case-insensitive), else records an error.
+func (p *Params) OneOf(name string, allowed ...string) string {
+	s := p.String(name)
+	for _, a := range allowed {
+		if strings.EqualFold(s, a) {
+			return a
+		}
+	}
+	if s == "" {
+		return ""
+	}
+	p.Errorf(name, "write one of "+strings.Join(allowed, ", ")+suggest(s, allowed), "%q is not allowed", s)
+	return ""
+}
+
+// Unknown returns the parameters that were given but are not in the spec, sorted.
+func (p *Params) Unknown() []string {
+	var out []string
+	for k := range p.v {
+		if _, ok := p.spec[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Suggest returns the declared parameter nearest to name, or "" when none is close.
+func (p *Params) Suggest(name string) string {
+	var names []string
+	for k := range p.spec {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return nearest(name, names)
+}
+
+// Err returns every recorded error plus one per unknown parameter. Call it once all parameters
+// have been read.
+func (p *Params) Err() error {
+	errs := append([]error(nil), p.errs...)
+	for _, k := range p.Unknown() {
+		fix := "remove it"
+		if s := p.Suggest(k); s != "" {
+			fix = fmt.Sprintf("did you mean %q?", s)
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown parameter %q; %s (herald --help lists every parameter)", p.owner, k, fix))
+	}
+	return errors.Join(errs...)
+}
+
+func suggest(s string, allowed []string) string {
+	if n := nearest(s, allowed); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	return ""
+}
+
+// nearest returns the candidate within edit distance 2 (or a third of the length) of s.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := distance(strings.ToLower(s), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if l := len(s) / 3; l > limit {
+		limit = l
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,62 @@
+// Package uri parses kube-eventer style --sink and --source values ("scheme:target?params") into
+// a scheme, a target URL and typed, validated parameters.
+package uri
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// URI is one parsed --sink or --source value.
+type URI struct {
+	// Scheme is the part before the first colon: "webhook", "kafka", ...
+	Scheme string
+	// Target is the rest, after ${ENV} expansion, parsed as a URL. Its query holds the parameters.
+	Target *url.URL
+	// Raw is the value as given on the command line, before expansion (safe to log only after
+	// redact.URI).
+	Raw string
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Parse splits "scheme:target?params", expands ${NAME} from the environment and parses the target.
+// A reference to an unset variable is an error: a sink that silently got an empty password would
+// fail much later and much less clearly.
+func Parse(flagName, value string) (*URI, error) {
+	scheme, rest, _ := strings.Cut(value, ":")
+	if scheme == "" {
+		return nil, fmt.Errorf("--%s=%q: missing the scheme before ':'; write it as SCHEME:TARGET?PARAMS, e.g. --%s=webhook:http://receiver:8080/events?level=Warning", flagName, value, flagName)
+	}
+	if strings.ContainsAny(scheme, "/?&=") {
+		return nil, fmt.Errorf("--%s=%q: %q is not a scheme; write it as SCHEME:TARGET?PARAMS, e.g. --%s=webhook:http://receiver:8080/events", flagName, value, scheme, flagName)
+	}
+	var missing []string
+	expanded := envRef.ReplaceAllStringFunc(rest, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("--%s=%s:...: environment variable %s is not set; set it (for example from a Secret with env.valueFrom.secretKeyRef) or remove the ${%s} reference", flagName, scheme, strings.Join(missing, ", "), missing[0])
+	}
+	target, err := url.Parse(expanded)
+	if err != nil {
+		// url errors quote the whole input, which may hold an expanded secret.
+		return nil, fmt.Errorf("--%s=%s:...: the target is not a valid URL (%s); percent-encode reserved characters such as %% # & in values", flagName, scheme, describeURLError(err))
+	}
+	return &URI{Scheme: scheme, Target: target, Raw: value}, nil
+}
+
+func describeURLError(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return "parse error"
+}

@@ -1,0 +1,53 @@
+// Package core holds what every part of herald shares: the Event that flows from sources to
+// sinks, the Sink contract, and the Pipeline that filters, queues, batches and retries.
+package core
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Event is one Kubernetes event as herald passes it on. Templates see the embedded v1.Event's
+// fields exactly as kube-eventer templates do (.Reason, .InvolvedObject.Name, .LastTimestamp).
+//
+// Events are shared between sinks and are read-only once a source has emitted them: a sink
+// never mutates an Event it is given.
+type Event struct {
+	*corev1.Event
+	// Cluster is --cluster-name, for multi-cluster setups.
+	Cluster string
+	// Restart is set by sources/podrestart; nil for plain events.
+	Restart *PodRestart
+	// Observed is when herald's source saw this delivery of the event (for latency metrics).
+	Observed time.Time
+}
+
+// Key identifies the object an event is about, "namespace/kind/name"; sinks that need per-object
+// ordering (Kafka partitions) use it.
+func (e *Event) Key() string {
+	o := e.InvolvedObject
+	return o.Namespace + "/" + o.Kind + "/" + o.Name
+}
+
+// PodRestart is the enrichment sources/podrestart attaches to a ContainerRestarted event.
+type PodRestart struct {
+	Namespace    string
+	Pod          string
+	Container    string
+	Node         string
+	OwnerKind    string
+	OwnerName    string
+	RestartCount int32
+	// Folded is how many further restarts of this container were throttled into this report.
+	Folded int
+	// LastState is the container's last termination state.
+	LastState *corev1.ContainerStateTerminated
+	// PreviousLog and CurrentLog are tails of the previous and current container's logs;
+	// LogNote explains when a log could not be fetched.
+	PreviousLog string
+	CurrentLog  string
+	LogNote     string
+	// RecentEvents are the pod's recent events, newest last.
+	RecentEvents []*corev1.Event
+}

@@ -1,0 +1,157 @@
+// Package filter decides which events a sink receives. Every sink accepts the same filter
+// parameters, parsed and applied here, so a filter means the same thing on every sink.
+package filter
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/core"
+)
+
+// Params are the filter parameters every sink accepts.
+var Params = []uri.Param{
+	{Name: "level", Default: "Warning", Example: "Normal",
+		Help: `lowest event type delivered: "Warning" delivers Warning events only, "Normal" delivers Normal and Warning (a floor, as in kube-eventer)`},
+	{Name: "namespaces", Repeatable: true, Example: "prod,payments,/^team-.*/",
+		Help: `deliver only events about objects in these namespaces: exact names, or /regexp/ between slashes, comma-separated. Cluster-scoped objects (Nodes) have no namespace and pass only with "" in the list (namespaces=prod,"") or cluster_scoped=true`},
+	{Name: "exclude_namespaces", Repeatable: true, Example: "kube-system,/-sandbox$/",
+		Help: "drop events about objects in these namespaces (exact names or /regexp/)"},
+	{Name: "cluster_scoped", Example: "true",
+		Help: "with namespaces=, also deliver events about cluster-scoped objects (Nodes, PersistentVolumes)"},
+	{Name: "kinds", Repeatable: true, Example: "Pod,Node",
+		Help: "deliver only events whose involved object is of these kinds (exact, case-sensitive, comma-separated)"},
+	{Name: "exclude_kinds", Repeatable: true, Example: "Lease",
+		Help: "drop events whose involved object is of these kinds"},
+	{Name: "reason", Repeatable: true, Example: "BackOff|OOMKilling",
+		Help: `deliver only events whose reason matches one of these regexps (unanchored, as in kube-eventer; several reason= are OR-ed). Note: reason=[^Unhealthy] is a character class ("contains a character other than U,n,h,e,a,l,t,y"), not "not Unhealthy": write exclude_reason=^Unhealthy$ instead`},
+	{Name: "exclude_reason", Repeatable: true, Example: "^Unhealthy$",
+		Help: "drop events whose reason matches one of these regexps"},
+}
+
+// Filter is a compiled set of filter parameters. The zero value delivers Warning events only.
+type Filter struct {
+	normal        bool // level=Normal: Normal and Warning
+	namespaces    *matcher
+	excludeNS     *matcher
+	clusterScoped bool
+	kinds         map[string]bool
+	excludeKinds  map[string]bool
+	reasons       []*regexp.Regexp
+	excludeReason []*regexp.Regexp
+}
+
+// FromParams reads the filter parameters; errors are recorded in p.
+func FromParams(p *uri.Params) *Filter {
+	f := &Filter{}
+	if p.Has("level") {
+		switch lvl := p.OneOf("level", "Warning", "Normal"); lvl {
+		case "Normal":
+			f.normal = true
+		}
+	}
+	f.namespaces = newMatcher(p, "namespaces")
+	f.excludeNS = newMatcher(p, "exclude_namespaces")
+	f.clusterScoped = p.Bool("cluster_scoped")
+	f.kinds = set(p.List("kinds"))
+	f.excludeKinds = set(p.List("exclude_kinds"))
+	f.reasons = p.Regexps("reason")
+	f.excludeReason = p.Regexps("exclude_reason")
+	return f
+}
+
+// Match reports whether the sink should receive e.
+func (f *Filter) Match(e *core.Event) bool {
+	switch e.Type {
+	case "Warning":
+	case "Normal", "":
+		if !f.normal {
+			return false
+		}
+	default:
+		// Unknown types are treated as Warning: better delivered than lost.
+	}
+	ns := e.InvolvedObject.Namespace
+	if f.namespaces != nil {
+		if ns == "" {
+			if !f.clusterScoped && !f.namespaces.empty {
+				return false
+			}
+		} else if !f.namespaces.match(ns) {
+			return false
+		}
+	}
+	if f.excludeNS != nil && ns != "" && f.excludeNS.match(ns) {
+		return false
+	}
+	kind := e.InvolvedObject.Kind
+	if f.kinds != nil && !f.kinds[kind] {
+		return false
+	}
+	if f.excludeKinds[kind] {
+		return false
+	}
+	if len(f.reasons) > 0 && !anyMatch(f.reasons, e.Reason) {
+		return false
+	}
+	if anyMatch(f.excludeReason, e.Reason) {
+		return false
+	}
+	return true
+}
+
+func anyMatch(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func set(items []string) map[string]bool {
+	if len(items) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(items))
+	for _, it := range items {
+		m[it] = true
+	}
+	return m
+}
+
+// matcher matches namespace names: exact names, /regexp/ items, and "" (cluster-scoped).
+type matcher struct {
+	exact map[string]bool
+	res   []*regexp.Regexp
+	empty bool // "" was listed: cluster-scoped objects match
+}
+
+func newMatcher(p *uri.Params, name string) *matcher {
+	items := p.List(name)
+	if len(items) == 0 {
+		return nil
+	}
+	m := &matcher{exact: map[string]bool{}}
+	for _, it := range items {
+		switch {
+		case it == "":
+			m.empty = true
+		case len(it) >= 2 && strings.HasPrefix(it, "/") && strings.HasSuffix(it, "/"):
+			re, err := regexp.Compile(it[1 : len(it)-1])
+			if err != nil {
+				p.Errorf(name, "fix the regular expression between the slashes (Go RE2 syntax)", "%q does not compile: %v", it, err)
+				continue
+			}
+			m.res = append(m.res, re)
+		default:
+			m.exact[it] = true
+		}
+	}
+	return m
+}
+
+func (m *matcher) match(ns string) bool {
+	return m.exact[ns] || anyMatch(m.res, ns)
+}

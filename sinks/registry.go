@@ -1,0 +1,200 @@
+// Package sinks is the registry of sink types. Each sink package registers a Definition in its
+// init; cmd/herald builds sinks from --sink values through Build and never names a sink type.
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/core/filter"
+)
+
+// Env is what a sink factory gets besides its URI.
+type Env struct {
+	// Ctx lives as long as the process; watches (ConfigMap templates) stop when it is done.
+	Ctx context.Context
+	// Kube is the cluster client; nil when no cluster is configured (herald check offline).
+	Kube kubernetes.Interface
+	// Cluster is --cluster-name.
+	Cluster string
+	// Location is --timezone, for rendering times.
+	Location *time.Location
+}
+
+// Target is one --sink value, parsed.
+type Target struct {
+	// ID names this sink in logs and metrics: the name= parameter, or "scheme#N" for the Nth --sink.
+	ID string
+	// URL is the part after "scheme:", ${ENV} expanded. Its query holds the parameters; a sink
+	// that sends to URL must strip them (see StripParams).
+	URL *url.URL
+	// Params reads and validates the sink's own parameters.
+	Params *uri.Params
+}
+
+// Definition describes a sink type: how to build it, and every parameter it accepts (the same
+// list drives validation, suggestions, redaction and the generated reference).
+type Definition struct {
+	Scheme  string
+	Summary string
+	// Example is a whole --sink value.
+	Example string
+	Params  []uri.Param
+	New     func(t Target, env Env) (core.Sink, error)
+}
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Definition{}
+)
+
+// Register adds a sink type. It panics on a duplicate scheme: that is a programming error.
+func Register(d Definition) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[d.Scheme]; dup {
+		panic("sinks: scheme registered twice: " + d.Scheme)
+	}
+	registry[d.Scheme] = d
+}
+
+// Lookup returns the definition for a scheme.
+func Lookup(scheme string) (Definition, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	d, ok := registry[scheme]
+	return d, ok
+}
+
+// All returns every registered definition, sorted by scheme.
+func All() []Definition {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]Definition, 0, len(registry))
+	for _, d := range registry {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Scheme < out[j].Scheme })
+	return out
+}
+
+// CommonParams are accepted by every sink: the filter, the sink's name and the pipeline's
+// per-sink queue and batch settings.
+var CommonParams = append([]uri.Param{
+	{Name: "name", Example: "team-a-wechat",
+		Help: `a stable name for this sink in logs, metrics and checkpoints (default "SCHEME#N" for the Nth --sink)`},
+	{Name: "queue_size", Default: "20000",
+		Help: "events this sink may hold while it is slow or down; beyond it new events are dropped and counted (herald_sink_events_total{outcome=\"dropped\"})"},
+	{Name: "batch_size", Default: "500",
+		Help: "most events handed to the sink in one delivery"},
+	{Name: "flush_interval", Default: "200ms",
+		Help: "longest time an event waits for its batch to fill before delivery"},
+}, filter.Params...)
+
+// Built is one sink, ready for the pipeline.
+type Built struct {
+	ID      string
+	Sink    core.Sink
+	Filter  *filter.Filter
+	Options core.SinkOptions
+	// Redacted is the --sink value with secrets replaced, safe to log.
+	Redacted string
+}
+
+// Build parses one --sink value (the index-th, from 1) and constructs the sink.
+func Build(index int, raw string, env Env) (*Built, error) {
+	u, err := uri.Parse("sink", raw)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := Lookup(u.Scheme)
+	if !ok {
+		return nil, fmt.Errorf("--sink #%d: unknown sink type %q; known types: %s", index, u.Scheme, strings.Join(Schemes(), ", "))
+	}
+	spec := append(append([]uri.Param{}, CommonParams...), d.Params...)
+	id := fmt.Sprintf("%s#%d", d.Scheme, index)
+	owner := fmt.Sprintf("--sink #%d (%s)", index, d.Scheme)
+	p := uri.NewParams(owner, u.Target.Query(), spec)
+	if n := p.String("name"); n != "" {
+		id = n
+	}
+	b := &Built{ID: id, Redacted: RedactURI(raw, spec)}
+	b.Filter = filter.FromParams(p)
+	b.Options = core.SinkOptions{
+		QueueSize:     p.Int("queue_size", 1, 10_000_000),
+		BatchSize:     p.Int("batch_size", 1, 100_000),
+		FlushInterval: p.Duration("flush_interval"),
+	}
+	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
+	// Report parameter problems first: they are usually why New failed.
+	if perr := p.Err(); perr != nil {
+		if sink != nil {
+			_ = sink.Close()
+		}
+		return nil, perr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", owner, err)
+	}
+	b.Sink = sink
+	return b, nil
+}
+
+// BuildAll builds every --sink value and reports every problem at once.
+func BuildAll(raws []string, env Env) ([]*Built, error) {
+	var out []*Built
+	var errs []error
+	ids := map[string]int{}
+	for i, raw := range raws {
+		b, err := Build(i+1, raw, env)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := ids[b.ID]; dup {
+			errs = append(errs, fmt.Errorf("--sink #%d: name %q is already used by --sink #%d; give each sink its own name=", i+1, b.ID, prev))
+			_ = b.Sink.Close()
+			continue
+		}
+		ids[b.ID] = i + 1
+		out = append(out, b)
+	}
+	if len(errs) > 0 {
+		for _, b := range out {
+			_ = b.Sink.Close()
+		}
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// Schemes lists the registered sink types.
+func Schemes() []string {
+	var s []string
+	for _, d := range All() {
+		s = append(s, d.Scheme)
+	}
+	return s
+}
+
+// StripParams returns u without the query parameters declared in spec, for sinks that send to
+// the target URL itself (webhook) and must not leak herald's parameters to the receiver.
+func StripParams(u *url.URL, spec []uri.Param) *url.URL {
+	c := *u
+	q := c.Query()
+	for _, p := range append(append([]uri.Param{}, CommonParams...), spec...) {
+		q.Del(p.Name)
+	}
+	c.RawQuery = q.Encode()
+	return &c
+}
