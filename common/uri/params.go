@@ -268,3 +268,18 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Passthrough accepts the unknown parameters that are not near-misses of a declared one and
+// returns them: a sink that sends to the target URL (webhook) keeps them in that URL, as
+// kube-eventer did. Near-misses ("levl") stay errors with a suggestion.
+func (p *Params) Passthrough() []string {
+	var out []string
+	for _, k := range p.Unknown() {
+		if p.Suggest(k) == "" {
+			out = append(out, k)
+			p.spec[k] = Param{Name: k}
+			p.used[k] = true
+		}
+	}
+	return out
+}
