@@ -16,3 +16,5 @@ func RedactURI(raw string, spec []uri.Param) string {
 	}
 	return redact.Text(raw, names...)
 }
+
+func redactRaw(raw string) string { return redact.Text(raw) }

@@ -51,6 +51,10 @@ func Parse(flagName, value string) (*URI, error) {
 		// url errors quote the whole input, which may hold an expanded secret.
 		return nil, fmt.Errorf("--%s=%s:...: the target is not a valid URL (%s); percent-encode reserved characters such as %% # & in values", flagName, scheme, describeURLError(err))
 	}
+	if _, err := url.ParseQuery(target.RawQuery); err != nil {
+		// Query() would silently drop the bad pair; the error text holds the value, maybe a secret.
+		return nil, fmt.Errorf("--%s=%s:...: a parameter is not validly percent-encoded; write %%25 for %%, %%26 for & and %%23 for # inside values (after ${ENV} expansion too)", flagName, scheme)
+	}
 	return &URI{Scheme: scheme, Target: target, Raw: value}, nil
 }
 

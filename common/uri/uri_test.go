@@ -1,0 +1,134 @@
+package uri
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	t.Setenv("ROBOT_KEY", "s3cr3t")
+	u, err := Parse("sink", "wechat:https://qyapi.example/send?key=${ROBOT_KEY}&level=Warning")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Scheme != "wechat" || u.Target.Host != "qyapi.example" || u.Target.Query().Get("key") != "s3cr3t" {
+		t.Fatalf("parsed %+v", u)
+	}
+	u, err = Parse("sink", "wechat:?corp_id=a&agent_id=1")
+	if err != nil || u.Target.Host != "" || u.Target.Query().Get("agent_id") != "1" {
+		t.Fatalf("hostless form: %+v %v", u, err)
+	}
+	u, err = Parse("sink", "log")
+	if err != nil || u.Scheme != "log" {
+		t.Fatalf("bare scheme: %+v %v", u, err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Setenv("SECRET_PW", "hunter2%zz")
+	cases := []struct{ in, want string }{
+		{":http://x", "missing the scheme"},
+		{"a/b:x", `is not a scheme`},
+		{"webhook:http://x?key=${NOT_SET_ANYWHERE}", "environment variable NOT_SET_ANYWHERE is not set"},
+		{"webhook:http://x/?p=${SECRET_PW}", "not validly percent-encoded"},
+	}
+	for _, c := range cases {
+		_, err := Parse("sink", c.in)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: error leaks the expanded secret: %v", c.in, err)
+		}
+	}
+}
+
+var spec = []Param{
+	{Name: "method", Default: "GET"},
+	{Name: "header", Repeatable: true},
+	{Name: "timeout", Default: "10s"},
+	{Name: "workers", Default: "2"},
+	{Name: "insecure"},
+	{Name: "format"},
+}
+
+func params(t *testing.T, q string) *Params {
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewParams("--sink #3 (webhook)", v, spec)
+}
+
+func TestParamsTyped(t *testing.T) {
+	p := params(t, "header=A=1&header=B=2,3&timeout=500ms&insecure=yes&format=JSON")
+	if p.String("method") != "GET" {
+		t.Error("default not applied")
+	}
+	if got := p.Values("header"); len(got) != 2 || got[0] != "A=1" {
+		t.Errorf("Values = %v", got)
+	}
+	if d := p.Duration("timeout"); d.Milliseconds() != 500 {
+		t.Errorf("Duration = %v", d)
+	}
+	if p.Int("workers", 1, 10) != 2 {
+		t.Error("Int default")
+	}
+	if !p.Bool("insecure") {
+		t.Error("Bool")
+	}
+	if p.OneOf("format", "text", "json") != "json" {
+		t.Error("OneOf is case-insensitive and canonical")
+	}
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParamsErrors(t *testing.T) {
+	cases := []struct{ q, want string }{
+		{"workers=0", `parameter "workers": "0" is out of range or not a number; write a whole number from 1 to 10`},
+		{"timeout=soon", `"soon" is not a duration`},
+		{"insecure=perhaps", `"perhaps" is not a boolean`},
+		{"format=xml", `write one of text, json`},
+		{"format=jsn", `did you mean "json"?`},
+		{"metod=POST", `unknown parameter "metod"; did you mean "method"?`},
+		{"zzzzzz=1", `unknown parameter "zzzzzz"; remove it`},
+		{"method=GET&method=POST", `"method": given 2 times; give it once`},
+	}
+	for _, c := range cases {
+		p := params(t, c.q)
+		p.Int("workers", 1, 10)
+		p.Duration("timeout")
+		p.Bool("insecure")
+		p.OneOf("format", "text", "json")
+		p.String("method")
+		err := p.Err()
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "--sink #3 (webhook)") {
+			t.Errorf("%q: got %v, want %q", c.q, err, c.want)
+		}
+	}
+}
+
+func TestPassthrough(t *testing.T) {
+	p := params(t, "token=abc&metod=POST&method=POST")
+	p.String("method")
+	if got := p.Passthrough(); len(got) != 1 || got[0] != "token" {
+		t.Fatalf("Passthrough = %v, want [token]", got)
+	}
+	err := p.Err()
+	if err == nil || !strings.Contains(err.Error(), `did you mean "method"`) || strings.Contains(err.Error(), "token") {
+		t.Fatalf("near-miss must stay an error, passthrough must not: %v", err)
+	}
+}
+
+func TestUndeclaredParameterPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("reading an undeclared parameter must panic (it would be missing from help)")
+		}
+	}()
+	params(t, "").String("undeclared")
+}

@@ -1,0 +1,332 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/golang/glog"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/clock"
+)
+
+// Matcher decides whether a sink receives an event (core/filter.Filter implements it).
+type Matcher interface {
+	Match(*Event) bool
+}
+
+// Backoff is the retry schedule for a failing sink: exponential from Initial to Max, with
+// jitter (0.2 = up to 20% longer).
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+	Factor  float64
+	Jitter  float64
+}
+
+// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 30 s between attempts.
+var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second, Factor: 2, Jitter: 0.2}
+
+// PipelineConfig configures a Pipeline. Zero values take defaults.
+type PipelineConfig struct {
+	Clock   clock.Clock
+	Metrics *Metrics
+	Backoff Backoff
+	// ExportTimeout bounds one Export attempt (default 30 s).
+	ExportTimeout time.Duration
+}
+
+// Pipeline hands each event to every sink whose filter matches, through a bounded queue per
+// sink, in batches of up to BatchSize events or FlushInterval of age, whichever comes first.
+// Failed exports are retried with backoff until they succeed, fail permanently, or shutdown
+// runs out of time. A slow or dead sink fills only its own queue.
+type Pipeline struct {
+	cfg     PipelineConfig
+	runners []*runner
+	wg      sync.WaitGroup
+	// stopping is closed by Shutdown: workers flush what is queued without waiting for batches
+	// to fill.
+	stopping chan struct{}
+	// ctx is cancelled when the shutdown deadline passes: retries stop.
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+// NewPipeline returns a pipeline with no sinks.
+func NewPipeline(cfg PipelineConfig) *Pipeline {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Backoff.Initial == 0 {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.ExportTimeout == 0 {
+		cfg.ExportTimeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// Add registers a sink under id (its name in logs and metrics). Call before Start.
+func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
+	if o.QueueSize <= 0 {
+		o.QueueSize = 20000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 200 * time.Millisecond
+	}
+	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize), p: p}
+	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
+	p.runners = append(p.runners, r)
+}
+
+// Start starts one worker per sink.
+func (p *Pipeline) Start() {
+	for _, r := range p.runners {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			r.run()
+		}()
+	}
+}
+
+// Push offers e to every sink. It never blocks: a sink whose queue is full drops e and counts it.
+// Push after Shutdown drops and counts too.
+func (p *Pipeline) Push(e *Event) {
+	m := p.cfg.Metrics
+	m.received.Inc()
+	for _, r := range p.runners {
+		if r.match != nil && !r.match.Match(e) {
+			m.events.WithLabelValues(r.id, OutcomeFiltered, "").Inc()
+			continue
+		}
+		select {
+		case <-p.stopping:
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Inc()
+			continue
+		default:
+		}
+		if !r.q.push(e) {
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
+			r.logDrop()
+			continue
+		}
+		m.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
+	}
+}
+
+// Shutdown stops accepting events, delivers what is queued until ctx is done, counts the rest
+// as dropped (reason shutdown), and closes every sink.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.once.Do(func() { close(p.stopping) })
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		p.cancel()
+		<-done
+	}
+	p.cancel()
+	var errs []error
+	for _, r := range p.runners {
+		if err := r.sink.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing sink %s: %w", r.id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// QueueLengths returns the number of queued events per sink id.
+func (p *Pipeline) QueueLengths() map[string]int {
+	out := map[string]int{}
+	for _, r := range p.runners {
+		out[r.id] = r.q.len()
+	}
+	return out
+}
+
+// runner owns one sink: its filter, queue and worker.
+type runner struct {
+	id    string
+	sink  Sink
+	match Matcher
+	opts  SinkOptions
+	q     *queue
+	p     *Pipeline
+
+	dropMu      sync.Mutex
+	lastDropLog time.Time
+	dropsSince  int
+}
+
+// logDrop logs queue-full drops at most once every 10 s per sink, with the count since.
+func (r *runner) logDrop() {
+	r.dropMu.Lock()
+	defer r.dropMu.Unlock()
+	r.dropsSince++
+	now := r.p.cfg.Clock.Now()
+	if now.Sub(r.lastDropLog) < 10*time.Second {
+		return
+	}
+	glog.Warningf("sink %s: queue full (%d events): dropped %d event(s) since last report; the sink is slow or down (see herald_sink_events_total{sink=%q,outcome=\"dropped\"}); raise queue_size or fix the sink", r.id, r.opts.QueueSize, r.dropsSince, r.id)
+	r.lastDropLog = now
+	r.dropsSince = 0
+}
+
+func (r *runner) stopping() bool {
+	select {
+	case <-r.p.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// run is the worker loop: wait for a batch to fill or age, export it with retries, repeat.
+// After Shutdown it drains the queue and returns.
+func (r *runner) run() {
+	clk := r.p.cfg.Clock
+	for {
+		first := r.q.oldest()
+		if first == nil {
+			if r.stopping() {
+				return
+			}
+			select {
+			case <-r.q.notify:
+			case <-r.p.stopping:
+			}
+			continue
+		}
+		// Wait until the batch is full, the oldest event is FlushInterval old, or we are stopping.
+		for r.q.len() < r.opts.BatchSize && !r.stopping() {
+			wait := r.opts.FlushInterval - clk.Since(first.Observed)
+			if first.Observed.IsZero() || wait <= 0 {
+				break
+			}
+			t := clk.NewTimer(wait)
+			select {
+			case <-t.C():
+			case <-r.q.notify:
+			case <-r.p.stopping:
+			}
+			t.Stop()
+			if clk.Since(first.Observed) >= r.opts.FlushInterval {
+				break
+			}
+		}
+		batch := r.q.take(r.opts.BatchSize)
+		r.p.cfg.Metrics.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
+		r.deliver(batch)
+	}
+}
+
+// deliver exports batch, retrying what failed retryably until it succeeds or the pipeline's
+// context ends (shutdown deadline).
+func (r *runner) deliver(batch []*Event) {
+	m := r.p.cfg.Metrics
+	clk := r.p.cfg.Clock
+	b := r.p.cfg.Backoff
+	backoff := wait.Backoff{Duration: b.Initial, Factor: b.Factor, Jitter: b.Jitter, Cap: b.Max, Steps: 1 << 30}
+	attempt := 0
+	for len(batch) > 0 {
+		if r.p.ctx.Err() != nil {
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Add(float64(len(batch)))
+			glog.Errorf("sink %s: shutdown timeout reached: %d event(s) not delivered (counted as dropped, reason shutdown)", r.id, len(batch))
+			return
+		}
+		attempt++
+		start := clk.Now()
+		ctx, cancel := context.WithTimeout(r.p.ctx, r.p.cfg.ExportTimeout)
+		err := safeExport(ctx, r.sink, batch)
+		cancel()
+		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())
+
+		failed := batch
+		var partial *PartialError
+		if err != nil && errors.As(err, &partial) {
+			failed = partial.Failed
+		}
+		if err == nil {
+			failed = nil
+		}
+		r.countDelivered(batch, failed)
+		if err == nil {
+			if attempt > 1 {
+				glog.Infof("sink %s: delivered after %d attempts", r.id, attempt)
+			}
+			return
+		}
+		if IsPermanent(err) {
+			m.errors.WithLabelValues(r.id, "permanent").Inc()
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
+			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
+			return
+		}
+		m.errors.WithLabelValues(r.id, "retryable").Inc()
+		m.retries.WithLabelValues(r.id).Inc()
+		batch = failed
+		delay := backoff.Step()
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) && ra.RetryAfter() > delay {
+			delay = min(ra.RetryAfter(), 10*b.Max)
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			glog.Warningf("sink %s: export of %d event(s) failed (attempt %d), retrying in %s: %v", r.id, len(batch), attempt, delay.Round(time.Millisecond), err)
+		}
+		t := clk.NewTimer(delay)
+		select {
+		case <-t.C():
+		case <-r.p.ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
+// countDelivered counts the events of batch not in failed as delivered, with their latency.
+func (r *runner) countDelivered(batch, failed []*Event) {
+	m := r.p.cfg.Metrics
+	now := r.p.cfg.Clock.Now()
+	notDelivered := make(map[*Event]bool, len(failed))
+	for _, e := range failed {
+		notDelivered[e] = true
+	}
+	n := 0
+	for _, e := range batch {
+		if notDelivered[e] {
+			continue
+		}
+		n++
+		if !e.Observed.IsZero() {
+			m.latency.WithLabelValues(r.id).Observe(now.Sub(e.Observed).Seconds())
+		}
+	}
+	if n > 0 {
+		m.events.WithLabelValues(r.id, OutcomeDelivered, "").Add(float64(n))
+	}
+}
+
+// safeExport calls Export, turning a panic in a sink into a permanent error so one bad event
+// never stops the process.
+func safeExport(ctx context.Context, s Sink, batch []*Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = Permanent(fmt.Errorf("sink panicked: %v", v))
+		}
+	}()
+	return s.Export(ctx, batch)
+}
