@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds or installs every server the tests need, caching what it builds under
+# ${XDG_CACHE_HOME:-~/.cache}/herald. With --env it prints the environment the tests read
+# (used as: source <(hack/servers.sh --env)). Progress goes to stderr.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+kube_bin=$("$here/kube-binaries.sh")
+
+if [ "${1:-}" = "--env" ]; then
+	echo "export HERALD_KUBE_BIN='$kube_bin'"
+fi
