@@ -1,0 +1,51 @@
+package kubernetes
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the event source's Prometheus metrics. Create one per process with NewMetrics and
+// share it between sources; nothing is registered behind the caller's back.
+type Metrics struct {
+	delivered   prometheus.Counter
+	unchanged   prometheus.Counter
+	initial     prometheus.Counter
+	skipped     prometheus.Counter
+	watchErrors prometheus.Counter
+	relists     prometheus.Counter
+	tracked     prometheus.Gauge
+}
+
+// NewMetrics creates the source's metrics and registers them with reg (nil: not registered,
+// for tests and tools):
+//
+//	herald_source_events_total{outcome="delivered|unchanged|initial|skipped"}
+//	herald_source_watch_errors_total
+//	herald_source_relists_total
+//	herald_source_tracked_events
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_source_events_total",
+		Help: `Event notifications the source received, by outcome: "delivered" (new, or count/lastTimestamp/series advanced), "unchanged" (an update or relist that changed nothing that matters), "initial" (present when herald started; recorded, not replayed), "skipped" (not a v1 Event, or no UID).`,
+	}, []string{"outcome"})
+	m := &Metrics{
+		delivered: events.WithLabelValues("delivered"),
+		unchanged: events.WithLabelValues("unchanged"),
+		initial:   events.WithLabelValues("initial"),
+		skipped:   events.WithLabelValues("skipped"),
+		watchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_source_watch_errors_total",
+			Help: "Failed list or watch requests for events (the source retries with backoff; 410 Gone expiries are counted as relists instead).",
+		}),
+		relists: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_source_relists_total",
+			Help: "Full lists of events after the initial one (after a 410 Gone or a long disconnect).",
+		}),
+		tracked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_source_tracked_events",
+			Help: "Events the source currently remembers (a few dozen bytes each) to tell repeats from changes.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(events, m.watchErrors, m.relists, m.tracked)
+	}
+	return m
+}

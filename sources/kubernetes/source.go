@@ -1,0 +1,193 @@
+// Package kubernetes is herald's event source: it lists and watches core/v1 Events, delivers each
+// new event and each repeat (count, lastTimestamp or series count advanced) once, survives watch
+// expiry, API server restarts and network cuts without losing or re-sending events, and never
+// blocks on sinks.
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/golang/glog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/watchlist"
+	"k8s.io/utils/clock"
+
+	"github.com/heraldproject/herald/core"
+)
+
+// DefaultPodEventPods is how many pods the pod event history covers when Config.PodEvents is set
+// and Config.PodEventPods is not.
+const DefaultPodEventPods = 1000
+
+// Config is what New needs.
+type Config struct {
+	// Client reads events; cmd/herald builds it from ClientConfig and shares it.
+	Client kubernetes.Interface
+	// Namespaces limits the watch to these namespaces (one watch each); empty watches all.
+	Namespaces []string
+	// Cluster is --cluster-name, set on every emitted event.
+	Cluster string
+	// Emit receives every delivered event. It must not block (the pipeline's non-blocking Push)
+	// and must be safe for concurrent use: each namespace is watched by its own goroutine. The
+	// event is new and belongs to the receiver; nobody else mutates it.
+	Emit func(*core.Event)
+	// Metrics are shared by all sources; nil creates an unregistered set.
+	Metrics *Metrics
+	// Clock drives the backoff between attempts, log rate limits and Event.Observed; nil is the
+	// real clock.
+	Clock clock.Clock
+	// Backoff between failed list/watch attempts; nil is DefaultBackoff.
+	Backoff *wait.Backoff
+
+	// Seed is what an earlier run knew (from a checkpoint; see States). When set, the initial
+	// list delivers the events that are new or advanced since, instead of recording everything
+	// without delivering. Nil: nothing is replayed.
+	Seed map[types.UID]EventState
+
+	// PodEvents keeps the last PodEvents events of each pod for RecentEvents (sources/podrestart
+	// reads them); 0 keeps none.
+	PodEvents int
+	// PodEventPods bounds how many pods that history covers (the least recently active pod is
+	// dropped first); 0 means DefaultPodEventPods.
+	PodEventPods int
+}
+
+// Source is the event source. Create it with New and start it with Run.
+type Source struct {
+	watches []*nsWatch
+	history *podHistory
+	running atomic.Bool
+}
+
+// New checks cfg and prepares the watches; nothing is contacted before Run.
+func New(cfg Config) (*Source, error) {
+	var errs []error
+	if cfg.Client == nil {
+		errs = append(errs, errors.New("kubernetes source: no API client (Config.Client is nil)"))
+	}
+	if cfg.Emit == nil {
+		errs = append(errs, errors.New("kubernetes source: nowhere to deliver events (Config.Emit is nil)"))
+	}
+	if cfg.PodEvents < 0 || cfg.PodEventPods < 0 {
+		errs = append(errs, fmt.Errorf("kubernetes source: PodEvents (%d) and PodEventPods (%d) must not be negative", cfg.PodEvents, cfg.PodEventPods))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	backoff := DefaultBackoff
+	if cfg.Backoff != nil {
+		backoff = *cfg.Backoff
+	}
+	s := &Source{}
+	if cfg.PodEvents > 0 {
+		pods := cfg.PodEventPods
+		if pods == 0 {
+			pods = DefaultPodEventPods
+		}
+		s.history = newPodHistory(cfg.PodEvents, pods)
+	}
+	namespaces := cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{corev1.NamespaceAll}
+	}
+	noWatchList := watchlist.DoesClientNotSupportWatchListSemantics(cfg.Client)
+	seen := map[string]bool{}
+	for _, ns := range namespaces {
+		if seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		h := newHealth(ns, cfg.Metrics, cfg.Clock)
+		s.watches = append(s.watches, &nsWatch{
+			namespace: ns,
+			store: newStore(storeOptions{
+				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, clock: cfg.Clock,
+				metrics: cfg.Metrics, history: s.history, seed: cfg.Seed,
+			}),
+			health:  h,
+			lw:      &observedLW{events: cfg.Client.CoreV1().Events(ns), health: h, noWatchList: noWatchList},
+			clock:   cfg.Clock,
+			backoff: backoff,
+		})
+	}
+	return s, nil
+}
+
+// Run lists and watches events until ctx is done. Call it once.
+func (s *Source) Run(ctx context.Context) {
+	if !s.running.CompareAndSwap(false, true) {
+		glog.Errorf("kubernetes source: Run called twice; the second call does nothing")
+		return
+	}
+	scopes := make([]string, len(s.watches))
+	for i, w := range s.watches {
+		scopes[i] = scopeText(w.namespace)
+	}
+	history := "off"
+	if s.history != nil {
+		history = fmt.Sprintf("last %d events of up to %d pods", s.history.perPod, s.history.maxPods)
+	}
+	glog.Infof("kubernetes source: watching core/v1 Events in %s; events present now are recorded, not replayed; new events and repeats (count, lastTimestamp or series count advanced) are delivered; pod event history: %s",
+		strings.Join(scopes, ", "), history)
+	var wg sync.WaitGroup
+	for _, w := range s.watches {
+		wg.Go(func() { w.run(ctx) })
+	}
+	wg.Wait()
+	glog.Infof("kubernetes source: stopped")
+}
+
+// Ready reports whether every watch has its initial list and is up: false before that, and
+// while a watch is failing (/readyz reports it).
+func (s *Source) Ready() bool {
+	for _, w := range s.watches {
+		if !w.store.Synced() || !w.health.isUp() {
+			return false
+		}
+	}
+	return true
+}
+
+// Tracked is how many events the source remembers.
+func (s *Source) Tracked() int {
+	n := 0
+	for _, w := range s.watches {
+		n += w.store.Len()
+	}
+	return n
+}
+
+// States returns what the source knows of every tracked event, for a checkpoint; a later run
+// passes it back as Config.Seed.
+func (s *Source) States() map[types.UID]EventState {
+	out := map[types.UID]EventState{}
+	for _, w := range s.watches {
+		for k, v := range w.store.States() {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// RecentEvents returns the pod's last events (at most Config.PodEvents), oldest first; nil when
+// the history is off or holds nothing for the pod. The events are shared and read-only.
+func (s *Source) RecentEvents(namespace, podName string) []*corev1.Event {
+	if s.history == nil {
+		return nil
+	}
+	return s.history.recent(namespace, podName)
+}

@@ -1,0 +1,364 @@
+package kubernetes
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/golang/glog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+
+	"github.com/heraldproject/herald/core"
+)
+
+// EventState is what herald remembers of one event: enough to tell a repeat that matters (count,
+// lastTimestamp or series count advanced) from an update that changed only metadata. It is the
+// unit a checkpoint would save (Source.States) and give back (Config.Seed).
+type EventState struct {
+	Count         int32
+	SeriesCount   int32
+	LastTimestamp time.Time // lastSeen: lastTimestamp, else series.lastObservedTime, eventTime, firstTimestamp
+}
+
+// state is EventState as the store holds it: 16 bytes.
+type state struct {
+	count  int32
+	series int32
+	last   int64 // UnixNano of lastSeen; 0 when the event carries no time at all
+}
+
+func stateOf(ev *corev1.Event) state {
+	s := state{count: ev.Count}
+	if ev.Series != nil {
+		s.series = ev.Series.Count
+	}
+	if t := lastSeen(ev); !t.IsZero() {
+		s.last = t.UnixNano()
+	}
+	return s
+}
+
+func (s state) public() EventState {
+	e := EventState{Count: s.count, SeriesCount: s.series}
+	if s.last != 0 {
+		e.LastTimestamp = time.Unix(0, s.last).UTC()
+	}
+	return e
+}
+
+func (e EventState) private() state {
+	s := state{count: e.Count, series: e.SeriesCount}
+	if !e.LastTimestamp.IsZero() {
+		s.last = e.LastTimestamp.UnixNano()
+	}
+	return s
+}
+
+// advancedFrom reports whether the event happened again since old was recorded.
+func (s state) advancedFrom(old state) bool {
+	return s.count > old.count || s.series > old.series || s.last > old.last
+}
+
+// stateMap holds the state of tracked events, UUID-keyed ones compactly.
+type stateMap struct {
+	uuids  map[uuidKey]state
+	others map[string]state
+}
+
+func newStateMap(size int) stateMap {
+	return stateMap{uuids: make(map[uuidKey]state, size), others: map[string]state{}}
+}
+
+func (m stateMap) get(k uidKey) (state, bool) {
+	if k.other != "" {
+		s, ok := m.others[k.other]
+		return s, ok
+	}
+	s, ok := m.uuids[k.uuid]
+	return s, ok
+}
+
+func (m stateMap) put(k uidKey, s state) {
+	if k.other != "" {
+		m.others[k.other] = s
+		return
+	}
+	m.uuids[k.uuid] = s
+}
+
+func (m stateMap) remove(k uidKey) {
+	if k.other != "" {
+		delete(m.others, k.other)
+		return
+	}
+	delete(m.uuids, k.uuid)
+}
+
+func (m stateMap) len() int { return len(m.uuids) + len(m.others) }
+
+// store is the cache.ReflectorStore the reflector writes into. It keeps a compact state per event
+// UID instead of the objects, and turns the reflector's Add/Update/Delete/Replace calls into
+// deliveries: new events and events whose count, lastTimestamp or series count advanced are
+// emitted once; events present at start-up and metadata-only updates are not.
+//
+// The reflector calls the store from one goroutine; States, Len and Synced may be called from
+// any goroutine.
+type store struct {
+	scope   string // namespace watched, "" for all; for logs and the pod history
+	cluster string
+	emit    func(*core.Event)
+	clock   clock.PassiveClock
+	metrics *Metrics
+	history *podHistory // nil when disabled
+
+	skipLog *logEvery
+
+	mu     sync.RWMutex
+	states stateMap
+	synced bool                     // the first Replace (the initial list) is done
+	seed   map[types.UID]EventState // consulted by the first Replace only
+}
+
+var _ cache.ReflectorStore = (*store)(nil)
+
+type storeOptions struct {
+	scope   string
+	cluster string
+	emit    func(*core.Event)
+	clock   clock.PassiveClock
+	metrics *Metrics
+	history *podHistory
+	seed    map[types.UID]EventState
+}
+
+func newStore(o storeOptions) *store {
+	return &store{
+		scope:   o.scope,
+		cluster: o.cluster,
+		emit:    o.emit,
+		clock:   o.clock,
+		metrics: o.metrics,
+		history: o.history,
+		seed:    o.seed,
+		skipLog: newLogEvery(o.clock, time.Minute),
+		states:  newStateMap(0),
+	}
+}
+
+// Add handles an event the watch reports as added.
+func (s *store) Add(obj any) error { s.upsert(obj, "add"); return nil }
+
+// Update handles an event the watch reports as modified.
+func (s *store) Update(obj any) error { s.upsert(obj, "update"); return nil }
+
+func (s *store) upsert(obj any, op string) {
+	ev, k, ok := s.accept(obj, op)
+	if !ok {
+		return
+	}
+	now := stateOf(ev)
+	s.mu.Lock()
+	old, known := s.states.get(k)
+	s.states.put(k, now)
+	synced := s.synced
+	s.mu.Unlock()
+	if !known {
+		s.metrics.tracked.Inc()
+	}
+	switch {
+	case !synced:
+		// Not expected (the reflector lists before it watches), but if it happens the event
+		// belongs to the state herald found, not to what happens from now on.
+		s.metrics.initial.Inc()
+		s.remember(ev)
+	case known && !now.advancedFrom(old):
+		s.metrics.unchanged.Inc()
+	default:
+		s.deliver(ev)
+	}
+}
+
+// Delete forgets an event the API server deleted (expired, usually after an hour).
+func (s *store) Delete(obj any) error {
+	ev, k, ok := s.accept(obj, "delete")
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	_, known := s.states.get(k)
+	s.states.remove(k)
+	s.mu.Unlock()
+	if known {
+		s.metrics.tracked.Dec()
+	}
+	if s.history != nil {
+		s.history.remove(ev)
+	}
+	return nil
+}
+
+// Replace takes a full list: the initial one at start-up, or a relist after a 410 Gone or a
+// long disconnect. The initial list is recorded without delivering (no replay), unless a seed
+// says what was already delivered. A relist delivers what is new or advanced, forgets what is
+// gone, and never delivers an unchanged event again.
+func (s *store) Replace(list []any, _ string) error {
+	s.mu.RLock()
+	initial := !s.synced
+	old := s.states
+	s.mu.RUnlock()
+	seed := s.seed
+	next := newStateMap(len(list))
+	var deliver []*corev1.Event
+	var initialN, unchanged, kept int
+	for _, obj := range list {
+		ev, k, ok := s.accept(obj, "list")
+		if !ok {
+			continue
+		}
+		now := stateOf(ev)
+		var prev state
+		var known bool
+		switch {
+		case !initial:
+			prev, known = old.get(k)
+		case seed != nil:
+			var e EventState
+			e, known = seed[ev.UID]
+			prev = e.private()
+		}
+		if _, dup := next.get(k); dup {
+			continue
+		}
+		next.put(k, now)
+		if known && !initial {
+			kept++
+		}
+		switch {
+		case initial && seed == nil:
+			initialN++
+			s.remember(ev)
+		case known && !now.advancedFrom(prev):
+			unchanged++
+			s.remember(ev)
+		default:
+			deliver = append(deliver, ev)
+		}
+	}
+	s.mu.Lock()
+	s.states = next
+	s.synced = true
+	s.seed = nil
+	s.mu.Unlock()
+
+	gone := 0
+	if !initial {
+		gone = old.len() - kept
+	}
+	s.metrics.tracked.Add(float64(next.len() - old.len()))
+	s.metrics.initial.Add(float64(initialN))
+	s.metrics.unchanged.Add(float64(unchanged))
+	if s.history != nil && gone > 0 {
+		s.history.retain(s.scope, func(uid types.UID) bool { _, ok := next.get(keyOf(uid)); return ok })
+	}
+
+	// Deliver in the order the events happened, not in the list's name order.
+	sort.SliceStable(deliver, func(i, j int) bool { return lastSeen(deliver[i]).Before(lastSeen(deliver[j])) })
+	for _, ev := range deliver {
+		s.deliver(ev)
+	}
+
+	switch {
+	case initial && seed == nil:
+		glog.Infof("kubernetes source: initial list of events in %s: %d recorded, not delivered (herald delivers what happens from now on)", scopeText(s.scope), initialN)
+	case initial:
+		glog.Infof("kubernetes source: initial list of events in %s against %d remembered: %d new or changed delivered, %d unchanged", scopeText(s.scope), len(seed), len(deliver), unchanged)
+	default:
+		s.metrics.relists.Inc()
+		glog.Infof("kubernetes source: relisted events in %s: %d listed, %d new or changed delivered, %d unchanged, %d gone", scopeText(s.scope), next.len(), len(deliver), unchanged, gone)
+	}
+	return nil
+}
+
+// Resync is part of cache.ReflectorStore; the source runs without periodic resyncs.
+func (s *store) Resync() error { return nil }
+
+// accept checks that obj is an event herald can track; anything else is logged and skipped.
+func (s *store) accept(obj any, op string) (*corev1.Event, uidKey, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	ev, ok := obj.(*corev1.Event)
+	var why string
+	switch {
+	case !ok:
+		why = fmt.Sprintf("an object of type %T, not a v1 Event", obj)
+	case ev == nil:
+		why = "a nil event"
+	case ev.UID == "":
+		why = fmt.Sprintf("event %s/%s without a UID", ev.Namespace, ev.Name)
+	default:
+		return ev, keyOf(ev.UID), true
+	}
+	s.metrics.skipped.Inc()
+	if ok, held := s.skipLog.allow(); ok {
+		glog.Warningf("kubernetes source: skipping %s in a watch %s in %s (%d more skipped since the last such line)", why, op, scopeText(s.scope), held)
+	}
+	return nil, uidKey{}, false
+}
+
+// deliver normalises ev and hands it to the pipeline.
+func (s *store) deliver(ev *corev1.Event) {
+	now := s.clock.Now()
+	out := normalise(ev, now)
+	if s.history != nil && isPodEvent(out) {
+		s.history.put(out)
+	}
+	s.metrics.delivered.Inc()
+	s.emit(&core.Event{Event: out, Cluster: s.cluster, Observed: now})
+}
+
+// remember keeps a Pod's event in the pod history without delivering it.
+func (s *store) remember(ev *corev1.Event) {
+	if s.history != nil && isPodEvent(ev) {
+		s.history.put(normalise(ev, s.clock.Now()))
+	}
+}
+
+// States returns the state of every tracked event.
+func (s *store) States() map[types.UID]EventState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[types.UID]EventState, s.states.len())
+	for k, v := range s.states.uuids {
+		out[types.UID(k.String())] = v.public()
+	}
+	for k, v := range s.states.others {
+		out[types.UID(k)] = v.public()
+	}
+	return out
+}
+
+// Len is how many events the store tracks.
+func (s *store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.states.len()
+}
+
+// Synced reports whether the initial list has been stored.
+func (s *store) Synced() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.synced
+}
+
+func scopeText(namespace string) string {
+	if namespace == "" {
+		return "all namespaces"
+	}
+	return fmt.Sprintf("namespace %q", namespace)
+}
