@@ -29,6 +29,9 @@ type Env struct {
 	Cluster string
 	// Location is --timezone, for rendering times.
 	Location *time.Location
+	// CheckOnly is set by herald check: validate and prepare, but connect to nothing and write
+	// nothing (no table creation, no producer).
+	CheckOnly bool
 }
 
 // Target is one --sink value, parsed.
@@ -201,4 +204,10 @@ func StripParams(u *url.URL, spec []uri.Param) *url.URL {
 	}
 	c.RawQuery = q.Encode()
 	return &c
+}
+
+// Previewer is implemented by sinks that can show what they would send for an event without
+// sending it; herald check prints it.
+type Previewer interface {
+	Preview(e *core.Event) (string, error)
 }

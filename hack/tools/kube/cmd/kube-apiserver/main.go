@@ -1,5 +1,5 @@
 // Command kube-apiserver is the upstream Kubernetes API server, built from the Go module proxy
-// for herald's e2e tests (see hack/cluster.sh). It adds nothing to upstream.
+// for herald's e2e tests (see hack/kube-binaries.sh). It adds nothing to upstream.
 package main
 
 import (
