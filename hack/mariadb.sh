@@ -77,7 +77,7 @@ cmd_start() {
 	fi
 	"$mysqld" --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --port="$port" \
 		--bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-		--user="$user" --skip-log-bin --innodb-buffer-pool-size=64M \
+		--user="$user" --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=64M \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 &
 	local i
 	for i in $(seq 1 100); do
