@@ -1,0 +1,237 @@
+package kafka
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/heraldproject/herald/common/redact"
+	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/sinks"
+)
+
+// Params are the kafka sink's parameters: kube-eventer's, unchanged, plus mechanism, tls, acks,
+// format and version.
+var Params = []uri.Param{
+	{Name: "brokers", Repeatable: true, Example: "kafka-0.kafka:9092",
+		Help: "a broker to bootstrap from, host:port; repeat it (brokers=a:9092&brokers=b:9092) or separate with commas"},
+	{Name: "eventstopic", Default: "heapster-events", Example: "k8s-events",
+		Help: "the topic events are written to (kube-eventer's default, heapster-events)"},
+	{Name: "compression", Default: "none", Example: "zstd",
+		Help: "record compression: none, gzip, snappy, lz4 or zstd (zstd needs version 2.1.0 or later)"},
+	{Name: "user", Example: "herald",
+		Help: "SASL user name; needs password (PLAIN unless mechanism says otherwise)"},
+	{Name: "password", Secret: true, Example: "${KAFKA_PASSWORD}",
+		Help: "SASL password; write ${ENV} and set the variable from a Secret"},
+	{Name: "mechanism", Default: "PLAIN", Example: "SCRAM-SHA-512",
+		Help: "SASL mechanism with user/password: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
+	{Name: "cacert", Example: "/etc/kafka/ca.pem",
+		Help: "file with the CA certificate(s) that signed the brokers' certificates; turns TLS on"},
+	{Name: "cert", Example: "/etc/kafka/client.pem",
+		Help: "client certificate file for mutual TLS; needs key; turns TLS on"},
+	{Name: "key", Example: "/etc/kafka/client-key.pem",
+		Help: "client private key file for mutual TLS; needs cert"},
+	{Name: "insecuressl", Default: "false", Example: "true",
+		Help: "skip verifying the brokers' certificates (TLS still encrypts); as in kube-eventer it applies only when TLS is on"},
+	{Name: "tls", Default: "false", Example: "true",
+		Help: "use TLS with the system's CA certificates (cacert, cert and key turn TLS on by themselves)"},
+	{Name: "acks", Default: "all", Example: "1",
+		Help: `acknowledgement required for a record to count as delivered: "all" (every in-sync replica), "1" (the partition leader) or "0" (none: fire and forget)`},
+	{Name: "format", Default: "herald", Example: "kube-eventer",
+		Help: `record value: "herald" (JSON, schema herald.event/v1, see docs/sinks/kafka.md) or "kube-eventer" (exactly kube-eventer's value, for existing consumers)`},
+	{Name: "version", Default: sarama.DefaultVersion.String(), Example: "3.6.0",
+		Help: "Kafka protocol version to speak (the brokers' version or older; at least 0.11.0 for record headers)"},
+}
+
+// Format names a record value layout.
+type Format string
+
+// The record value layouts.
+const (
+	FormatHerald      Format = "herald"
+	FormatKubeEventer Format = "kube-eventer"
+)
+
+// Config is the kafka sink's parsed configuration.
+type Config struct {
+	Brokers     []string
+	Topic       string
+	Compression sarama.CompressionCodec
+	Acks        sarama.RequiredAcks
+	Format      Format
+	Version     sarama.KafkaVersion
+
+	User      string
+	Password  redact.Secret
+	Mechanism string
+
+	// TLS is nil when TLS is off.
+	TLS *tls.Config
+	// InsecureIgnored is set when insecuressl=true was given without TLS: kube-eventer ignored
+	// it silently; herald ignores it too, and says so.
+	InsecureIgnored bool
+}
+
+// ParseConfig reads the sink's parameters. Problems are recorded in p (p.Err reports them all);
+// the returned Config is meaningful only when p.Err is nil.
+func ParseConfig(t sinks.Target) *Config {
+	p := t.Params
+	c := &Config{
+		Brokers: p.List("brokers"),
+		Topic:   p.String("eventstopic"),
+		Format:  Format(p.OneOf("format", string(FormatHerald), string(FormatKubeEventer))),
+	}
+	if t.URL.Opaque != "" || t.URL.Host != "" || (t.URL.Path != "" && t.URL.Path != "/") {
+		p.Errorf("brokers", `write the brokers as parameters: kafka:?brokers=HOST:9092&eventstopic=TOPIC`,
+			"the sink takes no target before '?' (got %q)", redact.Text(t.URL.Host+t.URL.Path+t.URL.Opaque))
+	}
+	if len(c.Brokers) == 0 {
+		p.Errorf("brokers", "add brokers=HOST:9092 (repeat it for several brokers)", "no broker given")
+	}
+	if c.Topic == "" {
+		p.Errorf("eventstopic", "name a topic, or leave eventstopic out for heapster-events", "empty topic")
+	}
+
+	switch p.OneOf("compression", "none", "gzip", "snappy", "lz4", "zstd") {
+	case "gzip":
+		c.Compression = sarama.CompressionGZIP
+	case "snappy":
+		c.Compression = sarama.CompressionSnappy
+	case "lz4":
+		c.Compression = sarama.CompressionLZ4
+	case "zstd":
+		c.Compression = sarama.CompressionZSTD
+	default:
+		c.Compression = sarama.CompressionNone
+	}
+
+	switch p.OneOf("acks", "all", "1", "0", "-1") {
+	case "1":
+		c.Acks = sarama.WaitForLocal
+	case "0":
+		c.Acks = sarama.NoResponse
+	default:
+		c.Acks = sarama.WaitForAll
+	}
+
+	v, err := sarama.ParseKafkaVersion(p.String("version"))
+	switch {
+	case err != nil:
+		p.Errorf("version", "write a Kafka version such as 2.8.0 or 3.6.0", "%v", err)
+	case !v.IsAtLeast(sarama.V0_11_0_0):
+		p.Errorf("version", "write 0.11.0 or later", "%s cannot carry record headers (type, reason)", v)
+	case c.Compression == sarama.CompressionZSTD && !v.IsAtLeast(sarama.V2_1_0_0):
+		p.Errorf("compression", "set version=2.1.0 or later, or choose another codec", "zstd needs Kafka protocol 2.1.0 or later (version is %s)", v)
+	}
+	c.Version = v
+
+	c.User = p.String("user")
+	c.Password = redact.Secret(p.String("password"))
+	c.Mechanism = p.OneOf("mechanism", sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA256, sarama.SASLTypeSCRAMSHA512)
+	switch {
+	case c.User != "" && c.Password == "":
+		p.Errorf("password", "add password=${ENV} (or remove user)", "user is set but password is not")
+	case c.User == "" && c.Password != "":
+		p.Errorf("user", "add user=NAME (or remove password)", "password is set but user is not")
+	case c.User == "" && p.Has("mechanism"):
+		p.Errorf("mechanism", "add user= and password=, or remove mechanism", "a SASL mechanism without user and password")
+	}
+
+	c.TLS, c.InsecureIgnored = parseTLS(p)
+	return c
+}
+
+// parseTLS builds the TLS configuration: on when cacert, cert/key or tls=true is given. ignored
+// reports insecuressl=true without TLS.
+func parseTLS(p *uri.Params) (_ *tls.Config, ignored bool) {
+	cacert, cert, key := p.String("cacert"), p.String("cert"), p.String("key")
+	insecure, on := p.Bool("insecuressl"), p.Bool("tls")
+	if (cert == "") != (key == "") {
+		name := "key"
+		if cert == "" {
+			name = "cert"
+		}
+		p.Errorf(name, "give both cert= and key= for mutual TLS", "cert and key go together")
+		return nil, false
+	}
+	if cacert == "" && cert == "" && !on {
+		return nil, insecure
+	}
+	t := &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // the user asked for it
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			p.Errorf("cacert", "mount the CA file and give its path", "cannot read: %v", err)
+			return nil, false
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			p.Errorf("cacert", "give a PEM file with CERTIFICATE blocks", "%s holds no PEM certificate", cacert)
+			return nil, false
+		}
+		t.RootCAs = pool
+	}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			p.Errorf("cert", "give a PEM certificate and its matching private key", "cannot load the key pair: %v", err)
+			return nil, false
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	return t, false
+}
+
+// saramaConfig turns a Config into sarama's. Export makes one attempt per batch: sarama's own
+// retries are kept small, and the pipeline's backoff does the rest.
+func (c *Config) saramaConfig() (*sarama.Config, error) {
+	s := sarama.NewConfig()
+	s.ClientID = "herald"
+	s.Version = c.Version
+
+	s.Net.DialTimeout = 10 * time.Second
+	s.Net.ReadTimeout = 30 * time.Second
+	s.Net.WriteTimeout = 30 * time.Second
+	// One request in flight per broker, so a retried request cannot overtake a later one: records
+	// with one key stay in order.
+	s.Net.MaxOpenRequests = 1
+
+	s.Metadata.Retry.Max = 1
+	s.Metadata.Retry.Backoff = 250 * time.Millisecond
+	s.Metadata.Full = false
+
+	s.Producer.Return.Successes = true
+	s.Producer.Return.Errors = true
+	s.Producer.RequiredAcks = c.Acks
+	s.Producer.Timeout = 10 * time.Second
+	s.Producer.Retry.Max = 2
+	s.Producer.Retry.Backoff = 100 * time.Millisecond
+	s.Producer.Compression = c.Compression
+	s.Producer.Partitioner = sarama.NewHashPartitioner
+
+	if c.TLS != nil {
+		s.Net.TLS.Enable = true
+		s.Net.TLS.Config = c.TLS
+	}
+	if c.User != "" {
+		s.Net.SASL.Enable = true
+		s.Net.SASL.Handshake = true
+		s.Net.SASL.User = c.User
+		s.Net.SASL.Password = c.Password.Reveal()
+		s.Net.SASL.Mechanism = sarama.SASLMechanism(c.Mechanism)
+		switch c.Mechanism {
+		case sarama.SASLTypeSCRAMSHA256:
+			s.Net.SASL.SCRAMClientGeneratorFunc = newSCRAMClient(scramSHA256)
+		case sarama.SASLTypeSCRAMSHA512:
+			s.Net.SASL.SCRAMClientGeneratorFunc = newSCRAMClient(scramSHA512)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("the producer settings are invalid (%v); check acks, compression and version", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,291 @@
+// Package kafka is herald's Kafka sink: each event becomes one JSON record keyed by
+// namespace/kind/name, so a consumer sees one object's events in order, written with IBM/sarama.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "kafka",
+		Summary: "Kafka topic: one JSON record per event (schema herald.event/v1, or kube-eventer's), key namespace/kind/name",
+		Example: "kafka:?brokers=kafka-0:9092&brokers=kafka-1:9092&eventstopic=k8s-events&compression=zstd",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Sink writes events to a Kafka topic. The producer is built on the first Export, not in New,
+// so brokers that are down when herald starts delay delivery (the pipeline retries) instead of
+// stopping herald.
+type Sink struct {
+	id  string
+	cfg *Config
+	sc  *sarama.Config
+	now func() time.Time
+
+	mu       sync.Mutex
+	client   sarama.Client
+	producer sarama.SyncProducer
+	closed   bool
+	down     bool // the last attempt to build the producer failed (logged once)
+}
+
+// New builds a kafka sink from its parameters. It does not contact the brokers.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg := ParseConfig(t)
+	if err := t.Params.Err(); err != nil {
+		return nil, err
+	}
+	sc, err := cfg.saramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.InsecureIgnored {
+		glog.Warningf("%s: insecuressl=true has no effect without cacert, cert/key or tls=true (as in kube-eventer): the connection is plaintext", t.ID)
+	}
+	return newSink(t.ID, cfg, sc, time.Now), nil
+}
+
+func newSink(id string, cfg *Config, sc *sarama.Config, now func() time.Time) *Sink {
+	return &Sink{id: id, cfg: cfg, sc: sc, now: now}
+}
+
+// Name is the sink's scheme.
+func (s *Sink) Name() string { return "kafka" }
+
+// getProducer returns the producer, building it when there is none yet.
+func (s *Sink) getProducer() (sarama.SyncProducer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, core.Permanent(fmt.Errorf("%s: the sink is closed", s.id))
+	}
+	if s.producer != nil {
+		return s.producer, nil
+	}
+	client, p, err := s.connect()
+	if err != nil {
+		permanent, fix := classify(err)
+		if fix == "" {
+			fix = "herald keeps the events queued and retries with backoff"
+		}
+		err = fmt.Errorf("%s: cannot connect to brokers %s: %v; %s", s.id, strings.Join(s.cfg.Brokers, ","), err, fix)
+		if !s.down {
+			glog.Warning(err)
+			s.down = true
+		}
+		if permanent {
+			return nil, core.Permanent(err)
+		}
+		return nil, err
+	}
+	if s.down {
+		glog.Infof("%s: connected to brokers %s", s.id, strings.Join(s.cfg.Brokers, ","))
+		s.down = false
+	}
+	s.client, s.producer = client, p
+	return p, nil
+}
+
+// connect builds a client, checks that the brokers answer (and accept the credentials) by
+// fetching the topic's metadata, and builds the producer on it.
+func (s *Sink) connect() (sarama.Client, sarama.SyncProducer, error) {
+	client, err := sarama.NewClient(s.cfg.Brokers, s.sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := client.RefreshMetadata(s.cfg.Topic); err != nil {
+		_ = client.Close()
+		return nil, nil, err
+	}
+	p, err := sarama.NewSyncProducerFromClient(client)
+	if err != nil {
+		_ = client.Close()
+		return nil, nil, err
+	}
+	return client, p, nil
+}
+
+// Export writes the batch and returns once every record is acknowledged (as acks= says), or
+// reports the records that were not: a *core.PartialError naming them, permanent when no retry
+// can help (too large, not authorized, invalid topic).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := s.getProducer()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	msgs := make([]*sarama.ProducerMessage, 0, len(events))
+	var failures []failure
+	for i, e := range events {
+		m, err := s.message(e, i, now)
+		if err != nil {
+			failures = append(failures, failure{index: i, err: core.Permanent(err)})
+			continue
+		}
+		msgs = append(msgs, m)
+	}
+	failures = append(failures, s.send(p, msgs)...)
+	return s.result(events, failures)
+}
+
+// message builds the record for events[index]; Metadata carries the index back from sarama.
+func (s *Sink) message(e *core.Event, index int, now time.Time) (*sarama.ProducerMessage, error) {
+	var value []byte
+	var err error
+	if s.cfg.Format == FormatKubeEventer {
+		value, err = encodeKubeEventer(e, now)
+	} else {
+		value, err = encodeHerald(e, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encoding event %s: %w", e.Key(), err)
+	}
+	return &sarama.ProducerMessage{
+		Topic: s.cfg.Topic,
+		Key:   sarama.StringEncoder(e.Key()),
+		Value: sarama.ByteEncoder(value),
+		Headers: []sarama.RecordHeader{
+			{Key: []byte("type"), Value: []byte(e.Type)},
+			{Key: []byte("reason"), Value: []byte(e.Reason)},
+		},
+		Timestamp: lastTime(e.Event, now),
+		Metadata:  index,
+	}, nil
+}
+
+// failure is one record that was not delivered.
+type failure struct {
+	index int
+	err   error
+}
+
+// send produces msgs and returns those not acknowledged. A broker rejects a whole partition
+// batch as too large, so records failing that way are sent once more one by one: only those
+// that fail alone are too large; the others were collateral and are delivered now.
+func (s *Sink) send(p sarama.SyncProducer, msgs []*sarama.ProducerMessage) []failure {
+	if len(msgs) == 0 {
+		return nil
+	}
+	err := p.SendMessages(msgs)
+	if err == nil {
+		return nil
+	}
+	var perrs sarama.ProducerErrors
+	if !errors.As(err, &perrs) {
+		out := make([]failure, len(msgs))
+		for i, m := range msgs {
+			out[i] = failure{index: m.Metadata.(int), err: err}
+		}
+		return out
+	}
+	var out []failure
+	var sized []*sarama.ProducerError
+	for _, pe := range perrs {
+		if isSizeError(pe.Err) {
+			sized = append(sized, pe)
+			continue
+		}
+		out = append(out, failure{index: pe.Msg.Metadata.(int), err: pe.Err})
+	}
+	if len(sized) == 1 {
+		return append(out, failure{index: sized[0].Msg.Metadata.(int), err: sized[0].Err})
+	}
+	for _, pe := range sized {
+		m := pe.Msg
+		alone := &sarama.ProducerMessage{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, Timestamp: m.Timestamp, Metadata: m.Metadata}
+		if _, _, err := p.SendMessage(alone); err != nil {
+			out = append(out, failure{index: m.Metadata.(int), err: err})
+		}
+	}
+	return out
+}
+
+// result turns the failures into Export's error. When some failures are retryable, every failed
+// record is returned for retry with a retryable error: a record that cannot succeed fails again
+// on its own, permanently, instead of being dropped uncounted beside the retryable ones.
+func (s *Sink) result(events []*core.Event, failures []failure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	sort.Slice(failures, func(i, j int) bool { return failures[i].index < failures[j].index })
+	failed := make([]*core.Event, len(failures))
+	permanent := true
+	kinds := map[string]int{}
+	var order []string
+	var fixes []string
+	for i, f := range failures {
+		failed[i] = events[f.index]
+		perm, fix := classify(f.err)
+		perm = perm || core.IsPermanent(f.err)
+		permanent = permanent && perm
+		msg := f.err.Error()
+		if kinds[msg] == 0 {
+			order = append(order, msg)
+			if fix != "" {
+				fixes = append(fixes, fix)
+			}
+		}
+		kinds[msg]++
+	}
+	var parts []string
+	for _, m := range order {
+		parts = append(parts, fmt.Sprintf("%d× %s", kinds[m], m))
+	}
+	err := fmt.Errorf("%s: %d of %d records to topic %q were not acknowledged: %s", s.id, len(failures), len(events), s.cfg.Topic, strings.Join(parts, "; "))
+	if len(fixes) > 0 {
+		err = fmt.Errorf("%w (%s)", err, strings.Join(dedupe(fixes), "; "))
+	}
+	if permanent {
+		err = core.Permanent(err)
+	}
+	if len(failed) == len(events) {
+		return err
+	}
+	return &core.PartialError{Failed: failed, Err: err}
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Close waits for records in flight and closes the connections.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.producer == nil {
+		return nil
+	}
+	err := errors.Join(s.producer.Close(), s.client.Close())
+	s.producer, s.client = nil, nil
+	return err
+}

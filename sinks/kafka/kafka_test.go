@@ -1,0 +1,607 @@
+package kafka
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+const topic = "k8s-events"
+
+var t0 = time.Date(2026, 11, 23, 18, 53, 15, 0, time.UTC)
+
+// newCluster starts a kfake broker in the test process with topic seeded on 3 partitions.
+func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, topic)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// build makes the sink the way cmd/herald does, from a --sink value.
+func build(t testing.TB, value string) *Sink {
+	t.Helper()
+	b, err := sinks.Build(1, value, sinks.Env{Cluster: "prod-eu"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Sink.Close() })
+	return b.Sink.(*Sink)
+}
+
+func brokersParam(c *kfake.Cluster) string {
+	var ps []string
+	for _, a := range c.ListenAddrs() {
+		ps = append(ps, "brokers="+a)
+	}
+	return strings.Join(ps, "&")
+}
+
+// event makes the count-th delivery of an event about ns/kind/name.
+func event(ns, kind, name string, count int32, msg string) *core.Event {
+	return &core.Event{
+		Cluster: "prod-eu",
+		Event: &corev1.Event{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name + ".18a4f", Namespace: ns, UID: types.UID("uid-" + ns + "-" + name),
+				ResourceVersion: fmt.Sprint(1000 + count),
+				ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet", Operation: metav1.ManagedFieldsOperationUpdate}},
+			},
+			InvolvedObject: corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name, UID: types.UID("obj-" + name), APIVersion: "v1"},
+			Reason:         "BackOff",
+			Message:        msg,
+			Type:           corev1.EventTypeWarning,
+			Count:          count,
+			Source:         corev1.EventSource{Component: "kubelet", Host: "node-7"},
+			FirstTimestamp: metav1.NewTime(t0),
+			LastTimestamp:  metav1.NewTime(t0.Add(time.Duration(count) * time.Second)),
+		},
+	}
+}
+
+// objects × perObject events, interleaved, counts rising per object.
+func events(objects, perObject int) []*core.Event {
+	var out []*core.Event
+	for c := 1; c <= perObject; c++ {
+		for o := 0; o < objects; o++ {
+			ns := []string{"prod", "payments", ""}[o%3]
+			kind := "Pod"
+			if ns == "" {
+				kind = "Node"
+			}
+			out = append(out, event(ns, kind, fmt.Sprintf("obj-%d", o), int32(c), fmt.Sprintf(`Back-off restarting "app" #%d: 容器重启 🚑 \ "q"`, c)))
+		}
+	}
+	return out
+}
+
+// consumer is the second client: a franz-go consumer group reading the topic from the start.
+func consumer(t testing.TB, c *kfake.Cluster, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(c.ListenAddrs()...),
+		kgo.ConsumerGroup("readers-" + strings.ReplaceAll(t.Name(), "/", "-")),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// consume reads until n records arrived, then briefly more to catch any extra (a duplicate).
+func consume(t testing.TB, cl *kgo.Client, n int) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	deadline, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(recs) < n {
+		fs := cl.PollFetches(deadline)
+		if deadline.Err() != nil {
+			t.Fatalf("consumer got %d of %d records before giving up", len(recs), n)
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s/%d: %v", topic, p, err) })
+		recs = append(recs, fs.Records()...)
+	}
+	extra, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel2()
+	recs = append(recs, cl.PollFetches(extra).Records()...)
+	return recs
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return "<absent>"
+}
+
+// checkOrderPerKey checks that each key's records arrive with counts 1..perKey in order.
+func checkOrderPerKey(t *testing.T, recs []*kgo.Record, keys, perKey int) {
+	t.Helper()
+	next := map[string]int32{}
+	partition := map[string]int32{}
+	for _, r := range recs {
+		var v struct {
+			Count          int32                  `json:"count"`
+			InvolvedObject corev1.ObjectReference `json:"involvedObject"`
+		}
+		require.NoError(t, json.Unmarshal(r.Value, &v))
+		k := string(r.Key)
+		assert.Equal(t, v.InvolvedObject.Namespace+"/"+v.InvolvedObject.Kind+"/"+v.InvolvedObject.Name, k, "key is namespace/kind/name")
+		if p, seen := partition[k]; seen {
+			assert.Equal(t, p, r.Partition, "all records of %s on one partition", k)
+		}
+		partition[k] = r.Partition
+		next[k]++
+		assert.Equal(t, next[k], v.Count, "records of %s out of order", k)
+	}
+	assert.Len(t, next, keys)
+	for k, n := range next {
+		assert.EqualValues(t, perKey, n, "records for %s", k)
+	}
+}
+
+func TestRecordsReachASecondClientInOrderWithSchema(t *testing.T) {
+	c := newCluster(t)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	evs := events(6, 40) // 240 events, 6 objects on 3 partitions
+	before, _ := json.Marshal(evs[0].Event)
+
+	require.NoError(t, s.Export(context.Background(), evs[:100]))
+	require.NoError(t, s.Export(context.Background(), evs[100:]))
+
+	after, _ := json.Marshal(evs[0].Event)
+	assert.JSONEq(t, string(before), string(after), "Export must not mutate the shared event")
+
+	recs := consume(t, consumer(t, c), len(evs))
+	require.Len(t, recs, len(evs), "every event exactly once")
+	checkOrderPerKey(t, recs, 6, 40)
+
+	// One record in full: headers, timestamp and every documented schema field.
+	var r *kgo.Record
+	for _, x := range recs {
+		if string(x.Key) == "prod/Pod/obj-0" && strings.Contains(string(x.Value), `"count":3,`) {
+			r = x
+		}
+	}
+	require.NotNil(t, r)
+	assert.Equal(t, "Warning", header(r, "type"))
+	assert.Equal(t, "BackOff", header(r, "reason"))
+	assert.Equal(t, t0.Add(3*time.Second), r.Timestamp.UTC(), "record timestamp is the event's lastTimestamp")
+
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(r.Value, &doc))
+	assert.Equal(t, "herald.event/v1", doc["schema"])
+	assert.Equal(t, "prod-eu", doc["cluster"])
+	assert.Equal(t, `Back-off restarting "app" #3: 容器重启 🚑 \ "q"`, doc["message"])
+	assert.Equal(t, "BackOff", doc["reason"])
+	assert.Equal(t, "Warning", doc["type"])
+	assert.EqualValues(t, 3, doc["count"])
+	assert.Equal(t, "2026-11-23T18:53:15Z", doc["firstTimestamp"])
+	assert.Equal(t, "2026-11-23T18:53:18Z", doc["lastTimestamp"])
+	assert.Equal(t, map[string]any{"component": "kubelet", "host": "node-7"}, doc["source"])
+	assert.Equal(t, map[string]any{"kind": "Pod", "namespace": "prod", "name": "obj-0", "uid": "obj-obj-0", "apiVersion": "v1"}, doc["involvedObject"])
+	meta := doc["metadata"].(map[string]any)
+	assert.Equal(t, "uid-prod-obj-0", meta["uid"])
+	assert.Equal(t, "obj-0.18a4f", meta["name"])
+	assert.Equal(t, "1003", meta["resourceVersion"])
+	assert.NotContains(t, meta, "managedFields", "managedFields are noise for consumers")
+	assert.NotContains(t, doc, "restart", "restart only for restart events")
+
+	// The documented Go type decodes the record back to the event.
+	var rec Record
+	require.NoError(t, json.Unmarshal(r.Value, &rec))
+	assert.Equal(t, evs[2*6].Event.InvolvedObject, rec.InvolvedObject)
+	assert.Equal(t, evs[2*6].Event.LastTimestamp.UTC(), rec.LastTimestamp.UTC())
+}
+
+func TestRestartEnrichmentIsInTheRecord(t *testing.T) {
+	c := newCluster(t)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	e := event("prod", "Pod", "api-0", 1, "Container app restarted")
+	e.Reason = "ContainerRestarted"
+	e.Restart = &core.PodRestart{
+		Namespace: "prod", Pod: "api-0", Container: "app", Node: "node-7", OwnerKind: "ReplicaSet", OwnerName: "api-7d9",
+		RestartCount: 4, Folded: 2,
+		LastState:    &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled", StartedAt: metav1.NewTime(t0), FinishedAt: metav1.NewTime(t0.Add(time.Minute))},
+		PreviousLog:  "panic: out of memory\n",
+		RecentEvents: []*corev1.Event{{Type: "Warning", Reason: "BackOff", Message: "Back-off", Count: 3, LastTimestamp: metav1.NewTime(t0)}},
+	}
+	require.NoError(t, s.Export(context.Background(), []*core.Event{e}))
+	recs := consume(t, consumer(t, c), 1)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "ContainerRestarted", header(recs[0], "reason"))
+
+	var doc struct {
+		Restart map[string]any `json:"restart"`
+	}
+	require.NoError(t, json.Unmarshal(recs[0].Value, &doc))
+	r := doc.Restart
+	require.NotNil(t, r)
+	assert.Equal(t, "app", r["container"])
+	assert.Equal(t, "api-0", r["pod"])
+	assert.Equal(t, "ReplicaSet", r["ownerKind"])
+	assert.EqualValues(t, 4, r["restartCount"])
+	assert.EqualValues(t, 2, r["folded"])
+	assert.Equal(t, "panic: out of memory\n", r["previousLog"])
+	last := r["lastState"].(map[string]any)
+	assert.EqualValues(t, 137, last["exitCode"])
+	assert.Equal(t, "OOMKilled", last["reason"])
+	recent := r["recentEvents"].([]any)
+	require.Len(t, recent, 1)
+	assert.Equal(t, "BackOff", recent[0].(map[string]any)["reason"])
+	assert.Equal(t, "2026-11-23T18:53:15Z", recent[0].(map[string]any)["lastTimestamp"])
+}
+
+func TestEveryCompressionCodec(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(3, "codec-none", "codec-gzip", "codec-snappy", "codec-lz4", "codec-zstd"))
+	codecs := map[string]uint8{"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+	for name, code := range codecs {
+		t.Run(name, func(t *testing.T) {
+			topicName := "codec-" + name
+			s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topicName+"&compression="+name)
+			evs := events(3, 20)
+			require.NoError(t, s.Export(context.Background(), evs))
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topicName),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			require.NoError(t, err)
+			defer cl.Close()
+			recs := consume(t, cl, len(evs))
+			require.Len(t, recs, len(evs))
+			for _, r := range recs {
+				assert.Equal(t, code, r.Attrs.CompressionType(), "batch written with %s", name)
+				var doc map[string]any
+				require.NoError(t, json.Unmarshal(r.Value, &doc))
+				assert.Equal(t, Schema, doc["schema"])
+			}
+		})
+	}
+}
+
+// kube-eventer's value: json.Marshal(KafkaSinkPoint{EventValue: string(MarshalIndent(event, "", " ")),
+// EventTimestamp: lastTimestamp, EventTags: {eventID, hostname, pod_id, pod_name}}), as in its
+// sinks/kafka/driver.go.
+func TestKubeEventerFormatIsKubeEventersValue(t *testing.T) {
+	c := newCluster(t)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&format=kube-eventer")
+	pod := event("prod", "Pod", "web-1", 2, "Liveness probe failed")
+	node := event("", "Node", "node-7", 1, "NodeNotReady")
+	node.LastTimestamp = metav1.Time{} // kube-eventer then uses eventTime
+	node.EventTime = metav1.NewMicroTime(t0.Add(90 * time.Second))
+	require.NoError(t, s.Export(context.Background(), []*core.Event{pod, node}))
+
+	recs := consume(t, consumer(t, c), 2)
+	require.Len(t, recs, 2)
+	byKey := map[string]string{}
+	for _, r := range recs {
+		byKey[string(r.Key)] = string(r.Value)
+	}
+	v := byKey["prod/Pod/web-1"]
+	assert.True(t, strings.HasPrefix(v, `{"EventValue":"{\n \"metadata\": {\n  \"name\": \"web-1.18a4f\",\n  \"namespace\": \"prod\",\n  \"uid\": \"uid-prod-web-1\",`), "value: %s", v)
+	assert.True(t, strings.HasSuffix(v, `","EventTimestamp":"2026-11-23T18:53:17Z","EventTags":{"eventID":"uid-prod-web-1","hostname":"node-7","pod_id":"obj-web-1","pod_name":"web-1"}}`), "value: %s", v)
+	assert.Contains(t, v, `\"managedFields\"`, "kube-eventer wrote the event as it got it")
+
+	var point struct {
+		EventValue     string
+		EventTimestamp time.Time
+		EventTags      map[string]string
+	}
+	require.NoError(t, json.Unmarshal([]byte(byKey["/Node/node-7"]), &point))
+	assert.Equal(t, t0.Add(90*time.Second), point.EventTimestamp)
+	assert.Equal(t, map[string]string{"eventID": "uid--node-7", "hostname": "node-7"}, point.EventTags, "pod tags only for pods")
+	var inner corev1.Event
+	require.NoError(t, json.Unmarshal([]byte(point.EventValue), &inner))
+	assert.Equal(t, "NodeNotReady", inner.Message)
+	assert.Contains(t, point.EventValue, "\n \"involvedObject\": {\n  \"kind\": \"Node\",", "indented with one space")
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestBrokerDownAtStartComesUpLater(t *testing.T) {
+	port := freePort(t)
+	s := build(t, fmt.Sprintf("kafka:?brokers=127.0.0.1:%d&eventstopic=%s", port, topic))
+	evs := events(2, 5)
+
+	err := s.Export(context.Background(), evs)
+	require.Error(t, err, "no broker yet")
+	assert.False(t, core.IsPermanent(err), "a broker that is down is worth retrying: %v", err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("127.0.0.1:%d", port))
+	err = s.Export(context.Background(), evs)
+	require.Error(t, err, "still no broker")
+	assert.False(t, core.IsPermanent(err))
+
+	c := newCluster(t, kfake.Ports(port))
+	require.NoError(t, s.Export(context.Background(), evs), "the producer is built once the broker answers")
+	recs := consume(t, consumer(t, c), len(evs))
+	assert.Len(t, recs, len(evs))
+}
+
+// A partition whose leader keeps failing: the records on it come back as a retryable partial
+// failure, the others are delivered, and a retry of the failed part delivers the rest once.
+func TestPartialFailureReturnsOnlyTheUnacknowledgedRecords(t *testing.T) {
+	c := newCluster(t, kfake.NumBrokers(3))
+	var failing atomic.Bool
+	failing.Store(true)
+	var badNode atomic.Int32
+	badNode.Store(c.LeaderFor(topic, 0))
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !failing.Load() || c.CurrentNode() != badNode.Load() {
+			return nil, nil, false
+		}
+		pr := req.(*kmsg.ProduceRequest)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.NotEnoughReplicas.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	evs := events(9, 10)
+
+	err := s.Export(context.Background(), evs)
+	var pe *core.PartialError
+	require.ErrorAs(t, err, &pe, "some partitions succeed, one fails: %v", err)
+	assert.False(t, core.IsPermanent(err), "NOT_ENOUGH_REPLICAS is retriable")
+	require.NotEmpty(t, pe.Failed)
+	require.Less(t, len(pe.Failed), len(evs))
+	failedKeys := map[string]bool{}
+	for _, e := range pe.Failed {
+		failedKeys[e.Key()] = true
+	}
+	for _, e := range evs {
+		if failedKeys[e.Key()] {
+			assert.Contains(t, pe.Failed, e, "every record of a failed key is reported")
+		}
+	}
+
+	failing.Store(false)
+	require.NoError(t, s.Export(context.Background(), pe.Failed))
+	recs := consume(t, consumer(t, c), len(evs))
+	require.Len(t, recs, len(evs), "nothing lost, nothing doubled")
+	checkOrderPerKey(t, recs, 9, 10)
+}
+
+// A record too large for the topic fails alone and permanently; records that shared its
+// partition batch are delivered.
+func TestTooLargeRecordFailsAloneAndPermanently(t *testing.T) {
+	c := newCluster(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": "30000"}))
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	evs := events(3, 8)
+	noise := make([]byte, 45000)
+	_, _ = rand.Read(noise)
+	big := event("prod", "Pod", "obj-0", 9, fmt.Sprintf("%x", noise)) // same key as others: same partition batch
+	all := append(append([]*core.Event{}, evs...), big)
+
+	err := s.Export(context.Background(), all)
+	var pe *core.PartialError
+	require.ErrorAs(t, err, &pe, "%v", err)
+	assert.True(t, core.IsPermanent(err), "too large never fits: %v", err)
+	assert.Equal(t, []*core.Event{big}, pe.Failed)
+	assert.Contains(t, err.Error(), "max.message.bytes", "the error names the fix")
+
+	recs := consume(t, consumer(t, c), len(evs))
+	assert.Len(t, recs, len(evs))
+}
+
+func TestSASL(t *testing.T) {
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(mech, func(t *testing.T) {
+			const user, pass = "herald", "s3cret-Pa55"
+			c := newCluster(t, kfake.EnableSASL(), kfake.Superuser(mech, user, pass))
+			var auth kgo.Opt
+			switch mech {
+			case "PLAIN":
+				auth = kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism())
+			case "SCRAM-SHA-256":
+				auth = kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism())
+			default:
+				auth = kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism())
+			}
+			mechParam := "&mechanism=" + mech
+			if mech == "PLAIN" {
+				mechParam = "" // kube-eventer's user/password alone mean PLAIN
+			}
+
+			t.Setenv("KAFKA_PASSWORD", pass)
+			s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&user="+user+"&password=${KAFKA_PASSWORD}"+mechParam)
+			evs := events(2, 3)
+			require.NoError(t, s.Export(context.Background(), evs))
+			assert.Len(t, consume(t, consumer(t, c, auth), len(evs)), len(evs))
+
+			// kfake closes the connection on a wrong password instead of answering
+			// SASL_AUTHENTICATION_FAILED as Apache Kafka does, so this looks like a network
+			// error here and stays retryable (TestAuthenticationFailureIsPermanent covers Kafka's answer).
+			wrong := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&user="+user+"&password=wrong-Pa55"+mechParam)
+			err := wrong.Export(context.Background(), evs)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "wrong-Pa55")
+			assert.NotContains(t, err.Error(), pass)
+		})
+	}
+}
+
+// Apache Kafka answers a wrong password with SASL_AUTHENTICATION_FAILED: no retry can help.
+func TestAuthenticationFailureIsPermanent(t *testing.T) {
+	c := newCluster(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "herald", "right"))
+	c.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		resp := req.(*kmsg.SASLAuthenticateRequest).ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+		msg := "Authentication failed: Invalid username or password"
+		resp.ErrorMessage = &msg
+		return resp, nil, true
+	})
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&user=herald&password=Wrong-Pa55")
+	err := s.Export(context.Background(), events(1, 2))
+	require.Error(t, err)
+	assert.True(t, core.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "check user, password and mechanism")
+	assert.NotContains(t, err.Error(), "Wrong-Pa55")
+}
+
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	caPEM, serverCfg := selfSignedTLS(t)
+	caFile := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, caPEM, 0o600))
+	c := newCluster(t, kfake.TLS(serverCfg))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	tlsConsumer := kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&cacert="+caFile)
+	evs := events(2, 3)
+	require.NoError(t, s.Export(context.Background(), evs))
+	assert.Len(t, consume(t, consumer(t, c, tlsConsumer), len(evs)), len(evs))
+
+	untrusted := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&tls=true")
+	require.Error(t, untrusted.Export(context.Background(), evs), "the system CAs do not trust the test CA")
+
+	insecure := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&tls=true&insecuressl=true")
+	require.NoError(t, insecure.Export(context.Background(), evs))
+}
+
+func selfSignedTLS(t *testing.T) ([]byte, *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "herald test broker"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	pair, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	require.NoError(t, err)
+	return certPEM, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+}
+
+func TestBadParametersFailAtStartNamingTheFix(t *testing.T) {
+	cases := []struct{ value, want string }{
+		{"kafka:?eventstopic=x", `parameter "brokers": no broker given`},
+		{"kafka:?brokers=a:9092&compression=brotli", `parameter "compression": "brotli" is not allowed; write one of none, gzip, snappy, lz4, zstd`},
+		{"kafka:?brokers=a:9092&compression=zstd&version=2.0.0", `zstd needs Kafka protocol 2.1.0`},
+		{"kafka:?brokers=a:9092&version=0.10.2.0", `cannot carry record headers`},
+		{"kafka:?brokers=a:9092&version=banana", `parameter "version"`},
+		{"kafka:?brokers=a:9092&user=u", `parameter "password": user is set but password is not`},
+		{"kafka:?brokers=a:9092&user=u&password=p&mechanism=SCRAM-SHA-1", `parameter "mechanism"`},
+		{"kafka:?brokers=a:9092&cert=/c.pem", `parameter "key": cert and key go together`},
+		{"kafka:?brokers=a:9092&cacert=/nonexistent/ca.pem", `parameter "cacert": cannot read`},
+		{"kafka:?brokers=a:9092&acks=some", `parameter "acks"`},
+		{"kafka:?brokers=a:9092&format=avro", `parameter "format"`},
+		{"kafka:?brokerz=a:9092", `did you mean "brokers"?`},
+		{"kafka:?brokers=a:9092&user=u&password=Hunter2secret&acks=2", `parameter "acks"`},
+	}
+	for _, tc := range cases {
+		_, err := sinks.Build(3, tc.value, sinks.Env{})
+		require.Error(t, err, tc.value)
+		assert.Contains(t, err.Error(), tc.want, tc.value)
+		assert.Contains(t, err.Error(), "--sink #3 (kafka)", "errors name the sink")
+		assert.NotContains(t, err.Error(), "Hunter2secret")
+	}
+}
+
+func TestDefaultsAreKubeEventersAndSafe(t *testing.T) {
+	s := build(t, "kafka:?brokers=127.0.0.1:1&brokers=127.0.0.1:2,127.0.0.1:3")
+	assert.Equal(t, []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}, s.cfg.Brokers)
+	assert.Equal(t, "heapster-events", s.cfg.Topic)
+	assert.Equal(t, FormatHerald, s.cfg.Format)
+	assert.Equal(t, sarama.WaitForAll, s.sc.Producer.RequiredAcks, "acks=all by default")
+	assert.Equal(t, 1, s.sc.Net.MaxOpenRequests, "order per key survives sarama's retries")
+	assert.IsType(t, sarama.NewHashPartitioner(topic), s.sc.Producer.Partitioner(topic), "records are partitioned by key")
+	assert.False(t, s.sc.Net.TLS.Enable)
+	assert.False(t, s.sc.Net.SASL.Enable)
+	assert.Equal(t, "kafka", s.Name())
+}
+
+func TestExportAfterCloseIsPermanent(t *testing.T) {
+	c := newCluster(t)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	require.NoError(t, s.Export(context.Background(), events(1, 1)))
+	require.NoError(t, s.Close())
+	err := s.Export(context.Background(), events(1, 1))
+	assert.True(t, core.IsPermanent(err))
+	assert.True(t, errors.Is(s.Export(canceled(), events(1, 1)), context.Canceled), "a cancelled context stops before sending")
+}
+
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// BenchmarkExport500 measures events/s into kfake at the pipeline's default batch (500).
+func BenchmarkExport500(b *testing.B) {
+	for _, codec := range []string{"none", "zstd"} {
+		b.Run(codec, func(b *testing.B) {
+			c := newCluster(b)
+			s := build(b, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&compression="+codec)
+			evs := events(50, 10)
+			ctx := context.Background()
+			require.NoError(b, s.Export(ctx, evs))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.Export(ctx, evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -1,0 +1,322 @@
+// Package mysql is herald's MySQL / MariaDB sink: events go to kube-eventer's kube_event table
+// (created when absent, utf8mb4) as batched multi-row upserts keyed by event uid and count, so a
+// retried batch never writes a row twice.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "mysql",
+		Summary: "MySQL or MariaDB table (kube-eventer's kube_event, created when absent): batched upserts, one row per event uid and count",
+		Example: "mysql:?herald:${MYSQL_PASSWORD}@tcp(mysql:3306)/kube_eventer?charset=utf8mb4&table=kube_event",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Statement limits: rows per INSERT, and a byte budget that stays well inside the smallest
+// max_allowed_packet in use (4 MiB on MySQL 5.7) even after escaping.
+const (
+	maxRowsPerStatement  = 500
+	maxBytesPerStatement = 512 << 10
+)
+
+// Connection pool limits: a sink writes one batch at a time per pipeline worker.
+const (
+	maxOpenConns    = 4
+	maxIdleConns    = 4
+	connMaxLifetime = 5 * time.Minute
+	connMaxIdleTime = time.Minute
+)
+
+// Sink writes events to a MySQL or MariaDB table.
+type Sink struct {
+	id        string
+	cfg       *Config
+	qualified string // `db`.`table`
+	db        *sql.DB
+	now       func() time.Time
+
+	insertPrefix, insertSuffix, placeholders string
+
+	mu   sync.Mutex
+	info *tableInfo // nil until the table has been checked (again after it vanished)
+	down bool       // the last statement failed for a reason other than a row's value (logged once)
+}
+
+// New builds a mysql sink. It does not connect: a server that is down at start delays delivery
+// (the pipeline retries) instead of stopping herald.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg := ParseConfig(t)
+	if err := t.Params.Err(); err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(cfg.Driver)
+	if err != nil {
+		return nil, fmt.Errorf("the DSN is not usable: %v", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxLifetime(connMaxLifetime)
+	db.SetConnMaxIdleTime(connMaxIdleTime)
+	if cfg.ReplacedCharset != "" {
+		glog.Infof("%s: charset=%s in the DSN is replaced by utf8mb4, so 4-byte characters (emoji, rare CJK) are stored intact", t.ID, cfg.ReplacedCharset)
+	}
+	return newSink(t.ID, cfg, db, time.Now), nil
+}
+
+func newSink(id string, cfg *Config, db *sql.DB, now func() time.Time) *Sink {
+	s := &Sink{id: id, cfg: cfg, db: db, now: now,
+		qualified: fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.Table)}
+	names := make([]string, len(columns))
+	for i, c := range columns {
+		names[i] = "`" + c.name + "`"
+	}
+	s.insertPrefix = fmt.Sprintf("INSERT INTO %s (%s) VALUES ", s.qualified, strings.Join(names, ","))
+	s.placeholders = "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
+	var set []string
+	for _, c := range updated() {
+		set = append(set, fmt.Sprintf("`%s`=VALUES(`%s`)", c, c)) // VALUES(): MariaDB has no row alias
+	}
+	s.insertSuffix = " ON DUPLICATE KEY UPDATE " + strings.Join(set, ",")
+	return s
+}
+
+// Name is the sink's scheme.
+func (s *Sink) Name() string { return "mysql" }
+
+func (s *Sink) logf(format string, args ...any) {
+	glog.Infof("%s: "+format, append([]any{s.id}, args...)...)
+}
+
+// table checks (or creates) the table once, and again after it vanished.
+func (s *Sink) table(ctx context.Context) (*tableInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.info != nil {
+		return s.info, nil
+	}
+	info, err := s.inspect(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	if !info.uniqueKey {
+		glog.Warningf("%s: table %s has no UNIQUE KEY on (event_id, count), so a retried batch may insert rows twice; add it: ALTER TABLE %s ADD UNIQUE KEY `uk_event_count` (`event_id`, `count`)", s.id, s.qualified, s.qualified)
+	}
+	s.info = info
+	return info, nil
+}
+
+// Export upserts the batch. A row whose value the table refuses (too long, wrong character set)
+// is found by splitting the statement and reported as a permanent failure; the rest are written.
+// A lost connection or a server that is down is a retryable error.
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	info, err := s.table(ctx)
+	if err != nil {
+		return s.statementError(err)
+	}
+	now := s.now()
+	rows := make([]row, len(events))
+	for i, e := range events {
+		rows[i] = makeRow(e, info.textTimes, now)
+	}
+	var failures []failure
+	for start := 0; start < len(rows); {
+		end := chunkEnd(rows, start)
+		fs, stop := s.insertSplit(ctx, rows[start:end])
+		failures = append(failures, fs...)
+		if stop != nil {
+			for _, r := range rows[end:] {
+				failures = append(failures, failure{event: r.event, err: stop})
+			}
+			break
+		}
+		start = end
+	}
+	if len(failures) == 0 || !anyStatementError(failures) {
+		s.up()
+	}
+	return s.result(events, failures)
+}
+
+// chunkEnd returns the end of the statement that starts at rows[start].
+func chunkEnd(rows []row, start int) int {
+	size := 0
+	end := start
+	for end < len(rows) && end-start < maxRowsPerStatement {
+		if end > start && size+rows[end].size > maxBytesPerStatement {
+			break
+		}
+		size += rows[end].size
+		end++
+	}
+	return end
+}
+
+// failure is one event that was not written.
+type failure struct {
+	event *core.Event
+	err   error
+	row   bool // the row's own value was refused (permanent)
+}
+
+func anyStatementError(fs []failure) bool {
+	for _, f := range fs {
+		if !f.row {
+			return true
+		}
+	}
+	return false
+}
+
+// insertSplit upserts rows in one statement. When the server refuses a row's value, it splits
+// the rows in halves until each refused row stands alone: those fail permanently, the others are
+// written (each statement is atomic, and the upsert makes rewriting harmless). Any other error
+// stops the batch: the rows not yet written fail with it, and it is returned as stop.
+func (s *Sink) insertSplit(ctx context.Context, rows []row) (failures []failure, stop error) {
+	err := s.insert(ctx, rows)
+	switch {
+	case err == nil:
+		return nil, nil
+	case !isRowError(err):
+		err = s.statementError(err)
+		for _, r := range rows {
+			failures = append(failures, failure{event: r.event, err: err})
+		}
+		return failures, err
+	case len(rows) == 1:
+		e := rows[0].event
+		return []failure{{event: e, row: true, err: core.Permanent(fmt.Errorf(
+			"event %s (uid %s, count %d) refused by table %s: %v; %s",
+			e.Key(), e.UID, count(e), s.qualified, err, fix(err, s.qualified)))}}, nil
+	}
+	mid := len(rows) / 2
+	failures, stop = s.insertSplit(ctx, rows[:mid])
+	if stop != nil {
+		for _, r := range rows[mid:] {
+			failures = append(failures, failure{event: r.event, err: stop})
+		}
+		return failures, stop
+	}
+	more, stop := s.insertSplit(ctx, rows[mid:])
+	return append(failures, more...), stop
+}
+
+// insert runs one multi-row INSERT ... ON DUPLICATE KEY UPDATE.
+func (s *Sink) insert(ctx context.Context, rows []row) error {
+	var b strings.Builder
+	b.Grow(len(s.insertPrefix) + len(rows)*(len(s.placeholders)+1) + len(s.insertSuffix))
+	b.WriteString(s.insertPrefix)
+	args := make([]any, 0, len(rows)*len(columns))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s.placeholders)
+		args = append(args, r.args...)
+	}
+	b.WriteString(s.insertSuffix)
+	_, err := s.db.ExecContext(ctx, b.String(), args...)
+	return err
+}
+
+// statementError names the sink and the fix, marks what no retry can fix as permanent, and
+// makes a vanished table be checked (and created) again.
+func (s *Sink) statementError(err error) error {
+	if isMissingTable(err) {
+		s.mu.Lock()
+		s.info = nil
+		s.mu.Unlock()
+	}
+	var out error
+	switch {
+	case isSetupError(err):
+		out = core.Permanent(fmt.Errorf("%s: %v; %s", s.id, err, fix(err, s.qualified)))
+	case isMissingTable(err):
+		out = fmt.Errorf("%s: %v; herald creates the table again on the next attempt", s.id, err)
+	default:
+		out = fmt.Errorf("%s: writing to %s on %s: %w", s.id, s.qualified, s.cfg.Driver.Addr, err)
+	}
+	s.mu.Lock()
+	if !s.down {
+		glog.Warning(out)
+		s.down = true
+	}
+	s.mu.Unlock()
+	return out
+}
+
+// up logs that the server answers again after a failure.
+func (s *Sink) up() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		s.logf("writing to %s again", s.qualified)
+		s.down = false
+	}
+}
+
+// result turns the failures into Export's error: nil, the error itself when every event
+// failed, or a *core.PartialError naming the failed events. It is permanent only when every
+// failure is; otherwise every failed event is retried, and a refused row fails again on its own.
+func (s *Sink) result(events []*core.Event, failures []failure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	index := make(map[*core.Event]int, len(events))
+	for i, e := range events {
+		index[e] = i
+	}
+	sort.SliceStable(failures, func(i, j int) bool { return index[failures[i].event] < index[failures[j].event] })
+	failed := make([]*core.Event, len(failures))
+	permanent := true
+	var first error
+	var refused []string
+	for i, f := range failures {
+		failed[i] = f.event
+		permanent = permanent && core.IsPermanent(f.err)
+		if f.row {
+			refused = append(refused, f.err.Error())
+		} else if first == nil {
+			first = f.err
+		}
+	}
+	var err error
+	switch {
+	case first == nil:
+		err = fmt.Errorf("%s: %d of %d events not written: %s", s.id, len(failures), len(events), strings.Join(refused, "; "))
+	case len(refused) > 0:
+		err = fmt.Errorf("%w (and %d rows refused: %s)", first, len(refused), strings.Join(refused, "; "))
+	default:
+		err = first
+	}
+	if permanent && !core.IsPermanent(err) {
+		err = core.Permanent(err)
+	}
+	if len(failed) == len(events) {
+		return err
+	}
+	return &core.PartialError{Failed: failed, Err: err}
+}
+
+// Close closes the connection pool.
+func (s *Sink) Close() error { return s.db.Close() }
