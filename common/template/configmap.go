@@ -185,8 +185,8 @@ func (b *Body) onChange(obj any) {
 	if !ok || cm.Name != b.cmName || cm.Namespace != b.cmNamespace {
 		return // the fake clientset ignores field selectors
 	}
-	if cm.ResourceVersion == b.lastRV {
-		return // a relist, or the object New already read
+	if cm.ResourceVersion != "" && cm.ResourceVersion == b.lastRV {
+		return // a relist, or the object New already read (the fake clientset sets no versions)
 	}
 	b.lastRV = cm.ResourceVersion
 	if text, ok := cm.Data[ContentKey]; ok && text == b.cur.Load().text {
