@@ -45,8 +45,11 @@ func (b *Body) startConfigMap(ctx context.Context) error {
 	}
 	b.cur.Store(c)
 	b.lastRV = cm.ResourceVersion
+	if err := b.watch(ctx); err != nil {
+		return err
+	}
 	b.o.Metrics.init(b.o.SinkID)
-	return b.watch(ctx)
+	return nil
 }
 
 // apiError explains a failed API call on the ConfigMap.
