@@ -37,7 +37,7 @@ func cmOptions(kube *fake.Clientset, m *Metrics) Options {
 		ConfigMapName: cmName, ConfigMapNamespace: cmNS, Inline: `{"inline":true}`, Default: KubeEventerDefault}
 }
 
-// render renders the sample event and returns its "v" field.
+// renderV renders the sample event and returns its "v" field.
 func renderV(t *testing.T, b *Body) string {
 	t.Helper()
 	out, err := b.Render(SampleEvent())
