@@ -81,6 +81,7 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 		Kube:     env.Kube,
 	})
 	c.HTTP = httpx.OptionsFromParams(p)
+	c.HTTP.Secrets = c.secretHeaderValues()
 	if !p.Has("level") {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: no level given; delivering Warning only (kube-eventer's webhook delivered every type). Add level=Normal for all events.", label(t.ID)))
 	}
@@ -141,6 +142,26 @@ func (c *Config) parseHeaders(p *uri.Params) {
 		}
 		c.Header.Add(name, value)
 	}
+}
+
+// publicHeaders are headers whose values say nothing secret; every other header= value of six
+// characters or more is scrubbed from errors, in case the receiver quotes it back (shorter ones,
+// such as X-Debug=1, would only garble the message).
+var publicHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", "Content-Type", "Content-Encoding", "User-Agent"}
+
+func (c *Config) secretHeaderValues() []string {
+	var out []string
+	for name, vs := range c.Header {
+		if slices.Contains(publicHeaders, name) {
+			continue
+		}
+		for _, v := range vs {
+			if len(v) >= 6 {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // isJSON reports whether a Content-Type means a JSON body; no Content-Type does too, as

@@ -394,11 +394,14 @@ func TestNoSecretInDeliveryErrors(t *testing.T) {
 	// A receiver that quotes the request back in its error page.
 	rc := newReceiver(t, func(_ int, r request, w http.ResponseWriter) {
 		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte("bad credentials for " + r.Path + "?" + r.Query.Encode() + " " + r.Header.Get("X-Api-Key")))
+		_, _ = w.Write([]byte("bad credentials for " + r.Path + "?" + r.Query.Encode() + " " + r.Header.Get("X-Api-Key") + " " + r.Header.Get("X-Tenant")))
 	})
-	s := build(t, "webhook:"+rc.URL+"/hooks/0123456789abcdef0123?method=POST&token=tok-SECRET-1&sig=sig-SECRET-2&header=X-Api-Key=key-SECRET-3", sinks.Env{})
+	s := build(t, "webhook:"+rc.URL+"/hooks/0123456789abcdef0123?method=POST&token=tok-SECRET-1&sig=sig-SECRET-2&header=X-Api-Key=key-SECRET-3&header=X-Tenant=ten-SECRET-4", sinks.Env{})
 	err := s.Export(context.Background(), batch("R0"))
-	httpxtest.AssertNoSecret(t, err, "tok-SECRET-1", "sig-SECRET-2", "key-SECRET-3", "0123456789abcdef0123")
+	httpxtest.AssertNoSecret(t, err, "tok-SECRET-1", "sig-SECRET-2", "key-SECRET-3", "ten-SECRET-4", "0123456789abcdef0123")
+	if !strings.Contains(err.Error(), "bad credentials for") {
+		t.Errorf("error %q does not quote the receiver's reply", err)
+	}
 }
 
 func TestURIErrors(t *testing.T) {

@@ -61,8 +61,10 @@ var StatusCases = []StatusCase{
 }
 
 // CheckStatuses runs deliver once per StatusCases entry, each against its own httptest server
-// that answers with the case's status, and checks what deliver returns. deliver builds the sink
-// for serverURL and exports one event through it.
+// that answers with the case's status, and checks what deliver returns and that it made exactly
+// one request. deliver builds the sink for serverURL and exports one event through it. A sink
+// that makes several requests per delivery (a token, then a message) checks its own server's
+// replies with CheckOutcome.
 func CheckStatuses(t *testing.T, deliver func(t *testing.T, serverURL string) error) {
 	t.Helper()
 	for _, c := range StatusCases {
