@@ -78,8 +78,8 @@ type Client struct {
 	now     func() time.Time
 }
 
-// NewClient builds a Client. owner names the sink in errors ("--sink #1 (webhook)").
-func NewClient(owner string, o Options) (*Client, error) {
+// NewClient builds a Client. Its errors name the parameter; the registry names the sink.
+func NewClient(o Options) (*Client, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
@@ -102,7 +102,7 @@ func NewClient(owner string, o Options) (*Client, error) {
 	if o.CAFile != "" {
 		pool, err := caPool(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("%s: parameter \"ca_file\": %v; give a readable PEM file of CA certificates", owner, err)
+			return nil, fmt.Errorf("parameter \"ca_file\": %v; give a readable PEM file of CA certificates", err)
 		}
 		tlsConfig.RootCAs = pool
 	}

@@ -21,7 +21,7 @@ import (
 
 func newClient(t *testing.T, o httpx.Options) *httpx.Client {
 	t.Helper()
-	c, err := httpx.NewClient("--sink #1 (test)", o)
+	c, err := httpx.NewClient(o)
 	if err != nil {
 		t.Fatal(err)
 	}

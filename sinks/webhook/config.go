@@ -93,7 +93,7 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 		return nil, err
 	}
 	if err := checkTarget(t.URL); err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Owner(), err)
+		return nil, err // the registry puts the sink's name in front
 	}
 	c.URL = sinks.StripParams(t.URL, Params)
 	return c, nil

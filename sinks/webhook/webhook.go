@@ -50,7 +50,7 @@ func newSink(env sinks.Env, cfg *Config) (*Sink, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	client, err := httpx.NewClient(cfg.Template.Owner, cfg.HTTP)
+	client, err := httpx.NewClient(cfg.HTTP)
 	if err != nil {
 		return nil, err
 	}

@@ -420,6 +420,7 @@ func TestURIErrors(t *testing.T) {
 		"webhook:ftp://host/x":                  {`must be an http:// or https:// URL with a host, got a "ftp" URL`},
 		"webhook:receiver.example/path":         {`got a URL without http:// or https://`},
 		"webhook:":                              {`got nothing`},
+		base + "ca_file=/nonexistent/ca.pem":    {`parameter "ca_file": open /nonexistent/ca.pem`},
 	}
 	for v, wants := range cases {
 		_, err := sinks.Build(1, v, sinks.Env{Ctx: context.Background(), Location: time.UTC})
@@ -429,6 +430,9 @@ func TestURIErrors(t *testing.T) {
 		}
 		if !strings.HasPrefix(err.Error(), "--sink #1 (webhook): ") {
 			t.Errorf("%s: error %q does not start by naming the sink", v, err)
+		}
+		if strings.Contains(err.Error(), "(webhook): --sink") {
+			t.Errorf("%s: error %q names the sink twice", v, err)
 		}
 		for _, w := range wants {
 			if !strings.Contains(err.Error(), w) {
