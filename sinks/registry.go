@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/heraldproject/herald/common/redact"
+	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/core/filter"
@@ -30,6 +31,8 @@ type Env struct {
 	Cluster string
 	// Location is --timezone, for rendering times.
 	Location *time.Location
+	// TemplateMetrics counts template reloads; nil counts nothing.
+	TemplateMetrics *template.Metrics
 	// CheckOnly is set by herald check: validate and prepare, but connect to nothing and write
 	// nothing (no table creation, no producer).
 	CheckOnly bool

@@ -3,6 +3,8 @@
 package all
 
 import (
+	_ "github.com/heraldproject/herald/sinks/kafka"
 	_ "github.com/heraldproject/herald/sinks/log"
+	_ "github.com/heraldproject/herald/sinks/mysql"
 	_ "github.com/heraldproject/herald/sinks/webhook"
 )

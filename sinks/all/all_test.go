@@ -2,6 +2,7 @@ package all_test
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -10,9 +11,11 @@ import (
 	_ "github.com/heraldproject/herald/sinks/all"
 )
 
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
 func TestEverySinkIsRegistered(t *testing.T) {
 	got := sinks.Schemes()
-	for _, want := range []string{"log", "webhook"} {
+	for _, want := range []string{"kafka", "log", "mysql", "webhook"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("sink %q is not registered; registered: %v", want, got)
 		}
@@ -27,7 +30,11 @@ func TestEverySinkIsRegistered(t *testing.T) {
 			t.Errorf("%s: no summary or example", d.Scheme)
 			continue
 		}
-		b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background(), Location: time.UTC})
+		// Examples write secrets as ${NAME}, as users should: give each one a value.
+		for _, m := range envRef.FindAllStringSubmatch(d.Example, -1) {
+			t.Setenv(m[1], "example-value")
+		}
+		b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background(), Location: time.UTC, CheckOnly: true})
 		if err != nil {
 			t.Errorf("%s: its example %q does not build: %v", d.Scheme, d.Example, err)
 			continue

@@ -162,3 +162,12 @@ func count(e *core.Event) int32 {
 	}
 	return max(n, 1)
 }
+
+// Preview returns the line the sink would write for e (herald check).
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	if s.json {
+		b, err := s.JSON(e)
+		return strings.TrimSuffix(string(b), "\n"), err
+	}
+	return s.Line(e), nil
+}

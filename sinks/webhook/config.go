@@ -16,18 +16,6 @@ import (
 	"github.com/heraldproject/herald/sinks"
 )
 
-// kubeEventerDefaultBody is kube-eventer's default webhook body, byte for byte (its
-// sinks/webhook/webhook.go and docs/en/webhook-sink.md).
-// TODO: replace with template.KubeEventerDefault once common/template exports it.
-const kubeEventerDefaultBody = `
-{
-	"EventType": "{{ .Type }}",
-	"EventKind": "{{ .InvolvedObject.Kind }}",
-	"EventReason": "{{ .Reason }}",
-	"EventTime": "{{ .LastTimestamp }}",
-	"EventMessage": "{{ .Message }}"
-}`
-
 // Methods are the accepted values of method=.
 var Methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
@@ -75,10 +63,12 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	c.JSON = isJSON(c.Header.Get("Content-Type"))
 	c.Template = template.FromParams(p, template.Options{
 		Owner:    p.Owner(),
-		Default:  kubeEventerDefaultBody,
+		SinkID:   t.ID,
+		Default:  template.KubeEventerDefault,
 		JSON:     c.JSON,
 		Location: env.Location,
 		Kube:     env.Kube,
+		Metrics:  env.TemplateMetrics,
 	})
 	c.HTTP = httpx.OptionsFromParams(p)
 	c.HTTP.Secrets = c.secretHeaderValues()

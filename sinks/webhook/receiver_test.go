@@ -2,12 +2,10 @@ package webhook_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	_ "github.com/heraldproject/herald/sinks/webhook"
@@ -99,27 +96,4 @@ func event(reason, message string) *core.Event {
 		LastTimestamp:  metav1.NewTime(lastSeen),
 		Source:         corev1.EventSource{Component: "kubelet", Host: "node-1"},
 	}}
-}
-
-// requireJSONEscaping skips a test that needs common/template's JSON escaping while this branch
-// carries only the template API skeleton. Remove this guard once the template branch is merged.
-func requireJSONEscaping(t *testing.T) {
-	t.Helper()
-	b, err := template.New(context.Background(), template.Options{Owner: "probe", Default: `{"m":"{{ .Message }}"}`, JSON: true, Location: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := b.Render(event("Probe", `a "quoted" word`))
-	if err != nil || !json.Valid(out) {
-		t.Skip("common/template does not escape JSON yet (API skeleton on this branch); runs once the template implementation is merged")
-	}
-}
-
-// requireConfigMapTemplates skips a test that needs ConfigMap templates while common/template is
-// a skeleton. Remove this guard once the template branch is merged.
-func requireConfigMapTemplates(t *testing.T, err error) {
-	t.Helper()
-	if err != nil && strings.Contains(err.Error(), "not implemented") {
-		t.Skip("common/template ConfigMap templates are not implemented on this branch; runs once the template implementation is merged")
-	}
 }

@@ -133,3 +133,12 @@ func (s *Sink) Close() error {
 	s.client.Close()
 	return nil
 }
+
+// Preview renders the body the sink would send for e (herald check).
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	body, err := s.body.Render(e)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s request, body from %s:\n%s", s.cfg.Method, s.body.Source(), body), nil
+}

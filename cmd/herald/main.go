@@ -1,0 +1,188 @@
+// Command herald watches a Kubernetes cluster's events and delivers them, filtered and rendered,
+// to chat robots, webhooks, queues and stores. Its flags are kube-eventer's, so an existing
+// kube-eventer Deployment keeps working when only the image changes.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/redact"
+	"github.com/heraldproject/herald/sinks"
+	_ "github.com/heraldproject/herald/sinks/all"
+	kubesource "github.com/heraldproject/herald/sources/kubernetes"
+)
+
+// Set by the build with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// options are herald's command-line flags.
+type options struct {
+	sources         stringList
+	sinks           stringList
+	frequency       time.Duration
+	healthzIP       string
+	healthzPort     uint
+	clusterName     string
+	timezone        string
+	shutdownTimeout time.Duration
+	showVersion     bool
+	location        *time.Location
+}
+
+func registerFlags(fs *flag.FlagSet, o *options) {
+	fs.Var(&o.sources, "source", "where events come from: kubernetes:https://kubernetes.default[?inClusterConfig=false&auth=KUBECONFIG&insecure=true&namespaces=a,b] (kube-eventer's form; exactly one)")
+	fs.Var(&o.sinks, "sink", "where events go, repeatable: SCHEME:TARGET?PARAMS, e.g. webhook:http://receiver/events?level=Warning&method=POST. Every sink and parameter is listed below")
+	fs.DurationVar(&o.frequency, "frequency", 30*time.Second, "accepted for kube-eventer compatibility; herald delivers each event within its sink's flush_interval (default 200ms) instead of on a fixed tick")
+	fs.StringVar(&o.healthzIP, "healthz-ip", "0.0.0.0", "address of the /healthz, /readyz and /metrics server")
+	fs.UintVar(&o.healthzPort, "healthz-port", 8084, "port of the /healthz, /readyz and /metrics server")
+	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
+	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
+	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
+	fs.Bool("event-metrics", true, "accepted for kube-eventer compatibility; herald always serves /metrics")
+	registerKlogCompat(fs)
+}
+
+func main() {
+	// Log to stderr unless told otherwise, as kube-eventer did (glog's default is files in /tmp).
+	_ = flag.Set("logtostderr", "true")
+	args := os.Args[1:]
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var o options
+	registerFlags(flag.CommandLine, &o)
+	flag.CommandLine.Usage = func() { usage(flag.CommandLine.Output()) }
+	if err := flag.CommandLine.Parse(args); err != nil {
+		os.Exit(2)
+	}
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "herald: unexpected argument %q; flags are written --name=value (see herald --help)\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	routeKlog()
+	defer glog.Flush()
+
+	switch cmd {
+	case "version":
+		printVersion(os.Stdout)
+		return
+	case "help":
+		usage(os.Stdout)
+		return
+	case "check":
+		os.Exit(runCheck(&o, os.Stdout))
+	case "run":
+		if o.showVersion {
+			printVersion(os.Stdout)
+			return
+		}
+		os.Exit(runDaemon(&o))
+	default:
+		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, version, help\n", cmd)
+		os.Exit(2)
+	}
+}
+
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "herald %s (commit %s, built %s)\n", version, commit, date)
+}
+
+// validate checks the flags that need no cluster.
+func (o *options) validate() error {
+	if len(o.sources) > 1 {
+		return fmt.Errorf("--source given %d times; herald reads exactly one source", len(o.sources))
+	}
+	if len(o.sinks) == 0 {
+		o.sinks = stringList{"log"}
+		glog.Info("no --sink given: using the log sink (events to stderr)")
+	}
+	loc, err := time.LoadLocation(o.timezone)
+	if err != nil {
+		return fmt.Errorf("--timezone=%q: %v; write an IANA name such as UTC or Asia/Shanghai", o.timezone, err)
+	}
+	o.location = loc
+	if o.shutdownTimeout <= 0 {
+		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
+	}
+	return nil
+}
+
+// redactedSinks returns the --sink values with secrets removed, for logs.
+func (o *options) redactedSinks() []string {
+	var out []string
+	for _, s := range o.sinks {
+		out = append(out, redact.Text(s))
+	}
+	return out
+}
+
+// usage prints the flags, then every sink with every parameter (from the same definitions the
+// parser uses).
+func usage(w io.Writer) {
+	fmt.Fprint(w, `herald: Kubernetes events, filtered and formatted, to where teams look.
+
+Usage:
+  herald [flags]            watch events and deliver them (the default command)
+  herald check [flags]      parse every --sink, load every template, render a sample event
+                            through each, print the bodies; sends nothing
+  herald version            print the version
+
+Example:
+  herald --source=kubernetes:https://kubernetes.default \
+         --sink='webhook:http://receiver:8080/events?level=Warning&method=POST&header=Content-Type=application/json'
+
+Secrets: write ${NAME} in a --sink value and set NAME from a Secret; herald expands it and
+redacts secrets (key=, access_token=, sign=, password, userinfo) in every log line.
+
+Flags:
+`)
+	flag.CommandLine.SetOutput(w)
+	flag.CommandLine.PrintDefaults()
+	fmt.Fprint(w, "\nSource parameters (--source=kubernetes:URL?PARAMS):\n")
+	for _, p := range kubesource.Params {
+		printParam(w, p.Name, p.Default, p.Help, p.Secret)
+	}
+	fmt.Fprint(w, "\nSinks (--sink=SCHEME:TARGET?PARAMS):\n")
+	for _, d := range sinks.All() {
+		fmt.Fprintf(w, "\n  %s: %s\n    e.g. --sink='%s'\n", d.Scheme, d.Summary, sinks.RedactURI(d.Example, d.Params))
+		for _, p := range d.Params {
+			printParam(w, p.Name, p.Default, p.Help, p.Secret)
+		}
+	}
+	fmt.Fprint(w, "\nParameters every sink accepts:\n")
+	for _, p := range sinks.CommonParams {
+		printParam(w, p.Name, p.Default, p.Help, p.Secret)
+	}
+}
+
+func printParam(w io.Writer, name, def, help string, secret bool) {
+	extra := ""
+	if def != "" {
+		extra = fmt.Sprintf(" (default %s)", def)
+	}
+	if secret {
+		extra += " (secret: use ${ENV})"
+	}
+	fmt.Fprintf(w, "    %-32s %s%s\n", name, help, extra)
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/golang/glog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+	kubesource "github.com/heraldproject/herald/sources/kubernetes"
+)
+
+const defaultSource = "kubernetes:https://kubernetes.default"
+
+// runDaemon watches events and delivers them until SIGTERM/SIGINT. It returns the exit code.
+func runDaemon(o *options) int {
+	if err := o.validate(); err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	printVersionLog()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	settings, client, err := connect(o)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Sinks live until the pipeline closes them, after the source has stopped; their watches
+	// (ConfigMap templates) get a context that outlives the signal context.
+	tmplMetrics, err := template.NewMetrics(reg)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 1
+	}
+	sinkCtx, cancelSinks := context.WithCancel(context.Background())
+	defer cancelSinks()
+	built, err := sinks.BuildAll(o.sinks, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
+		Location: o.location, TemplateMetrics: tmplMetrics})
+	if err != nil {
+		glog.Errorf("herald cannot start; fix these --sink problems:\n%v", err)
+		return 2
+	}
+	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
+	for _, b := range built {
+		glog.Infof("sink %s: %s", b.ID, b.Redacted)
+		pipeline.Add(b.ID, b.Sink, b.Filter, b.Options)
+	}
+	pipeline.Start()
+
+	src, err := kubesource.New(kubesource.Config{
+		Client:     client,
+		Namespaces: settings.Namespaces,
+		Cluster:    o.clusterName,
+		Emit:       pipeline.Push,
+		Metrics:    kubesource.NewMetrics(reg),
+	})
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	addr, err := serveHealth(ctx, o, reg, func() error {
+		if !src.Ready() {
+			return errors.New("event watch not established")
+		}
+		return nil
+	})
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	glog.Infof("serving /healthz, /readyz and /metrics on %s", addr)
+
+	srcDone := make(chan struct{})
+	go func() {
+		defer close(srcDone)
+		src.Run(ctx)
+	}()
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	glog.Infof("shutting down: delivering what is queued (at most %s)", o.shutdownTimeout)
+	<-srcDone
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := pipeline.Shutdown(sctx); err != nil {
+		glog.Errorf("%v", err)
+	}
+	glog.Info("stopped")
+	return 0
+}
+
+func printVersionLog() {
+	glog.Infof("herald %s (commit %s, built %s)", version, commit, date)
+}
+
+// connect parses --source and builds the one client every part shares.
+func connect(o *options) (*kubesource.Settings, kubernetes.Interface, error) {
+	raw := defaultSource
+	if len(o.sources) == 1 {
+		raw = o.sources[0]
+	}
+	u, err := uri.Parse("source", raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	settings, err := kubesource.ParseSource(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := settings.ClientConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--source: %v", err)
+	}
+	return settings, client, nil
+}
