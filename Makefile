@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help build run test test-unit test-e2e lint bench servers docker clean
+.PHONY: help build run test test-unit lint bench load servers docker clean
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test-unit: ## unit tests only (no servers)
 
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
+
+load: build ## end-to-end load scenarios (steady 200 events/s, 5,000-event burst) against a local cluster; results in _output/load
+	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load
 
 docker: ## build the container image (needs a Docker engine)
 	docker build -t herald:$(VERSION) .

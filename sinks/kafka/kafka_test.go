@@ -360,6 +360,11 @@ func TestBrokerDownAtStartComesUpLater(t *testing.T) {
 // failure, the others are delivered, and a retry of the failed part delivers the rest once.
 func TestPartialFailureReturnsOnlyTheUnacknowledgedRecords(t *testing.T) {
 	c := newCluster(t, kfake.NumBrokers(3))
+	// kfake places leaders at random: pin partition 0 to one broker and the others elsewhere, so
+	// failing that broker fails some partitions, never all.
+	for p, node := range []int32{0, 1, 2} {
+		require.NoError(t, c.MoveTopicPartition(topic, int32(p), node))
+	}
 	var failing atomic.Bool
 	failing.Store(true)
 	var badNode atomic.Int32
