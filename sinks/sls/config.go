@@ -1,7 +1,7 @@
 package sls
 
 import (
-	"fmt"
+	"errors"
 	"net"
 	"net/url"
 	"os"
@@ -148,7 +148,8 @@ func parseEndpoint(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return nil, fmt.Errorf("%q is not an SLS endpoint", s)
+		// Not quoted: it may carry user:password@.
+		return nil, errors.New("not an SLS endpoint (scheme://host[:port], no path or query)")
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }
