@@ -138,7 +138,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 
 // put sends one PutLogs request.
 func (s *Sink) put(ctx context.Context, logs []*slssdk.Log) error {
-	req, err := s.Request(ctx, logs)
+	req, err := s.request(ctx, logs)
 	if err != nil {
 		return core.Permanent(err)
 	}
@@ -146,10 +146,10 @@ func (s *Sink) put(ctx context.Context, logs []*slssdk.Log) error {
 	return classify(err)
 }
 
-// Request builds the signed PutLogs request for logs, as the SDK's LogStore.PutLogs does:
+// request builds the signed PutLogs request for logs, as the SDK's LogStore.PutLogs does:
 // the protobuf LogGroup compressed with lz4 (sent as is when lz4 cannot shrink it), with
 // x-log-bodyrawsize, and signed with signature v4.
-func (s *Sink) Request(ctx context.Context, logs []*slssdk.Log) (*http.Request, error) {
+func (s *Sink) request(ctx context.Context, logs []*slssdk.Log) (*http.Request, error) {
 	lg := &slssdk.LogGroup{Logs: logs}
 	if s.cfg.Topic != "" {
 		lg.Topic = proto.String(s.cfg.Topic)
