@@ -41,7 +41,7 @@ type storedAlert struct {
 
 var labelNameRe = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	t.Helper()
 	rc := &receiver{alerts: map[string]storedAlert{}}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))

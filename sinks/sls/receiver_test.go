@@ -40,7 +40,7 @@ type receiver struct {
 	fail func(n int) (int, string)
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	t.Helper()
 	rc := &receiver{project: "k8s-log-c1234", logstore: "k8s-event", region: "cn-hangzhou", akID: "LTAI5tAKID0123456789", akSecret: "akSECRET0123456789abcdefghij"}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))

@@ -50,7 +50,7 @@ func sinkValue(rc *receiver, extra string) string {
 		"&accessKeyId=" + rc.akID + "&accessKeySecret=" + rc.akSecret + "&endpoint=http://" + rc.endpointHost() + extra
 }
 
-func build(t *testing.T, v string) core.Sink {
+func build(t testing.TB, v string) core.Sink {
 	t.Helper()
 	b, err := sinks.Build(1, v, sinks.Env{Ctx: context.Background()})
 	if err != nil {
