@@ -79,7 +79,7 @@ func NewSink(cfg *Config, now func() time.Time) (*Sink, error) {
 		dial = cfg.Endpoint.Host
 	}
 	s.url = cfg.Endpoint.Scheme + "://" + dial + s.path
-	glog.Infof("%s: PutLogs to %s://%s%s (region %s, topic %q), AccessKey %s", cfg.ID, cfg.Endpoint.Scheme, s.host, s.path, cfg.Region, cfg.Topic, cfg.AccessKeyID)
+	glog.Infof("%s: PutLogs to %s://%s%s (region %s, topic %q), one request per batch", cfg.ID, cfg.Endpoint.Scheme, s.host, s.path, cfg.Region, cfg.Topic)
 	return s, nil
 }
 
