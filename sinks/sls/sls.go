@@ -1,0 +1,262 @@
+// Package sls writes events to Alibaba Cloud Log Service (SLS) as kube-eventer's sls sink does:
+// one log per event, kube-eventer's fields, PutLogs of the SDK's protobuf LogGroup, lz4 and
+// signed (v4), one synchronous request per batch so Export reports what SLS answered.
+package sls
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	slssdk "github.com/aliyun/aliyun-log-go-sdk"
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/glog"
+	"github.com/pierrec/lz4"
+
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "sls",
+		Summary: "Alibaba Cloud Log Service: one log per event with kube-eventer's fields, written with PutLogs (protobuf, lz4, signature v4)",
+		Example: "sls:https://sls.aliyuncs.com?project=k8s-log-c1234&logStore=k8s-event&topic=k8s-cluster-dev&regionId=cn-hangzhou&internal=false&accessKeyId=${SLS_AK_ID}&accessKeySecret=${SLS_AK_SECRET}&label=ClusterId,c1234",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// SLS limits one PutLogs request to 4096 logs and a few MB of protobuf; a batch above either is
+// split into several requests.
+const (
+	MaxLogsPerRequest = 4096
+	MaxRawBytes       = 3 << 20
+	// apiVersion is the x-log-apiversion the SDK sends.
+	apiVersion = "0.6.0"
+)
+
+// Sink writes to one logstore.
+type Sink struct {
+	cfg    *Config
+	client *httpx.Client
+	url    string // where the request goes
+	host   string // the Host it names: PROJECT.ENDPOINT
+	path   string
+	now    func() time.Time
+}
+
+// New builds an sls sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewSink(cfg, time.Now)
+}
+
+// NewSink builds the sink from a parsed Config; now is the clock that dates and signs requests.
+func NewSink(cfg *Config, now func() time.Time) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, client: client, now: now, path: "/logstores/" + cfg.LogStore}
+	// SLS serves a project at PROJECT.ENDPOINT. An endpoint given as an IP address (a proxy, a
+	// test server) is dialled as is, with the project's host name in the Host header, as the
+	// SDK does.
+	s.host = cfg.Project + "." + cfg.Endpoint.Host
+	dial := s.host
+	if net.ParseIP(cfg.Endpoint.Hostname()) != nil {
+		dial = cfg.Endpoint.Host
+	}
+	s.url = cfg.Endpoint.Scheme + "://" + dial + s.path
+	glog.Infof("%s: PutLogs to %s://%s%s (region %s, topic %q), one request per batch", cfg.ID, cfg.Endpoint.Scheme, s.host, s.path, cfg.Region, cfg.Topic)
+	return s, nil
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "sls" }
+
+// Export writes the batch with PutLogs, one request per MaxLogsPerRequest logs or MaxRawBytes,
+// in order, and returns once SLS has answered. It stops at the first failure and returns the
+// events not yet written in a *core.PartialError, retryable or permanent as the failure is.
+// SLS appends whatever it is sent: a batch written twice (a retry after a timeout whose request
+// did land) is stored twice; every copy carries the same eventId JSON (uid, count,
+// lastTimestamp), by which a query can tell them apart.
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	now := s.now()
+	var refused, ok []*core.Event
+	var refusal error
+	var logs []*slssdk.Log
+	for _, e := range events {
+		l, err := s.cfg.Log(e, now)
+		if err != nil {
+			refused = append(refused, e)
+			if refusal == nil {
+				refusal = fmt.Errorf("event %s (%s): cannot encode it: %v", e.Key(), e.Reason, err)
+			}
+			continue
+		}
+		ok = append(ok, e)
+		logs = append(logs, l)
+	}
+	for start := 0; start < len(logs); {
+		end, size := start, 0
+		for end < len(logs) && end-start < MaxLogsPerRequest {
+			n := proto.Size(logs[end])
+			if end > start && size+n > MaxRawBytes {
+				break
+			}
+			size += n
+			end++
+		}
+		if err := s.put(ctx, logs[start:end]); err != nil {
+			// The events of this request and after it go back; so do refused ones, which fail
+			// again, permanently, on the retry.
+			rest := append(refused, ok[start:]...)
+			return &core.PartialError{
+				Failed: rest,
+				Err:    fmt.Errorf("%d of %d events not written: %w", len(rest), len(events), err),
+			}
+		}
+		start = end
+	}
+	if len(refused) > 0 {
+		return &core.PartialError{Failed: refused, Err: core.Permanent(refusal)}
+	}
+	return nil
+}
+
+// put sends one PutLogs request.
+func (s *Sink) put(ctx context.Context, logs []*slssdk.Log) error {
+	req, err := s.request(ctx, logs)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	_, err = s.client.Do(ctx, req, nil)
+	return classify(err)
+}
+
+// request builds the signed PutLogs request for logs, as the SDK's LogStore.PutLogs does:
+// the protobuf LogGroup compressed with lz4 (sent as is when lz4 cannot shrink it), with
+// x-log-bodyrawsize, and signed with signature v4.
+func (s *Sink) request(ctx context.Context, logs []*slssdk.Log) (*http.Request, error) {
+	lg := &slssdk.LogGroup{Logs: logs}
+	if s.cfg.Topic != "" {
+		lg.Topic = proto.String(s.cfg.Topic)
+	}
+	raw, err := proto.Marshal(lg)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %d logs: %v", len(logs), err)
+	}
+	headers := map[string]string{
+		slssdk.HTTPHeaderHost:        s.host,
+		slssdk.HTTPHeaderAPIVersion:  apiVersion,
+		slssdk.HTTPHeaderContentType: "application/x-protobuf",
+		slssdk.HTTPHeaderBodyRawSize: strconv.Itoa(len(raw)),
+		slssdk.HTTPHeaderLogDate:     s.now().UTC().Format("20060102T150405Z"),
+	}
+	body := raw
+	out := make([]byte, lz4.CompressBlockBound(len(raw)))
+	var table [1 << 16]int
+	if n, err := lz4.CompressBlock(raw, out, table[:]); err == nil && n > 0 {
+		body = out[:n]
+		headers["x-log-compresstype"] = "lz4"
+	}
+	signer := slssdk.NewSignerV4(s.cfg.AccessKeyID.Reveal(), s.cfg.AccessKeySecret.Reveal(), s.cfg.Region)
+	if err := signer.Sign(http.MethodPost, s.path, headers, body); err != nil {
+		return nil, fmt.Errorf("signing the request: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, errors.New("cannot build the request; check endpoint=")
+	}
+	for k, v := range headers {
+		switch k {
+		case slssdk.HTTPHeaderHost:
+			req.Host = v
+		case slssdk.HTTPHeaderContentLength:
+			// net/http sends the body's length.
+		default:
+			req.Header.Set(k, v)
+		}
+	}
+	return req, nil
+}
+
+// slsError is the JSON body of an SLS error reply.
+type slsError struct {
+	Code    string `json:"errorCode"`
+	Message string `json:"errorMessage"`
+}
+
+// quotaCodes are SLS's 403s for "write quota exceeded": a throttle, retried.
+var quotaCodes = []string{"WriteQuotaExceed", "ShardWriteQuotaExceed", "ExceedQuota", "ProjectQuotaExceed"}
+
+// hints say what to fix for SLS's permanent error codes.
+var hints = map[string]string{
+	"Unauthorized":         "check accessKeyId and accessKeySecret, and that the RAM user may log:PostLogStoreLogs",
+	"InvalidAccessKeyId":   "check accessKeyId",
+	"SignatureNotMatch":    "check accessKeySecret and regionId",
+	"ProjectNotExist":      "check project= and regionId= (a project lives in one region)",
+	"LogStoreNotExist":     "check logStore=",
+	"RequestTimeTooSkewed": "the machine's clock is off by more than 15 minutes; fix its time",
+	"PostBodyTooLarge":     "an event is larger than SLS accepts",
+}
+
+// classify reads SLS's errorCode from a failed reply: quota 403s are retried, and permanent
+// codes get a hint. Everything else keeps httpx's status classification (401, 403, 404 and
+// other 4xx permanent; 429 and 5xx retried).
+func classify(err error) error {
+	var he *httpx.Error
+	if err == nil || !errors.As(err, &he) || he.StatusCode == 0 {
+		return err
+	}
+	var se slsError
+	if json.Unmarshal([]byte(he.Detail), &se) != nil || se.Code == "" {
+		return err
+	}
+	e := *he
+	e.Code, e.Detail = se.Code, se.Message
+	if hint, ok := hints[se.Code]; ok {
+		e.Detail += "; " + hint
+	}
+	for _, q := range quotaCodes {
+		if se.Code == q {
+			e.Retryable = true
+		}
+	}
+	if !e.Retryable {
+		return core.Permanent(&e)
+	}
+	return &e
+}
+
+// Close releases idle connections.
+func (s *Sink) Close() error {
+	s.client.Close()
+	return nil
+}
+
+// Preview shows the log the sink would write for e (herald check).
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	l, err := s.cfg.Log(e, s.now())
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "PutLogs %s://%s%s, topic %q, one log at %s:\n", s.cfg.Endpoint.Scheme, s.host, s.path, s.cfg.Topic, time.Unix(int64(l.GetTime()), 0).UTC().Format(time.RFC3339))
+	for _, c := range l.Contents {
+		fmt.Fprintf(&b, "%s: %s\n", c.GetKey(), c.GetValue())
+	}
+	return b.String(), nil
+}
