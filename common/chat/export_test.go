@@ -68,7 +68,6 @@ func TestExportPolicy(t *testing.T) {
 	}
 }
 
-
 func TestExportSeparateMessagesFailures(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	ctx := context.Background()
