@@ -55,6 +55,20 @@ type TextLayout struct {
 	Style  Style
 	Labels []string
 	Footer string
+	// Link, when set, returns a URL for the event's object (a console page); markdown
+	// layouts then write the object as a link. "" means no link.
+	Link func(f Fields) string
+}
+
+// object writes the event's object, linked when the layout has a Link for it.
+func (l TextLayout) object(f Fields) string {
+	o := l.Style.Escape(f.Object())
+	if l.Link != nil {
+		if u := l.Link(f); u != "" {
+			return "[" + o + "](" + u + ")"
+		}
+	}
+	return o
 }
 
 // Event writes one event:
@@ -66,7 +80,7 @@ func (l TextLayout) Event(f Fields) string {
 	s := l.Style
 	var lines []string
 	lines = append(lines, l.labels()...)
-	lines = append(lines, s.Title(typeOr(f.Type), s.Escape(f.Reason)+" · "+s.Escape(f.Object())))
+	lines = append(lines, s.Title(typeOr(f.Type), s.Escape(f.Reason)+" · "+l.object(f)))
 	var facts []string
 	if f.Cluster != "" {
 		facts = append(facts, "Cluster: "+s.Bold(s.Escape(f.Cluster)))
@@ -134,7 +148,7 @@ func (l TextLayout) Digest(v *View) string {
 		}
 		lines = append(lines, head)
 		for _, f := range g.Shown {
-			item := s.Bullet + s.Escape(f.Object())
+			item := s.Bullet + l.object(f)
 			if f.Message != "" {
 				item += ": " + s.Escape(f.Message)
 			}

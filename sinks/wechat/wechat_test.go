@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -354,37 +352,6 @@ func TestPreviewDefaultLayout(t *testing.T) {
 	}
 }
 
-var (
-	titleRe = regexp.MustCompile(`^\[Warning\] (\d+) events · prod$`)
-	moreRe  = regexp.MustCompile(`… and (\d+) more`)
-)
-
-// accounted reads a message and returns how many events it names or counts: 1 for a
-// single-event message, else the digest's title, checked against its lines.
-func accounted(t *testing.T, content string) int {
-	t.Helper()
-	lines := strings.Split(content, "\n")
-	m := titleRe.FindStringSubmatch(lines[0])
-	if m == nil {
-		return 1
-	}
-	total, _ := strconv.Atoi(m[1])
-	n := 0
-	for _, l := range lines[1:] {
-		if strings.HasPrefix(l, "- ") {
-			n++
-		}
-		if mm := moreRe.FindStringSubmatch(l); mm != nil {
-			k, _ := strconv.Atoi(mm[1])
-			n += k
-		}
-	}
-	if n != total {
-		t.Errorf("digest says %d events but names or counts %d:\n%s", total, n, content)
-	}
-	return total
-}
-
 // A storm of 1,000 Warning events in a minute: at most 20 messages in any minute, none
 // rejected for rate or size, every event named or counted in a message.
 func TestStorm(t *testing.T) {
@@ -407,11 +374,7 @@ func TestStorm(t *testing.T) {
 			}
 			total := 0
 			for _, m := range msgs {
-				if msgType == "markdown" {
-					// The markdown title: ### <font ...>Warning</font> N events · prod
-					m.Content = strings.Replace(strings.Replace(m.Content, `### <font color="warning">Warning</font> `, "[Warning] ", 1), `**`, "", -1)
-				}
-				total += accounted(t, m.Content)
+				total += chattest.CountEvents(t, m.Content)
 			}
 			if total != 1000 {
 				t.Fatalf("messages account for %d events, want 1000", total)
@@ -420,4 +383,3 @@ func TestStorm(t *testing.T) {
 		})
 	}
 }
-
