@@ -10,7 +10,8 @@ import (
 type Style struct {
 	// NewLine separates lines ("\n"; DingTalk's markdown needs "\n\n" for a line break).
 	NewLine string
-	// Title writes the first line, with the event type (Warning, Normal) and the title.
+	// Title writes the first line, with the event type (Warning, Normal) and the title; a
+	// layout whose message has a title of its own (a card header) returns "" to leave it out.
 	Title func(typ, title string) string
 	// Bold emphasises s.
 	Bold func(s string) string
@@ -80,7 +81,7 @@ func (l TextLayout) Event(f Fields) string {
 	s := l.Style
 	var lines []string
 	lines = append(lines, l.labels()...)
-	lines = append(lines, s.Title(typeOr(f.Type), s.Escape(f.Reason)+" · "+l.object(f)))
+	lines = appendNonEmpty(lines, s.Title(typeOr(f.Type), s.Escape(f.Reason)+" · "+l.object(f)))
 	var facts []string
 	if f.Cluster != "" {
 		facts = append(facts, "Cluster: "+s.Bold(s.Escape(f.Cluster)))
@@ -122,18 +123,8 @@ func (l TextLayout) Digest(v *View) string {
 	s := l.Style
 	var lines []string
 	lines = append(lines, l.labels()...)
-	typ := "Normal"
-	if v.Warnings > 0 {
-		typ = "Warning"
-	}
-	title := fmt.Sprintf("%d events", v.Events)
-	if v.Warnings > 0 && v.Warnings < v.Events {
-		title = fmt.Sprintf("%d events (%d Warning)", v.Events, v.Warnings)
-	}
-	if v.Cluster != "" {
-		title += " · " + s.Escape(v.Cluster)
-	}
-	lines = append(lines, s.Title(typ, title))
+	title, typ := DigestTitle(v.Digest)
+	lines = appendNonEmpty(lines, s.Title(typ, s.Escape(title)))
 	if span := timeSpan(v.Digest); span != "" || len(v.Digest.Groups) > 0 {
 		lines = append(lines, s.Quote(strings.TrimPrefix(fmt.Sprintf("%s · %d groups", span, len(v.Digest.Groups)), " · ")))
 	}
@@ -178,6 +169,32 @@ func (l TextLayout) labels() []string {
 		}
 	}
 	return out
+}
+
+func appendNonEmpty(lines []string, s string) []string {
+	if s == "" {
+		return lines
+	}
+	return append(lines, s)
+}
+
+// EventTitle is the title of a single-event message: "BackOff · Pod shop/web-1".
+func EventTitle(f Fields) string { return f.Reason + " · " + f.Object() }
+
+// DigestTitle is the title of a digest: "57 events (50 Warning) · prod", and its type.
+func DigestTitle(d *Digest) (title, typ string) {
+	typ = "Normal"
+	if d.Warnings > 0 {
+		typ = "Warning"
+	}
+	title = fmt.Sprintf("%d events", d.Events)
+	if d.Warnings > 0 && d.Warnings < d.Events {
+		title = fmt.Sprintf("%d events (%d Warning)", d.Events, d.Warnings)
+	}
+	if d.Cluster != "" {
+		title += " · " + d.Cluster
+	}
+	return title, typ
 }
 
 func typeOr(t string) string {
