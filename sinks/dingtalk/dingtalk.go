@@ -118,6 +118,21 @@ func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
 
 // SendDigest posts the events merged into one message (chat.Sender).
 func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	return s.post(ctx, body)
+}
+
+// PreviewDigest is the JSON body herald would send for events merged into one message.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	b, err := s.digestBody(events)
+	return string(b), err
+}
+
+// digestBody renders the events merged into one message that fits the limit.
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
 	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
 	title := fmt.Sprintf("%d Kubernetes events", len(events))
 	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: Limit}, func(v *chat.View) ([]byte, int, error) {
@@ -126,9 +141,9 @@ func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
 		return b, len(text), err
 	})
 	if err != nil {
-		return core.Permanent(fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err))
+		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
 	}
-	return s.post(ctx, body)
+	return body, nil
 }
 
 // Preview implements sinks.Previewer: the JSON body herald would send for e alone.

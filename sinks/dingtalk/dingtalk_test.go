@@ -24,7 +24,7 @@ const secret = "SECf00dcafe0123456789abcdef0123456789abcdef0123456789abcdef01234
 
 var cst = time.FixedZone("CST", 8*3600)
 
-func build(t *testing.T, raw string, clk *clocktesting.FakeClock) *dingtalk.Sink {
+func build(t testing.TB, raw string, clk *clocktesting.FakeClock) *dingtalk.Sink {
 	t.Helper()
 	s, err := tryBuild(raw, clk)
 	if err != nil {

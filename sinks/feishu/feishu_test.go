@@ -24,7 +24,7 @@ const secret = "qX9aT3bY7cZ1dW5e"
 
 var cst = time.FixedZone("CST", 8*3600)
 
-func build(t *testing.T, raw string, clk *clocktesting.FakeClock) *feishu.Sink {
+func build(t testing.TB, raw string, clk *clocktesting.FakeClock) *feishu.Sink {
 	t.Helper()
 	s, err := tryBuild(raw, clk)
 	if err != nil {

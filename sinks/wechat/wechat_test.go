@@ -26,7 +26,7 @@ import (
 var cst = time.FixedZone("CST", 8*3600)
 
 // build parses a --sink value the way the registry does and builds the sink on clk.
-func build(t *testing.T, raw string, clk *clocktesting.FakeClock) *wechat.Sink {
+func build(t testing.TB, raw string, clk *clocktesting.FakeClock) *wechat.Sink {
 	t.Helper()
 	s, err := tryBuild(raw, clk)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +143,29 @@ func MaxInWindow(times []time.Time, w time.Duration) int {
 		worst = max(worst, n)
 	}
 	return worst
+}
+
+// FuzzEvents builds n events (at least one) from fuzzer input: messages split on \x1e, and
+// reason and name used as given (invalid UTF-8, NULs and all), spread over a few namespaces.
+func FuzzEvents(msgs, reason, name string, n int) []*core.Event {
+	parts := strings.Split(msgs, "\x1e")
+	n = max(n, 1)
+	out := make([]*core.Event, n)
+	for i := range n {
+		r := reason
+		if i%3 == 1 {
+			r += "-2"
+		}
+		ns := fmt.Sprintf("ns-%d", i%4)
+		out[i] = &core.Event{Event: &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("e.%d", i)},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: fmt.Sprintf("%s-%d", name, i)},
+			Reason:         r,
+			Message:        parts[i%len(parts)],
+			Type:           corev1.EventTypeWarning,
+			Count:          int32(i%3 + 1),
+			LastTimestamp:  metav1.NewTime(Start.Add(time.Duration(i) * time.Second)),
+		}, Cluster: name, Observed: Start}
+	}
+	return out
 }
