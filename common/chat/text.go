@@ -103,7 +103,11 @@ func (l TextLayout) Event(f Fields) string {
 		lines = append(lines, s.Quote(strings.Join(facts, " · ")))
 	}
 	if f.Message != "" {
-		lines = append(lines, s.Escape(f.Message))
+		msg := s.Escape(f.Message)
+		if s.NewLine != "\n" {
+			msg = strings.ReplaceAll(msg, "\n", s.NewLine)
+		}
+		lines = append(lines, msg)
 	}
 	if l.Footer != "" {
 		lines = append(lines, l.Footer)
@@ -118,7 +122,7 @@ func (l TextLayout) Event(f Fields) string {
 //	BackOff in shop: 600 events (610 times)
 //	- Pod shop/web-9: Back-off restarting failed container (×3)
 //	  … and 598 more
-//	… and 40 more events in 2 other groups
+//	… and 40 more in 2 other groups
 func (l TextLayout) Digest(v *View) string {
 	s := l.Style
 	var lines []string
@@ -126,14 +130,14 @@ func (l TextLayout) Digest(v *View) string {
 	title, typ := DigestTitle(v.Digest)
 	lines = appendNonEmpty(lines, s.Title(typ, s.Escape(title)))
 	if span := timeSpan(v.Digest); span != "" || len(v.Digest.Groups) > 0 {
-		lines = append(lines, s.Quote(strings.TrimPrefix(fmt.Sprintf("%s · %d groups", span, len(v.Digest.Groups)), " · ")))
+		lines = append(lines, s.Quote(strings.TrimPrefix(fmt.Sprintf("%s · %s", span, plural(len(v.Digest.Groups), "group")), " · ")))
 	}
 	for _, g := range v.Groups {
 		where := g.Namespace
 		if where == "" {
 			where = "cluster scope"
 		}
-		head := fmt.Sprintf("%s in %s: %d events", s.Bold(s.Escape(g.Reason)), s.Escape(where), len(g.Events))
+		head := fmt.Sprintf("%s in %s: %s", s.Bold(s.Escape(g.Reason)), s.Escape(where), plural(len(g.Events), "event"))
 		if g.Occurrences > int64(len(g.Events)) {
 			head += fmt.Sprintf(" (%d times)", g.Occurrences)
 		}
@@ -153,7 +157,7 @@ func (l TextLayout) Digest(v *View) string {
 		}
 	}
 	if v.HiddenGroups > 0 {
-		lines = append(lines, fmt.Sprintf("… and %d more events in %d other groups", v.HiddenEvents, v.HiddenGroups))
+		lines = append(lines, fmt.Sprintf("… and %d more in %s", v.HiddenEvents, plural(v.HiddenGroups, "other group")))
 	}
 	if l.Footer != "" {
 		lines = append(lines, l.Footer)
@@ -187,9 +191,9 @@ func DigestTitle(d *Digest) (title, typ string) {
 	if d.Warnings > 0 {
 		typ = "Warning"
 	}
-	title = fmt.Sprintf("%d events", d.Events)
+	title = plural(d.Events, "event")
 	if d.Warnings > 0 && d.Warnings < d.Events {
-		title = fmt.Sprintf("%d events (%d Warning)", d.Events, d.Warnings)
+		title += fmt.Sprintf(" (%d Warning)", d.Warnings)
 	}
 	if d.Cluster != "" {
 		title += " · " + d.Cluster
@@ -204,12 +208,20 @@ func typeOr(t string) string {
 	return t
 }
 
+// plural writes "1 event", "2 events".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // timeSpan writes the digest's first and last event times, the date once.
 func timeSpan(d *Digest) string {
 	switch {
 	case d.First.IsZero():
 		return ""
-	case d.First.Equal(d.Last):
+	case d.First.Format(TimeLayout) == d.Last.Format(TimeLayout):
 		return d.First.Format(TimeLayout)
 	case d.First.Format("2006-01-02") == d.Last.Format("2006-01-02"):
 		return d.First.Format(TimeLayout) + " – " + d.Last.Format("15:04:05 MST")

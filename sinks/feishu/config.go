@@ -70,6 +70,9 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	c.AtUsers = p.List("at_user_ids")
 	c.AtAll = p.Bool("at_all")
 	c.Pacing = chat.PacingFromParams(p)
+	if c.Pacing.Burst > 5 {
+		p.Errorf("burst", "write at most 5", "Feishu accepts at most 5 messages a second from a bot, and a burst of %d goes out at once", c.Pacing.Burst)
+	}
 	c.Template = chat.TemplateFromParams(p, t, env)
 	c.HTTP = httpx.OptionsFromParams(p)
 

@@ -185,6 +185,7 @@ func TestConfigErrors(t *testing.T) {
 		{"feishu:?secret=x", "no bot webhook URL"},
 		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/t?msg_type=post", `"post" is not allowed`},
 		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/t?secrte=x", `did you mean "secret"?`},
+		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/t?burst=8", `parameter "burst": Feishu accepts at most 5 messages a second`},
 	}
 	for _, c := range cases {
 		_, err := tryBuild(c.raw, clocktesting.NewFakeClock(chattest.Start))

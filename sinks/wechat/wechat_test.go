@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/heraldproject/herald/common/chat"
@@ -330,6 +331,30 @@ func TestTemplateOverride(t *testing.T) {
 	p, err := s.Preview(event("shop", "web-1", "BackOff", "short"))
 	if err != nil || !strings.Contains(p, `"content":"BackOff web-1: short"`) {
 		t.Fatalf("preview %s %v", p, err)
+	}
+}
+
+// kube-eventer's ConfigMap route: the robot template users wrote for the webhook sink.
+func TestTemplateFromConfigMap(t *testing.T) {
+	clk := clocktesting.NewFakeClock(chattest.Start)
+	rc := newReceiver(t, clk)
+	kube := fake.NewSimpleClientset(&corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "custom-body", Namespace: "kube-system"},
+		Data:       map[string]string{"content": `{"msgtype": "text","text": {"content": "EventType:{{ .Type }}\nEventKind:{{ .InvolvedObject.Kind }}\nEventReason:{{ .Reason }}\nEventTime:{{ .LastTimestamp }}\nEventMessage:{{ .Message }}"}}`},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b, err := sinks.Build(1, "wechat:"+rc.robotURL()+"&custom_body_configmap=custom-body&custom_body_configmap_namespace=kube-system", sinks.Env{Ctx: ctx, Kube: kube})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Sink.Close()
+	if err := export(t, b.Sink, event("shop", "web-1", "BackOff", `say "hi"`)); err != nil {
+		t.Fatal(err)
+	}
+	want := "EventType:Warning\nEventKind:Pod\nEventReason:BackOff\nEventTime:2026-11-23 18:00:53 +0000 UTC\nEventMessage:say \"hi\""
+	if m := rc.got()[0]; m.Content != want {
+		t.Fatalf("content %q\nwant %q", m.Content, want)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 var (
-	digestTitle = regexp.MustCompile(`(\d+) events(?: \(\d+ Warning\))?(?: · |$)`)
+	digestTitle = regexp.MustCompile(`(\d+) events?(?: \(\d+ Warning\))?(?: · |$)`)
 	andMore     = regexp.MustCompile(`… and (\d+) more`)
 )
 
