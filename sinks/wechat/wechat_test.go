@@ -408,3 +408,53 @@ func TestStorm(t *testing.T) {
 		})
 	}
 }
+
+// The same storm through the real pipeline (queue, batching by size or age, retries): the
+// pipeline's own counter says every event was delivered.
+func TestStormThroughPipeline(t *testing.T) {
+	clk := clocktesting.NewFakeClock(chattest.Start)
+	rc := newReceiver(t, clk)
+	s := build(t, "wechat:"+rc.robotURL()+"&msg_type=markdown&mentioned_list=oncall", clk)
+	events := chattest.StormEvents(1000, chattest.Start, 60*time.Millisecond)
+	res := chattest.PipelineStorm(t, clk, s, events, core.SinkOptions{QueueSize: 20000, BatchSize: 500, FlushInterval: 200 * time.Millisecond}, 30*time.Minute)
+	if res.Delivered != 1000 || res.Dropped != 0 || len(res.Errors) > 0 {
+		t.Fatalf("delivered %d, dropped %d, errors %v", res.Delivered, res.Dropped, res.Errors)
+	}
+	if r := rc.rejections(); len(r) > 0 {
+		t.Fatalf("the robot rejected %v", r)
+	}
+	total := 0
+	for _, m := range rc.got() {
+		total += chattest.CountEvents(t, m.Content)
+	}
+	worst := chattest.MaxInWindow(rc.sentAt, time.Minute)
+	if total != 1000 || worst > 20 {
+		t.Fatalf("messages account for %d events (want 1000), %d in one minute (want ≤ 20)", total, worst)
+	}
+	t.Logf("through the pipeline: 1000 events over 60 s → %d messages (%d exports) over %s, at most %d in a minute", len(rc.got()), res.Exports, res.End.Sub(chattest.Start).Round(time.Second), worst)
+}
+
+// A robot that answers "too many messages" (45009) to the first message: the pipeline waits
+// the minute herald asks for and retries; nothing is lost or sent twice.
+func TestStormAfterRateLimitReply(t *testing.T) {
+	clk := clocktesting.NewFakeClock(chattest.Start)
+	rc := newReceiver(t, clk)
+	rc.script(`{"errcode":45009,"errmsg":"api freq out of limit"}`)
+	s := build(t, "wechat:"+rc.robotURL(), clk)
+	events := chattest.StormEvents(1000, chattest.Start, 60*time.Millisecond)
+	res := chattest.PipelineStorm(t, clk, s, events, core.SinkOptions{QueueSize: 20000, BatchSize: 500, FlushInterval: 200 * time.Millisecond}, 30*time.Minute)
+	if res.Delivered != 1000 || res.Dropped != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "45009") {
+		t.Fatalf("delivered %d, dropped %d, errors %v; want 1000, 0 and one 45009", res.Delivered, res.Dropped, res.Errors)
+	}
+	total := 0
+	for _, m := range rc.got() {
+		total += chattest.CountEvents(t, m.Content)
+	}
+	if total != 1000 || chattest.MaxInWindow(rc.sentAt, time.Minute) > 20 {
+		t.Fatalf("messages account for %d events, %d in one minute", total, chattest.MaxInWindow(rc.sentAt, time.Minute))
+	}
+	if first := rc.sentAt[0]; first.Sub(chattest.Start) < time.Minute {
+		t.Fatalf("first delivery at +%s, want after the minute 45009 asks for", first.Sub(chattest.Start))
+	}
+	t.Logf("after a 45009: %d messages over %s", len(rc.got()), res.End.Sub(chattest.Start).Round(time.Second))
+}
