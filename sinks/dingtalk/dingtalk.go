@@ -23,7 +23,7 @@ func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "dingtalk",
 		Summary: "DingTalk group robot (kube-eventer's dingtalk sink): text or markdown, signature, @mentions; paced per robot, merged into digests in a storm",
-		Example: "dingtalk:https://oapi.dingtalk.com/robot/send?access_token=${DINGTALK_TOKEN}&sign=${DINGTALK_SECRET}&msg_type=markdown&at_mobiles=13800001111",
+		Example: "dingtalk:https://oapi.dingtalk.com/robot/send?access_token=a5c19f3e02feba7bd5dfc22bfb04afa2&sign=SEC4801ebab0yeuq924909668e5979f7d&msg_type=markdown&at_mobiles=13800001111",
 		Params:  Params,
 		New:     New,
 	})

@@ -23,7 +23,7 @@ func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "wechat",
 		Summary: "Work WeChat: a group robot (text or markdown, @mentions) or the application message API (kube-eventer's wechat:?corp_id=...); paced per robot, merged into digests in a storm",
-		Example: "wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${WECHAT_KEY}&msg_type=markdown&mentioned_list=zhangsan&namespaces=shop",
+		Example: "wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa&msg_type=markdown&mentioned_list=zhangsan&namespaces=shop",
 		Params:  Params,
 		New:     New,
 	})

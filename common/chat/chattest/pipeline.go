@@ -116,4 +116,3 @@ func counts(t testing.TB, reg *prometheus.Registry) (delivered, dropped int) {
 	}
 	return delivered, dropped
 }
-
