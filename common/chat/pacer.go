@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang/glog"
 	"golang.org/x/time/rate"
 	"k8s.io/utils/clock"
 )
@@ -141,6 +142,9 @@ func SharedPacer(robot string, o PacerOptions) *Pacer {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if p, ok := shared[k]; ok {
+		if w := o.withDefaults(); w.PerMinute != p.opts.PerMinute || w.Burst != p.opts.Burst {
+			glog.Warningf("two chat sinks post to the same robot with different pacing: the robot keeps max_per_minute=%d burst=%d, the later sink's max_per_minute=%d burst=%d does not apply", p.opts.PerMinute, p.opts.Burst, w.PerMinute, w.Burst)
+		}
 		return p
 	}
 	p := NewPacer(o)
