@@ -28,6 +28,7 @@ type Receiver struct {
 	got      []Request
 	rejected int
 	status   int
+	reply    string
 	arrived  chan struct{}
 }
 
@@ -42,7 +43,7 @@ func NewReceiver(t testing.TB) *Receiver {
 func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
-	status := r.status
+	status, reply := r.status, r.reply
 	if status < 300 {
 		r.got = append(r.got, Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Header: req.Header.Clone(), Body: body, At: time.Now()})
 	} else {
@@ -53,7 +54,18 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 	case r.arrived <- struct{}{}:
 	default:
 	}
+	if reply != "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
+	_, _ = io.WriteString(w, reply)
+}
+
+// SetReply sets the body of every answer (e.g. a robot's {"errcode":0,"errmsg":"ok"}).
+func (r *Receiver) SetReply(body string) {
+	r.mu.Lock()
+	r.reply = body
+	r.mu.Unlock()
 }
 
 // SetStatus makes the receiver answer every request with status (200 to recover).
