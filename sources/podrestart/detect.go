@@ -15,10 +15,11 @@ type restart struct {
 	status corev1.ContainerStatus
 }
 
-// detect returns the containers of newer whose restartCount is higher than in older. A container
-// with no status in older counts from 0: the pod was known, and its first restart happened
-// before its first status report. Nothing is reported for a pod seen for the first time (the
-// caller never calls detect for it), so restarts before herald started are not reported.
+// detect returns the containers of newer whose restartCount is higher than in older. A
+// container's first status is its baseline, whatever its count (a pod is created without
+// status; the kubelet's first report may already count restarts herald never saw). Nothing is
+// reported for a pod seen for the first time either (the caller never calls detect for it), so
+// restarts before herald started are not reported.
 func detect(older, newer *corev1.Pod) []restart {
 	if older == nil || newer == nil || older.UID != newer.UID {
 		return nil // a recreated pod with the same name is a new pod
@@ -37,7 +38,7 @@ func detect(older, newer *corev1.Pod) []restart {
 			prev[s.Name] = s.RestartCount
 		}
 		for _, s := range g.fresh {
-			if from := prev[s.Name]; s.RestartCount > from {
+			if from, ok := prev[s.Name]; ok && s.RestartCount > from {
 				out = append(out, restart{container: s.Name, kind: g.kind, from: from, to: s.RestartCount, status: s})
 			}
 		}

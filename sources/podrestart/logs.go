@@ -61,6 +61,8 @@ func classifyLogError(err error, ctx context.Context, pod *corev1.Pod, timeout t
 		// The kubelet's own words: "previous terminated container ... not found", "container
 		// ... is waiting to start".
 		return "unavailable", shorten(apiMessage(err), 300)
+	case apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err):
+		return "unavailable", fmt.Sprintf("the API server could not fetch it from the kubelet of node %q (%s)", pod.Spec.NodeName, shorten(apiMessage(err), 200))
 	default:
 		return "error", shorten(apiMessage(err), 300)
 	}

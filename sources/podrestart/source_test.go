@@ -289,6 +289,8 @@ func TestLogNotes(t *testing.T) {
 			[]string{"previous log unavailable: herald may not read pods/log in namespace ns (grant get on pods/log)"}, "forbidden"},
 		{"kubelet says no previous container", apierrors.NewBadRequest(`previous terminated container "app" in pod "p" not found`), false,
 			[]string{`previous log unavailable: previous terminated container "app" in pod "p" not found`}, "unavailable"},
+		{"no kubelet answers", apierrors.NewInternalError(errors.New("dial tcp: no route")), false,
+			[]string{`previous log unavailable: the API server could not fetch it from the kubelet of node "node-1"`}, "unavailable"},
 		{"current container waiting", nil, true,
 			[]string{"current log unavailable: the container is waiting (CrashLoopBackOff)"}, ""},
 	}
