@@ -21,10 +21,10 @@ import (
 )
 
 // These tests run pods without a kubelet: the test creates a Node object, pods bound to it, and
-// plays the kubelet's part by writing the pod status subresource (restartCount+1,
-// lastState.terminated OOMKilled/137). Nothing serves the node's kubelet endpoint, so the API
-// server cannot proxy pods/log: every report must carry a LogNote saying the log is unavailable
-// (the log tails themselves are covered by the unit tests; kwok's log serving is not wired in yet).
+// plays the kubelet by writing the pod status subresource (restartCount+1, lastState.terminated
+// OOMKilled/137). Where a test needs logs, kwok (hack/kwok.sh) manages the node and serves
+// pods/log from CRI-format files; where it does not run, no kubelet serves the node, the API
+// server cannot proxy pods/log, and the report must carry a LogNote saying so.
 
 // restartBody prints the event and its .Restart enrichment as JSON.
 const restartBody = `{"type":"{{ .Type }}","reason":"{{ .Reason }}","kind":"{{ .InvolvedObject.Kind }}",` +
@@ -249,13 +249,14 @@ func createPodEvent(t *testing.T, client kubernetes.Interface, pod *corev1.Pod, 
 }
 
 // TestPodRestartLatency measures restart-to-delivery latency over 50 restarts (status write
-// to webhook arrival, through the real API server, herald's pod watch, enrichment and the
-// pipeline) and the API calls herald makes per restart. It logs figures; it asserts no timing.
+// to webhook arrival, through the real API server, herald's pod watch, enrichment with both log
+// tails served by kwok, and the pipeline) and the API calls herald makes per restart. It logs figures; it asserts no timing.
 func TestPodRestartLatency(t *testing.T) {
 	client := shared.Client()
 	ns := namespace(t, shared, "latency")
 	node := kubeletless(t, client, ns)
 	const n = 50
+	kwokLogs(t, client, shared.Kubeconfig, ns, node, "app", []string{"panic: boom", "goroutine 1 [running]:"}, []string{"starting"})
 	runningPod(t, client, ns, node, "loop", 0, nil)
 	recv := harness.NewReceiver(t)
 	h := harness.Start(t, harness.Options{Kubeconfig: shared.Kubeconfig, Sinks: []string{restartSink(recv.URL, ns)},
@@ -266,8 +267,8 @@ func TestPodRestartLatency(t *testing.T) {
 	for i := range n {
 		start := oomKill(t, client, ns, "loop")
 		d, at := waitRestart(t, recv, &seen, "loop")
-		if d.Restart.RestartCount != int32(i+1) {
-			t.Fatalf("restart %d reported as count %d", i+1, d.Restart.RestartCount)
+		if d.Restart.RestartCount != int32(i+1) || d.Restart.PreviousLog != "panic: boom\ngoroutine 1 [running]:" {
+			t.Fatalf("restart %d reported as count %d, previous log %q (%s)", i+1, d.Restart.RestartCount, d.Restart.PreviousLog, d.Restart.LogNote)
 		}
 		lat = append(lat, at.Sub(start))
 	}
@@ -278,5 +279,39 @@ func TestPodRestartLatency(t *testing.T) {
 		h.Metric("herald_podrestart_api_requests_total", `request="log"`), h.Metric("herald_podrestart_api_requests_total", `request="replicaset"`))
 	if got := h.Metric("herald_podrestart_restarts_total", `outcome="reported"`); got != n {
 		t.Errorf("reported = %v, want %d", got, n)
+	}
+}
+
+// TestPodRestartLogTailsThroughKwok checks the log tails end to end: the API server proxies
+// pods/log (previous=true and current, with tailLines and limitBytes) to kwok, which serves
+// them from CRI log files, and the report carries the last lines of each.
+func TestPodRestartLogTailsThroughKwok(t *testing.T) {
+	client := shared.Client()
+	ns := namespace(t, shared, "logs")
+	node := kubeletless(t, client, ns)
+	var previous []string
+	for i := range 80 {
+		previous = append(previous, fmt.Sprintf("previous line %d", i))
+	}
+	previous = append(previous, `fatal error: runtime: out of memory "heap" \ 内存不足`)
+	kwokLogs(t, client, shared.Kubeconfig, ns, node, "app", previous, []string{"current line 0", "starting up"})
+	runningPod(t, client, ns, node, "oom", 0, nil)
+	recv := harness.NewReceiver(t)
+	harness.Start(t, harness.Options{Kubeconfig: shared.Kubeconfig, Sinks: []string{restartSink(recv.URL, ns)},
+		Args: []string{"--pod-restarts", "--restart-log-lines=10"}})
+
+	seen := 0
+	oomKill(t, client, ns, "oom")
+	d, _ := waitRestart(t, recv, &seen, "oom")
+	r := d.Restart
+	if r.LogNote != "" {
+		t.Fatalf("log note %q: kwok did not serve the logs", r.LogNote)
+	}
+	lines := strings.Split(r.PreviousLog, "\n")
+	if len(lines) != 10 || lines[0] != "previous line 71" || lines[9] != previous[80] {
+		t.Errorf("previous log tail (10 lines wanted):\n%s", r.PreviousLog)
+	}
+	if r.CurrentLog != "current line 0\nstarting up" {
+		t.Errorf("current log: %q", r.CurrentLog)
 	}
 }
