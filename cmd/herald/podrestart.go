@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/heraldproject/herald/core"
+	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 	"github.com/heraldproject/herald/sources/podrestart"
 )
 
@@ -31,14 +33,30 @@ func registerPodRestartFlags(fs *flag.FlagSet, o *podRestartOptions) {
 	fs.IntVar(&o.podEvents, "restart-recent-events", 10, "with --pod-restarts: how many of the pod's recent events to include (kept from the event watch; no extra API call)")
 }
 
+// Pod restart explanations use their own client, so that their log requests neither wait
+// behind nor starve the event watch under client-go's default 5 requests/s; still bounded.
+const (
+	podRestartQPS   = 20
+	podRestartBurst = 40
+)
+
 // newPodRestarts builds the pod restart source, or returns nil when --pod-restarts is off.
-func newPodRestarts(o *podRestartOptions, client kubernetes.Interface, namespaces []string, cluster string,
+func newPodRestarts(o *podRestartOptions, settings *kubesource.Settings, cluster string,
 	events podrestart.EventHistory, emit func(*core.Event), reg prometheus.Registerer) (*podrestart.Source, error) {
 	if !o.enabled {
 		return nil, nil
 	}
+	cfg, err := settings.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = podRestartQPS, podRestartBurst
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--pod-restarts: %v", err)
+	}
 	return podrestart.New(podrestart.Config{
-		Client: client, Namespaces: namespaces, LabelSelector: o.selector, Cluster: cluster,
+		Client: client, Namespaces: settings.Namespaces, LabelSelector: o.selector, Cluster: cluster,
 		Emit: emit, Events: events, Metrics: podrestart.NewMetrics(reg),
 		Repeat: o.repeat, TailLines: o.logLines, LimitBytes: o.logBytes,
 	})

@@ -78,7 +78,7 @@ func runDaemon(o *options) int {
 		glog.Errorf("%v", err)
 		return 2
 	}
-	restarts, err := newPodRestarts(&o.podRestarts, client, settings.Namespaces, o.clusterName, src, pipeline.Push, reg)
+	restarts, err := newPodRestarts(&o.podRestarts, settings, o.clusterName, src, pipeline.Push, reg)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2

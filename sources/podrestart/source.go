@@ -206,24 +206,25 @@ func (s *Source) basic(rep *report) *core.PodRestart {
 	return pr
 }
 
-// enrich adds the workload and the log tails to the basic enrichment.
+// enrich adds the workload and the log tails to the basic enrichment. The two logs are fetched
+// at the same time.
 func (s *Source) enrich(ctx context.Context, rep *report) *core.PodRestart {
 	pr := s.basic(rep)
-	pr.OwnerKind, pr.OwnerName = s.owners.resolve(ctx, rep.pod)
-	var notes []string
-	text, note := s.logs.fetch(ctx, rep.pod, rep.r.container, true)
-	pr.PreviousLog = text
-	if note != "" {
-		notes = append(notes, note)
-	}
+	var prevNote, curNote string
+	var wg sync.WaitGroup
+	wg.Go(func() { pr.PreviousLog, prevNote = s.logs.fetch(ctx, rep.pod, rep.r.container, true) })
 	if w := rep.r.status.State.Waiting; w != nil {
 		// Asking would only earn a 400: the new container has not started yet.
-		notes = append(notes, fmt.Sprintf("current log unavailable: the container is waiting (%s)", w.Reason))
+		curNote = fmt.Sprintf("current log unavailable: the container is waiting (%s)", w.Reason)
 	} else {
-		text, note = s.logs.fetch(ctx, rep.pod, rep.r.container, false)
-		pr.CurrentLog = text
-		if note != "" {
-			notes = append(notes, note)
+		wg.Go(func() { pr.CurrentLog, curNote = s.logs.fetch(ctx, rep.pod, rep.r.container, false) })
+	}
+	pr.OwnerKind, pr.OwnerName = s.owners.resolve(ctx, rep.pod)
+	wg.Wait()
+	var notes []string
+	for _, n := range []string{prevNote, curNote} {
+		if n != "" {
+			notes = append(notes, n)
 		}
 	}
 	pr.LogNote = strings.Join(notes, "; ")

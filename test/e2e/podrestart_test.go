@@ -274,6 +274,11 @@ func TestPodRestartLatency(t *testing.T) {
 	}
 	slices.Sort(lat)
 	calls := h.Metric("herald_podrestart_api_requests_total")
+	// herald's own share: from seeing the status change to the sink's answer (enrichment with
+	// two log requests, the pipeline's 200 ms batching, the webhook POST).
+	inside := h.Metric("herald_delivery_latency_seconds_sum") / h.Metric("herald_delivery_latency_seconds_count")
+	export := h.Metric("herald_sink_export_duration_seconds_sum") / h.Metric("herald_sink_export_duration_seconds_count")
+	t.Logf("mean detection-to-delivery inside herald: %.0f ms (of which the webhook export: %.0f ms)", inside*1000, export*1000)
 	t.Logf("restart-to-delivery latency over %d restarts: p50 %s, p99 %s, max %s; API requests per restart: %.2f (%v log, %v replicaset)",
 		n, lat[n/2], lat[n*99/100], lat[n-1], calls/n,
 		h.Metric("herald_podrestart_api_requests_total", `request="log"`), h.Metric("herald_podrestart_api_requests_total", `request="replicaset"`))
