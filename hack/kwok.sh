@@ -5,9 +5,13 @@
 set -euo pipefail
 version=v0.8.0
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/herald/kwok-$version"
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9 # parallel callers wait for one install
 if [ ! -x "$dir/kwok" ]; then
 	echo "hack/kwok.sh: installing sigs.k8s.io/kwok/cmd/kwok@$version into $dir (about 2 minutes)" >&2
 	mkdir -p "$dir"
+	rm -rf "$dir.tmp"
 	tmp=$(mktemp -d)
 	(cd "$tmp" && GOBIN="$dir.tmp" GOFLAGS=-mod=mod go install "sigs.k8s.io/kwok/cmd/kwok@$version")
 	rmdir "$tmp"
