@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 type podRestartOptions struct {
 	enabled   bool
 	selector  string
+	ignore    stringList
 	repeat    time.Duration
 	logLines  int64
 	logBytes  int64
@@ -27,6 +29,7 @@ type podRestartOptions struct {
 func registerPodRestartFlags(fs *flag.FlagSet, o *podRestartOptions) {
 	fs.BoolVar(&o.enabled, "pod-restarts", false, "also watch pods and report each container restart as a Warning event with reason ContainerRestarted, explained (exit code, reason, log tails, recent events, workload); needs get/list/watch on pods, get on pods/log and apps/replicasets. Namespaces are the --source's namespaces=")
 	fs.StringVar(&o.selector, "pod-restart-selector", "", "with --pod-restarts: watch only pods matching this label selector (e.g. tier!=batch)")
+	fs.Var(&o.ignore, "pod-restart-ignore-container", "with --pod-restarts: do not report restarts of containers with this name (a sidecar such as istio-proxy); repeatable, or comma-separated")
 	fs.DurationVar(&o.repeat, "restart-repeat", podrestart.DefaultRepeat, "with --pod-restarts: after reporting a container's restart, fold its further restarts within this window into the next report (0 reports every restart)")
 	fs.Int64Var(&o.logLines, "restart-log-lines", podrestart.DefaultTailLines, "with --pod-restarts: lines of the previous and current container logs to include")
 	fs.Int64Var(&o.logBytes, "restart-log-bytes", podrestart.DefaultLimitBytes, "with --pod-restarts: at most this many bytes of each log tail")
@@ -57,7 +60,8 @@ func newPodRestarts(o *podRestartOptions, settings *kubesource.Settings, cluster
 	}
 	return podrestart.New(podrestart.Config{
 		Client: client, Namespaces: settings.Namespaces, LabelSelector: o.selector, Cluster: cluster,
-		Emit: emit, Events: events, Metrics: podrestart.NewMetrics(reg),
+		IgnoreContainers: splitList(o.ignore),
+		Emit:             emit, Events: events, Metrics: podrestart.NewMetrics(reg),
 		Repeat: o.repeat, TailLines: o.logLines, LimitBytes: o.logBytes,
 	})
 }
@@ -67,4 +71,17 @@ func runPodRestarts(ctx context.Context, src *podrestart.Source) {
 	if src != nil {
 		src.Run(ctx)
 	}
+}
+
+// splitList flattens repeated and comma-separated values, dropping empty ones.
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }

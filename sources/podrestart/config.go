@@ -39,6 +39,8 @@ type Config struct {
 	Namespaces []string
 	// LabelSelector limits the pod watch to matching pods ("" for all).
 	LabelSelector string
+	// IgnoreContainers are container names whose restarts are not reported (sidecars).
+	IgnoreContainers []string
 	// Cluster is --cluster-name, set on every emitted event.
 	Cluster string
 	// Emit receives every report: the pipeline's non-blocking Push, as for the event source.

@@ -33,6 +33,7 @@ type Source struct {
 	owners    *owners
 	logs      *logFetcher
 	work      chan *report
+	ignore    map[string]bool
 	running   atomic.Bool
 }
 
@@ -48,7 +49,11 @@ func New(cfg Config) (*Source, error) {
 		owners:   newOwners(cfg.Client, cfg.Metrics),
 		logs: &logFetcher{client: cfg.Client, tailLines: cfg.TailLines, limitBytes: cfg.LimitBytes,
 			timeout: cfg.LogTimeout, metrics: cfg.Metrics},
-		work: make(chan *report, cfg.Queue),
+		work:   make(chan *report, cfg.Queue),
+		ignore: map[string]bool{},
+	}
+	for _, c := range cfg.IgnoreContainers {
+		s.ignore[c] = true
 	}
 	namespaces := cfg.Namespaces
 	if len(namespaces) == 0 {
@@ -138,6 +143,9 @@ func (s *Source) onUpdate(oldObj, newObj any) {
 		return
 	}
 	for _, r := range detect(older, newer) {
+		if s.ignore[r.container] {
+			continue
+		}
 		n := int(r.to - r.from)
 		s.cfg.Metrics.detected.Add(float64(n))
 		ok, folded := s.throttle.admit(podKey{newer.Namespace, newer.Name}, r.container, n)

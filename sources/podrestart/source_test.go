@@ -391,3 +391,27 @@ func TestStripPodDropsManagedFields(t *testing.T) {
 		t.Fatalf("stripped pod: %+v %v", q.ManagedFields, q.Annotations)
 	}
 }
+
+func TestIgnoredContainersAreNotReported(t *testing.T) {
+	var got []*core.Event
+	src, err := New(Config{Client: fake.NewClientset(), Queue: 10, IgnoreContainers: []string{"istio-proxy"},
+		Emit: func(e *core.Event) { got = append(got, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := pod("p", 0)
+	older.Status.ContainerStatuses = append(older.Status.ContainerStatuses, corev1.ContainerStatus{Name: "istio-proxy"})
+	newer := older.DeepCopy()
+	newer.Status.ContainerStatuses[0].RestartCount = 1
+	newer.Status.ContainerStatuses[1].RestartCount = 1
+	src.onUpdate(older, newer)
+	if len(src.work) != 1 || len(got) != 0 {
+		t.Fatalf("queued %d, emitted %d; want only app's restart queued", len(src.work), len(got))
+	}
+	if r := <-src.work; r.r.container != "app" {
+		t.Fatalf("queued %s, want app", r.r.container)
+	}
+	if n := testutilCount(src.cfg.Metrics.detected); n != 1 {
+		t.Errorf("detected = %v, want 1 (ignored containers are not counted)", n)
+	}
+}
