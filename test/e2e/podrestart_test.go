@@ -302,7 +302,7 @@ func TestPodRestartLogTailsThroughKwok(t *testing.T) {
 	kwokLogs(t, client, shared.Kubeconfig, ns, node, "app", previous, []string{"current line 0", "starting up"})
 	runningPod(t, client, ns, node, "oom", 0, nil)
 	recv := harness.NewReceiver(t)
-	harness.Start(t, harness.Options{Kubeconfig: shared.Kubeconfig, Sinks: []string{restartSink(recv.URL, ns)},
+	h := harness.Start(t, harness.Options{Kubeconfig: shared.Kubeconfig, Sinks: []string{restartSink(recv.URL, ns)},
 		Args: []string{"--pod-restarts", "--restart-log-lines=10"}})
 
 	seen := 0
@@ -318,5 +318,21 @@ func TestPodRestartLogTailsThroughKwok(t *testing.T) {
 	}
 	if r.CurrentLog != "current line 0\nstarting up" {
 		t.Errorf("current log: %q", r.CurrentLog)
+	}
+
+	// limitBytes is passed through to the kubelet (kwok), and the report says the tail was cut.
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	recv2 := harness.NewReceiver(t)
+	harness.Start(t, harness.Options{Kubeconfig: shared.Kubeconfig, Sinks: []string{restartSink(recv2.URL, ns)},
+		Args: []string{"--pod-restarts", "--restart-log-lines=10", "--restart-log-bytes=64"}})
+	seen = 0
+	oomKill(t, client, ns, "oom")
+	d, _ = waitRestart(t, recv2, &seen, "oom")
+	r = d.Restart
+	if r.RestartCount != 2 || len(r.PreviousLog) == 0 || len(r.PreviousLog) > 64 || !strings.HasPrefix(r.PreviousLog, "previous line 71") ||
+		!strings.Contains(r.LogNote, "previous log cut at 64 bytes") {
+		t.Errorf("with --restart-log-bytes=64: count %d, previous log %q (%d bytes), note %q", r.RestartCount, r.PreviousLog, len(r.PreviousLog), r.LogNote)
 	}
 }
