@@ -32,13 +32,17 @@ func (e *Event) Key() string {
 
 // PodRestart is the enrichment sources/podrestart attaches to a ContainerRestarted event.
 type PodRestart struct {
-	Namespace    string
-	Pod          string
-	Container    string
-	Node         string
-	OwnerKind    string
-	OwnerName    string
-	RestartCount int32
+	// Cluster is --cluster-name.
+	Cluster   string
+	Namespace string
+	Pod       string
+	Container string
+	// ContainerKind is "regular", "init" or "ephemeral".
+	ContainerKind string
+	Node          string
+	OwnerKind     string
+	OwnerName     string
+	RestartCount  int32
 	// Folded is how many further restarts of this container were throttled into this report.
 	Folded int
 	// LastState is the container's last termination state.

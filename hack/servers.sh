@@ -6,9 +6,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 kube_bin=$("$here/kube-binaries.sh")
+# kwok serves pods/log for the pod restart e2e tests.
+kwok_bin=$("$here/kwok.sh")
 # MariaDB from Debian's packages, for the mysql sink (no system service is started).
 "$here/mariadb.sh" install >&2
 
 if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_KUBE_BIN='$kube_bin'"
+	echo "export HERALD_KWOK='$kwok_bin'"
 fi

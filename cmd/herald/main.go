@@ -44,6 +44,7 @@ type options struct {
 	shutdownTimeout time.Duration
 	showVersion     bool
 	location        *time.Location
+	podRestarts     podRestartOptions
 }
 
 func registerFlags(fs *flag.FlagSet, o *options) {
@@ -59,6 +60,7 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
 	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
 	fs.Bool("event-metrics", true, "accepted for kube-eventer compatibility; herald always serves /metrics")
+	registerPodRestartFlags(fs, &o.podRestarts)
 	registerKlogCompat(fs)
 }
 

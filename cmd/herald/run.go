@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/golang/glog"
@@ -61,13 +62,23 @@ func runDaemon(o *options) int {
 	}
 	pipeline.Start()
 
+	podEvents := 0
+	if o.podRestarts.enabled {
+		podEvents = o.podRestarts.podEvents
+	}
 	src, err := kubesource.New(kubesource.Config{
 		Client:     client,
 		Namespaces: settings.Namespaces,
 		Cluster:    o.clusterName,
 		Emit:       pipeline.Push,
 		Metrics:    kubesource.NewMetrics(reg),
+		PodEvents:  podEvents,
 	})
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	restarts, err := newPodRestarts(&o.podRestarts, settings, o.clusterName, src, pipeline.Push, reg)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -75,6 +86,9 @@ func runDaemon(o *options) int {
 	addr, err := serveHealth(ctx, o, reg, func() error {
 		if !src.Ready() {
 			return errors.New("event watch not established")
+		}
+		if restarts != nil && !restarts.Ready() {
+			return errors.New("pod watch not established")
 		}
 		return nil
 	})
@@ -87,7 +101,10 @@ func runDaemon(o *options) int {
 	srcDone := make(chan struct{})
 	go func() {
 		defer close(srcDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { runPodRestarts(ctx, restarts) })
 		src.Run(ctx)
+		wg.Wait()
 	}()
 	<-ctx.Done()
 	stop() // a second signal kills the process the default way
