@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/core/filter"
@@ -143,6 +144,8 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		FlushInterval: p.Duration("flush_interval"),
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
+	// New may have passed unknown parameters through to the receiver (webhook); redact those too.
+	b.Redacted = redact.Text(raw, p.SecretNames()...)
 	// Report parameter problems first: they are usually why New failed.
 	if perr := p.Err(); perr != nil {
 		if sink != nil {

@@ -277,9 +277,23 @@ func (p *Params) Passthrough() []string {
 	for _, k := range p.Unknown() {
 		if p.Suggest(k) == "" {
 			out = append(out, k)
-			p.spec[k] = Param{Name: k}
+			// A receiver's own parameter may be its key (Azure Functions' code=): redact it.
+			p.spec[k] = Param{Name: k, Secret: true}
 			p.used[k] = true
 		}
 	}
+	return out
+}
+
+// SecretNames lists the parameters whose values must not be logged: those declared Secret and
+// those accepted by Passthrough.
+func (p *Params) SecretNames() []string {
+	var out []string
+	for name, s := range p.spec {
+		if s.Secret {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
 	return out
 }

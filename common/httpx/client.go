@@ -1,0 +1,149 @@
+// Package httpx is the one HTTP path every HTTP sink posts through: a client with timeouts, TLS
+// and proxy settings, a Do that always closes the reply, and one table that turns a reply into
+// "delivered", "retry later" or "permanent", with every error scrubbed of secrets.
+package httpx
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/heraldproject/herald/common/uri"
+)
+
+// UserAgent is sent with every request unless the sink sets its own.
+const UserAgent = "herald"
+
+// Defaults for Options fields left zero.
+const (
+	DefaultTimeout     = 30 * time.Second
+	DefaultDialTimeout = 10 * time.Second
+	DefaultTLSTimeout  = 10 * time.Second
+)
+
+// Params are the HTTP parameters an HTTP sink declares next to its own.
+var Params = []uri.Param{
+	{Name: "timeout", Default: "30s", Example: "10s",
+		Help: "longest time one request may take, from connecting to reading the reply; a request that takes longer is retried"},
+	{Name: "ca_file", Example: "/etc/herald/ca.crt",
+		Help: "PEM file of CA certificates to trust for an https receiver, in addition to the system's"},
+	{Name: "insecure_skip_verify", Default: "false", Example: "true",
+		Help: "do not verify the receiver's TLS certificate (for testing only: anyone on the path can read and change what herald sends)"},
+}
+
+// Options configure a Client. Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY,
+// NO_PROXY), as for every Go program.
+type Options struct {
+	// Timeout bounds one request, reply included (default DefaultTimeout).
+	Timeout time.Duration
+	// DialTimeout bounds the TCP connect; TLSHandshakeTimeout the TLS handshake;
+	// ResponseHeaderTimeout the wait for the reply's headers once the request is written
+	// (defaults: DefaultDialTimeout, DefaultTLSTimeout, Timeout).
+	DialTimeout           time.Duration
+	TLSHandshakeTimeout   time.Duration
+	ResponseHeaderTimeout time.Duration
+	// CAFile is a PEM file of extra CA certificates to trust.
+	CAFile string
+	// InsecureSkipVerify turns off certificate verification.
+	InsecureSkipVerify bool
+	// Secrets are scrubbed from every error besides those the request itself carries (a
+	// signing secret that a receiver might echo).
+	Secrets []string
+	// Now is the clock used to read an HTTP-date Retry-After (default time.Now).
+	Now func() time.Time
+}
+
+// OptionsFromParams reads Params; errors are recorded in p.
+func OptionsFromParams(p *uri.Params) Options {
+	o := Options{
+		Timeout:            p.Duration("timeout"),
+		CAFile:             p.String("ca_file"),
+		InsecureSkipVerify: p.Bool("insecure_skip_verify"),
+	}
+	if p.Has("timeout") && o.Timeout == 0 {
+		p.Errorf("timeout", `write a positive duration such as "30s"`, "a zero timeout would let a stuck receiver hold the sink forever")
+	}
+	return o
+}
+
+// Client sends requests for one sink. It is safe for concurrent use.
+type Client struct {
+	http    *http.Client
+	timeout time.Duration
+	secrets []string
+	now     func() time.Time
+}
+
+// NewClient builds a Client. Its errors name the parameter; the registry names the sink.
+func NewClient(o Options) (*Client, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.TLSHandshakeTimeout <= 0 {
+		o.TLSHandshakeTimeout = DefaultTLSTimeout
+	}
+	if o.ResponseHeaderTimeout <= 0 {
+		o.ResponseHeaderTimeout = o.Timeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	tlsConfig := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // the user asked for it, and the docs say what it costs
+	}
+	if o.CAFile != "" {
+		pool, err := caPool(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("parameter \"ca_file\": %v; give a readable PEM file of CA certificates", err)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	dialer := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       tlsConfig,
+		TLSHandshakeTimeout:   o.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	return &Client{
+		http:    &http.Client{Transport: transport},
+		timeout: o.Timeout,
+		secrets: o.Secrets,
+		now:     o.Now,
+	}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+}
+
+// caPool returns the system pool plus the certificates in file.
+func caPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}

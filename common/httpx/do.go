@@ -1,0 +1,145 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/heraldproject/herald/core"
+)
+
+// Limits on what Do reads of a reply.
+const (
+	// MaxReplyBody is the most of a 2xx reply Do reads for the validator and the caller.
+	MaxReplyBody = 1 << 20
+	// ErrorBodyLimit is the most of any other reply Do reads, and quotes in the error.
+	ErrorBodyLimit = 1 << 10
+	// drainLimit is the most Do discards of an unread reply to keep the connection reusable.
+	drainLimit = 64 << 10
+)
+
+// Validator checks the body of a 2xx reply, for services that answer 200 and report failure
+// inside (WeChat and DingTalk errcode, Slack ok:false). It returns nil when the message was
+// delivered; an *Error (see Reject) to say whether a retry may help; core.Permanent(err) for a
+// failure no retry can fix; any other error for a failure worth retrying.
+type Validator func(resp *http.Response, body []byte) error
+
+// Do sends req once, within the client's timeout and ctx, and returns the 2xx reply's body (at
+// most MaxReplyBody bytes). The reply is always drained and closed. Network errors and 408, 425,
+// 429 and 5xx replies return a retryable *Error carrying the receiver's Retry-After; any other
+// status, and any failure validate calls permanent, returns core.Permanent(*Error). Every error's
+// text is scrubbed of the secrets req carries (URL query values, path tokens, credentials,
+// authorization headers) and of secret-looking parameters.
+func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req = req.Clone(ctx)
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", UserAgent)
+	}
+	s := newScrubber(req, c.secrets)
+	base := Error{Method: req.Method, Endpoint: endpoint(req.URL)}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		e := base
+		e.Detail = s.scrub(c.networkDetail(ctx, err))
+		e.Retryable = true
+		return nil, &e
+	}
+	defer drainClose(resp.Body)
+
+	e := base
+	e.StatusCode = resp.StatusCode
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorBodyLimit))
+		e.Detail = s.scrub(oneLine(snippet))
+		if !retryableStatus(resp.StatusCode) {
+			return nil, core.Permanent(&e)
+		}
+		e.Retryable = true
+		e.Wait = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		return nil, &e
+	}
+
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBody))
+	if validate == nil {
+		// The receiver accepted the request; a reply cut short changes nothing.
+		return body, nil
+	}
+	if readErr != nil {
+		e.Detail = s.scrub("reading the reply: " + readErr.Error())
+		e.Retryable = true
+		return nil, &e
+	}
+	verr := validate(resp, body)
+	if verr == nil {
+		return body, nil
+	}
+	var rejected *Error
+	switch {
+	case errors.As(verr, &rejected):
+		e.Code = rejected.Code
+		e.Detail = s.scrub(rejected.Detail)
+		e.Retryable = rejected.Retryable
+		e.Wait = rejected.Wait
+	default:
+		e.Detail = s.scrub(verr.Error())
+		e.Retryable = !core.IsPermanent(verr)
+	}
+	if !e.Retryable {
+		return body, core.Permanent(&e)
+	}
+	return body, &e
+}
+
+// Reject is what a Validator returns for a reply that reports an error: the service's code,
+// its explanation, whether a retry may help, and how long to wait first (0: the pipeline's
+// backoff decides).
+func Reject(code, detail string, retryable bool, wait time.Duration) error {
+	return &Error{Code: code, Detail: detail, Retryable: retryable, Wait: wait}
+}
+
+// networkDetail describes a failed round trip without the URL net/http puts in its errors.
+func (c *Client) networkDetail(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Sprintf("no complete reply within the timeout (%s); raise timeout= if the receiver is slow, or check that it is reachable", c.timeout)
+	case errors.Is(err, context.Canceled):
+		return "request canceled (herald is stopping)"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// endpoint is the part of a URL that is safe to show: scheme and host, never the userinfo, the
+// path (Slack, Feishu and Discord hooks carry their token in it) or the query.
+func endpoint(u *url.URL) string {
+	return u.Scheme + "://" + u.Host
+}
+
+// drainClose discards what is left of a reply (up to a limit) and closes it, so the connection
+// can be reused.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+	_ = body.Close()
+}
+
+// oneLine turns the start of a reply into one line of valid UTF-8 for an error message.
+func oneLine(b []byte) string {
+	truncated := len(b) >= ErrorBodyLimit
+	// A character cut at the limit becomes "?".
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "?")), " ")
+	if truncated {
+		s += " …"
+	}
+	return s
+}

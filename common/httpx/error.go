@@ -1,0 +1,94 @@
+package httpx
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxRetryAfter caps a receiver's Retry-After, so a broken reply cannot park a sink for days.
+const MaxRetryAfter = 10 * time.Minute
+
+// Error is a delivery that did not succeed: a network failure, a status herald does not accept,
+// or a 2xx reply whose body reports an error. Its text is scrubbed of secrets. Do returns it as
+// is when a retry may help, and wrapped in core.Permanent when it cannot.
+type Error struct {
+	// Method and Endpoint ("https://host", never the path or query) name the request.
+	Method   string
+	Endpoint string
+	// StatusCode is the reply's status; 0 when no reply came.
+	StatusCode int
+	// Code is the service's error code from a 2xx reply's body ("45009"), "" otherwise.
+	Code string
+	// Detail is the network error, or the start of the reply, scrubbed.
+	Detail string
+	// Retryable reports whether trying again later may succeed.
+	Retryable bool
+	// Wait is how long the receiver asked herald to wait (Retry-After), 0 when it did not say.
+	Wait time.Duration
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: ", e.Method, e.Endpoint)
+	switch {
+	case e.StatusCode == 0:
+		b.WriteString(e.Detail)
+	case e.Code != "":
+		fmt.Fprintf(&b, "HTTP %d with error code %s", e.StatusCode, e.Code)
+		if e.Detail != "" {
+			fmt.Fprintf(&b, ": %s", e.Detail)
+		}
+	default:
+		fmt.Fprintf(&b, "HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+		if e.Detail != "" {
+			fmt.Fprintf(&b, ": %s", e.Detail)
+		}
+	}
+	if e.Wait > 0 {
+		fmt.Fprintf(&b, " (receiver asks to retry after %s)", e.Wait)
+	}
+	return b.String()
+}
+
+// RetryAfter is how long the receiver asked herald to wait before the next attempt; 0 when it
+// did not say. The pipeline finds it with errors.As(err, &interface{ RetryAfter() time.Duration }).
+func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// retryableStatus reports whether a non-2xx status is worth retrying: the receiver timed out,
+// is rate limiting, or failed on its side. Any other 4xx means the request itself is wrong.
+func retryableStatus(code int) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests:
+		return true
+	case code >= 500:
+		return true
+	}
+	return false
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d <= 0 {
+		return 0
+	}
+	return min(d, MaxRetryAfter)
+}

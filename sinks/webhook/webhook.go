@@ -1,0 +1,135 @@
+// Package webhook delivers each event to any HTTP receiver, one request per event, with the body
+// rendered from a template: kube-eventer's webhook sink, with its flags and default body.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "webhook",
+		Summary: "one HTTP request per event to any receiver, the body rendered from a template (kube-eventer's webhook)",
+		Example: "webhook:https://receiver.example/events?level=Warning&method=POST&header=Content-Type=application/json",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Sink is a webhook sink.
+type Sink struct {
+	cfg    *Config
+	target string
+	body   *template.Body
+	client *httpx.Client
+}
+
+// New builds a webhook sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return newSink(env, cfg)
+}
+
+// newSink loads the body template, builds the client and says once what the sink will do.
+func newSink(env sinks.Env, cfg *Config) (*Sink, error) {
+	ctx := env.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := template.New(ctx, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	for _, n := range cfg.Notes {
+		glog.Warning(n)
+	}
+	// Scheme and host only: the path and query may carry the receiver's token.
+	glog.Infof("%s: one %s request per event to %s://%s (path and query not shown), JSON escaping %v", cfg.ID, cfg.Method, cfg.URL.Scheme, cfg.URL.Host, cfg.JSON)
+	return &Sink{cfg: cfg, target: cfg.URL.String(), body: body, client: client}, nil
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "webhook" }
+
+// Export sends one request per event, in order. It stops at the first failure worth retrying
+// and reports the events not yet delivered in a *core.PartialError, so the pipeline retries
+// those only. An event whose body does not render, or that the receiver refuses with a
+// permanent status, fails alone: the others are still sent, and the refused events come back
+// in a PartialError whose error is permanent. When both happen in one batch, the refused events
+// go back with the undelivered rest and fail again, permanently, on the retry; so each event
+// is counted once, as delivered or as failed.
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	var refused []*core.Event
+	var firstRefusal error
+	for i, e := range events {
+		err := s.deliver(ctx, e)
+		if err == nil {
+			continue
+		}
+		if !core.IsPermanent(err) {
+			return &core.PartialError{
+				Failed: append(refused, events[i:]...),
+				Err:    fmt.Errorf("%d of %d events not delivered: %w", len(events)-i+len(refused), len(events), err),
+			}
+		}
+		if firstRefusal == nil {
+			firstRefusal = err
+		}
+		refused = append(refused, e)
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	err := firstRefusal
+	if len(refused) > 1 {
+		err = fmt.Errorf("%d of %d events failed permanently; the first: %w", len(refused), len(events), firstRefusal)
+	}
+	return &core.PartialError{Failed: refused, Err: core.Permanent(err)}
+}
+
+// deliver renders and sends one event.
+func (s *Sink) deliver(ctx context.Context, e *core.Event) error {
+	body, err := s.body.Render(e)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("event %s (%s): the body template does not render: %v; fix the template", e.Key(), e.Reason, err))
+	}
+	req, err := http.NewRequestWithContext(ctx, s.cfg.Method, s.target, bytes.NewReader(body))
+	if err != nil {
+		// The URL and method were checked at start-up; do not quote the URL.
+		return core.Permanent(errors.New("cannot build the request; check the webhook URL"))
+	}
+	req.Header = s.cfg.Header.Clone()
+	if s.cfg.Host != "" {
+		req.Host = s.cfg.Host
+	}
+	if _, err := s.client.Do(ctx, req, nil); err != nil {
+		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
+	}
+	return nil
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	s.body.Close()
+	s.client.Close()
+	return nil
+}
