@@ -6,10 +6,14 @@ package template
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/heraldproject/herald/common/uri"
@@ -26,10 +30,18 @@ var Params = []uri.Param{
 		Help: "an inline body template (percent-encode it in the URI); custom_body_configmap wins when both are given"},
 }
 
+// DefaultMaxBytes is the largest body Render produces when Options.MaxBytes is not set.
+const DefaultMaxBytes = 1 << 20
+
+// ErrTooLarge is returned (wrapped) by Render when a body would exceed Options.MaxBytes.
+var ErrTooLarge = errors.New("rendered body exceeds the size limit")
+
 // Options say where a body template comes from and how it renders.
 type Options struct {
 	// Owner names the sink in errors and logs ("--sink #1 (webhook)").
 	Owner string
+	// SinkID labels this sink's metrics (sinks.Target.ID, "webhook#1"); Owner when empty.
+	SinkID string
 	// Inline is template text given in the URI.
 	Inline string
 	// ConfigMapName and ConfigMapNamespace name a ConfigMap whose key "content" is the template.
@@ -40,10 +52,17 @@ type Options struct {
 	// JSON escapes every interpolated value for a JSON string and checks the sample render is
 	// valid JSON.
 	JSON bool
-	// Location is --timezone, for the date helper.
+	// Location is --timezone, for the date helper; nil means UTC.
 	Location *time.Location
 	// Kube reads and watches the ConfigMap.
 	Kube kubernetes.Interface
+	// Metrics counts ConfigMap reloads; nil counts nothing.
+	Metrics *Metrics
+	// MaxBytes caps one rendered body; 0 means DefaultMaxBytes.
+	MaxBytes int
+	// Now gives the time used as .LastTimestamp for an event that has neither lastTimestamp
+	// nor eventTime; nil means time.Now.
+	Now func() time.Time
 }
 
 // FromParams fills Inline and the ConfigMap fields from a sink's parameters.
@@ -54,37 +73,181 @@ func FromParams(p *uri.Params, o Options) Options {
 	return o
 }
 
-// Body is a loaded, validated template. It is safe for concurrent use.
+// Body is a loaded, validated template. It is safe for concurrent use; a ConfigMap edit swaps
+// the template atomically between two renders.
 type Body struct {
-	o    Options
+	o      Options
+	source string // where the template comes from, for errors and logs
+	cur    atomic.Pointer[compiled]
+
+	// ConfigMap watch state; lastRV is touched only by New and then the informer's handler.
+	cmNamespace, cmName string
+	lastRV              string
+	stop                context.CancelFunc
+	done                chan struct{}
+	closeOnce           sync.Once
+}
+
+// compiled is one parsed, escaped and validated template.
+type compiled struct {
 	tmpl *template.Template
+	text string
 }
 
 // New loads the template, renders a sample event through it, and (for a ConfigMap) starts
-// watching it until ctx is done. Any problem is an error naming the owner and the fix.
+// watching it until ctx is done or Close is called. Any problem is an error naming the owner
+// and the fix.
 func New(ctx context.Context, o Options) (*Body, error) {
-	text := o.Default
-	if o.Inline != "" {
-		text = o.Inline
+	if o.Location == nil {
+		o.Location = time.UTC
 	}
-	if o.ConfigMapName != "" {
-		return nil, fmt.Errorf("%s: ConfigMap templates are not implemented yet", o.Owner)
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
 	}
-	t, err := template.New("body").Parse(text)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SinkID == "" {
+		o.SinkID = o.Owner
+	}
+	b := &Body{o: o}
+	var text string
+	switch {
+	case o.ConfigMapName != "":
+		if err := b.startConfigMap(ctx); err != nil {
+			return nil, err
+		}
+		return b, nil
+	case o.Inline != "":
+		b.source, text = "body_template", o.Inline
+	case o.Default != "":
+		b.source, text = "the default body template", o.Default
+	default:
+		return nil, fmt.Errorf("%s: no body template; set body_template or custom_body_configmap", o.Owner)
+	}
+	c, err := b.compile(text)
 	if err != nil {
-		return nil, fmt.Errorf("%s: body template: %v", o.Owner, err)
+		return nil, fmt.Errorf("%s: %s %v", o.Owner, b.source, err)
 	}
-	return &Body{o: o, tmpl: t}, nil
+	b.cur.Store(c)
+	return b, nil
 }
 
-// Render renders one event.
-func (b *Body) Render(e *core.Event) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := b.tmpl.Execute(&buf, e); err != nil {
+// Source says where the template in use comes from ("body_template", "ConfigMap ns/name, key
+// \"content\""), for `herald check` and logs.
+func (b *Body) Source() string { return b.source }
+
+// compile parses text, escapes it in JSON mode, and renders the sample events through it. The
+// error completes a sentence that starts with the template's source.
+func (b *Body) compile(text string) (*compiled, error) {
+	t, err := template.New("body").Funcs(funcMap(b.o.Location)).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("does not parse: %v; fix the Go template syntax (https://pkg.go.dev/text/template)", err)
+	}
+	if b.o.JSON {
+		escapeTemplates(t)
+	}
+	c := &compiled{tmpl: t, text: text}
+	for _, sample := range []*core.Event{SampleEvent(), SampleRestartEvent()} {
+		out, err := b.execute(c, sample)
+		if err != nil {
+			return nil, fmt.Errorf("fails on the sample %s event: %v; %s", sample.Reason, err, execHint(err))
+		}
+		if b.o.JSON {
+			if err := checkJSON(out); err != nil {
+				return nil, fmt.Errorf("is sent as JSON, but the sample %s event renders %v", sample.Reason, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// Render renders one event. An event the template cannot render is an error for that event
+// only; so is a body larger than Options.MaxBytes. Render never changes the event.
+func (b *Body) Render(e *core.Event) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s: %s panicked rendering event %s: %v", b.o.Owner, b.source, describe(e), r)
+		}
+	}()
+	if e == nil || e.Event == nil {
+		return nil, fmt.Errorf("%s: no event to render", b.o.Owner)
+	}
+	out, err = b.execute(b.cur.Load(), e)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s cannot render event %s: %w", b.o.Owner, b.source, describe(e), err)
+	}
+	return out, nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// execute runs c over e into a fresh slice. A panic (text/template turns most into errors
+// itself) becomes an error for this event.
+func (b *Body) execute(c *compiled, e *core.Event) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("template panicked: %v", r)
+		}
+	}()
+	data := e
+	if e.LastTimestamp.IsZero() {
+		// kube-eventer renders such an event with its eventTime, or now, as .LastTimestamp.
+		// Events are shared and read-only, so fill it in on a shallow copy.
+		ev := *e.Event
+		ev.LastTimestamp = metav1.NewTime(b.o.Now())
+		if !ev.EventTime.IsZero() {
+			ev.LastTimestamp = metav1.NewTime(ev.EventTime.Time)
+		}
+		cp := *e
+		cp.Event = &ev
+		data = &cp
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			bufPool.Put(buf)
+		}
+	}()
+	if err := c.tmpl.Execute(&limitWriter{buf: buf, max: b.o.MaxBytes}, data); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%w (%d bytes); shorten long values, e.g. {{ .Message | truncate 4000 }}", err, b.o.MaxBytes)
+		}
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(buf.Bytes()), nil
 }
 
-// Close stops the ConfigMap watch, if any.
-func (b *Body) Close() {}
+// limitWriter fails a write that would take buf past max bytes; text/template then stops and
+// returns the error.
+type limitWriter struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.max {
+		return 0, ErrTooLarge
+	}
+	return w.buf.Write(p)
+}
+
+// describe names an event in errors: namespace/name (reason).
+func describe(e *core.Event) string {
+	if e == nil || e.Event == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s/%s (%s)", e.Namespace, e.Name, e.Reason)
+}
+
+// Close stops the ConfigMap watch, if any, and waits for it to end. It may be called more
+// than once.
+func (b *Body) Close() {
+	b.closeOnce.Do(func() {
+		if b.stop != nil {
+			b.stop()
+			<-b.done
+		}
+	})
+}
