@@ -271,6 +271,17 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+func TestTokenIsRedactedInTheLoggedValue(t *testing.T) {
+	b, err := sinks.Build(1, "discord:https://discord.com/api/webhooks/123456789012345678/wHk-T0ken_abcdef?wait=true", sinks.Env{Ctx: context.Background()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Sink.Close()
+	if strings.Contains(b.Redacted, "wHk-T0ken_abcdef") {
+		t.Errorf("the token is in the value herald logs: %s", b.Redacted)
+	}
+}
+
 func TestMentionForms(t *testing.T) {
 	cfg, err := discord.ParseConfig(target(t, "discord:https://discord.com/api/webhooks/1/t?mentions=<@%26234567890123456789>,<@!345678901234567890>,here"), sinks.Env{})
 	if err != nil {

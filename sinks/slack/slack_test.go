@@ -314,14 +314,19 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func TestTokenIsRedactedInTheLoggedValue(t *testing.T) {
-	b, err := sinks.Build(1, "slack:?token=xoxb-very-secret-token&channel=C1", sinks.Env{Ctx: context.Background()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Sink.Close()
-	if strings.Contains(b.Redacted, "xoxb-very-secret-token") {
-		t.Errorf("the token is in the value herald logs: %s", b.Redacted)
+func TestSecretsAreRedactedInTheLoggedValue(t *testing.T) {
+	for value, secret := range map[string]string{
+		"slack:?token=xoxb-very-secret-token&channel=C1":                     "xoxb-very-secret-token",
+		"slack:https://hooks.slack.com/services/T0001/B0001/s3cr3tHookToken": "s3cr3tHookToken",
+	} {
+		b, err := sinks.Build(1, value, sinks.Env{Ctx: context.Background()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = b.Sink.Close()
+		if strings.Contains(b.Redacted, secret) {
+			t.Errorf("the secret is in the value herald logs: %s", b.Redacted)
+		}
 	}
 }
 
