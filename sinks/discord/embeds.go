@@ -171,9 +171,9 @@ func (l *layout) digest(v *chat.View) *Message {
 	if v.Cluster != "" {
 		where = v.Cluster
 	}
-	content := fmt.Sprintf("**%d events** in %s (%d Warning, %d Normal)", v.Events, md(chat.OneLine(where)), v.Warnings, v.Events-v.Warnings)
+	content := fmt.Sprintf("**%s** in %s (%d Warning, %d Normal)", count(v.Events, "event"), md(chat.OneLine(where)), v.Warnings, v.Events-v.Warnings)
 	if v.HiddenGroups > 0 {
-		content += fmt.Sprintf("\n*… and %d more events in %d more groups*", v.HiddenEvents, v.HiddenGroups)
+		content += "\n*… and " + count(v.HiddenEvents, "more event") + " in " + count(v.HiddenGroups, "more group") + "*"
 	}
 	var embeds []Embed
 	for _, g := range v.Groups {
@@ -198,9 +198,9 @@ func (l *layout) digest(v *chat.View) *Message {
 // groupText is a group's description: its counts, its named events, and how many more.
 func groupText(g chat.GroupView) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%d events**", len(g.Events))
+	b.WriteString("**" + count(len(g.Events), "event") + "**")
 	if g.Occurrences > int64(len(g.Events)) {
-		fmt.Fprintf(&b, " (%d occurrences)", g.Occurrences)
+		b.WriteString(" (" + count64(g.Occurrences, "occurrence") + ")")
 	}
 	for _, f := range g.Shown {
 		fmt.Fprintf(&b, "\n• **%s**", md(chat.OneLine(f.Kind+" "+f.Name)))
@@ -253,4 +253,14 @@ func check(m *Message) (problem string, total int) {
 		return "empty message", 0
 	}
 	return "", total
+}
+
+// count writes n with word, plural unless n is 1: "1 event", "3 events".
+func count(n int, word string) string { return count64(int64(n), word) }
+
+func count64(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -197,8 +197,8 @@ func (l *layout) digest(v *chat.View) *Message {
 	if v.Cluster != "" {
 		where = v.Cluster
 	}
-	blocks := []Block{header(chat.OneLine(fmt.Sprintf(":rotating_light: %d events in %s", v.Events, where)))}
-	summary := fmt.Sprintf("%d Warning · %d Normal · %d occurrences", v.Warnings, v.Events-v.Warnings, v.Occurrences)
+	blocks := []Block{header(chat.OneLine(":rotating_light: " + count(v.Events, "event") + " in " + where))}
+	summary := fmt.Sprintf("%d Warning · %d Normal · %s", v.Warnings, v.Events-v.Warnings, count64(v.Occurrences, "occurrence"))
 	if !v.First.IsZero() {
 		summary += fmt.Sprintf(" · %s – %s", v.First.Format(chat.TimeLayout), v.Last.Format(chat.TimeLayout))
 	}
@@ -208,13 +208,13 @@ func (l *layout) digest(v *chat.View) *Message {
 		blocks = append(blocks, mrkdwn(groupText(g)))
 	}
 	if v.HiddenGroups > 0 {
-		blocks = append(blocks, mrkdwn(fmt.Sprintf("_… and %d more events in %d more groups_", v.HiddenEvents, v.HiddenGroups)))
+		blocks = append(blocks, mrkdwn("_… and "+count(v.HiddenEvents, "more event")+" in "+count(v.HiddenGroups, "more group")+"_"))
 	}
 	var reasons []string
 	for _, g := range v.Digest.Groups {
 		reasons = append(reasons, g.Reason)
 	}
-	return l.message(esc(fmt.Sprintf("%d events in %s: %s", v.Events, where, strings.Join(reasons, ", "))), blocks)
+	return l.message(esc(count(v.Events, "event")+" in "+where+": "+strings.Join(reasons, ", ")), blocks)
 }
 
 // groupText is one group's section: its reason, namespace and counts, its named events, and
@@ -225,9 +225,9 @@ func groupText(g chat.GroupView) string {
 	if g.Namespace != "" {
 		fmt.Fprintf(&b, " in `%s`", esc(chat.OneLine(g.Namespace)))
 	}
-	fmt.Fprintf(&b, " — %d events", len(g.Events))
+	b.WriteString(" — " + count(len(g.Events), "event"))
 	if g.Occurrences > int64(len(g.Events)) {
-		fmt.Fprintf(&b, " (%d occurrences)", g.Occurrences)
+		b.WriteString(" (" + count64(g.Occurrences, "occurrence") + ")")
 	}
 	for _, f := range g.Shown {
 		fmt.Fprintf(&b, "\n• %s", esc(chat.OneLine(f.Kind+" "+f.Name)))
@@ -281,4 +281,14 @@ func check(m *Message) (problem string, total int) {
 		return fmt.Sprintf("blocks hold %d characters, over herald's budget of %d", total, MaxBlocksTotal), total
 	}
 	return "", total
+}
+
+// count writes n with word, plural unless n is 1: "1 event", "3 events".
+func count(n int, word string) string { return count64(int64(n), word) }
+
+func count64(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -354,7 +354,7 @@ func target(t testing.TB, value string) sinks.Target {
 var (
 	bulletRe = regexp.MustCompile(`(?m)^• Pod (\S+)`)
 	moreRe   = regexp.MustCompile(`(?m)^_… and (\d+) more_$`)
-	hiddenRe = regexp.MustCompile(`^_… and (\d+) more events in \d+ more groups_$`)
+	hiddenRe = regexp.MustCompile(`^_… and (\d+) more events? in \d+ more groups?_$`)
 )
 
 // account reads a message back: the pods it names, and how many more events it only counts.
@@ -378,4 +378,24 @@ func account(t testing.TB, m slackMessage) (named []string, counted int) {
 		}
 	}
 	return named, counted
+}
+
+func TestRegistration(t *testing.T) {
+	d, ok := sinks.Lookup("slack")
+	if !ok {
+		t.Fatal("not registered")
+	}
+	for _, p := range d.Params {
+		if p.Help == "" || (p.Default == "" && p.Example == "") {
+			t.Errorf("parameter %q lacks help, or both a default and an example", p.Name)
+		}
+	}
+	b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background()})
+	if err != nil {
+		t.Fatalf("the example %q does not build: %v", d.Example, err)
+	}
+	_ = b.Sink.Close()
+	if _, ok := b.Sink.(sinks.Previewer); !ok {
+		t.Error("the sink is not a sinks.Previewer")
+	}
 }

@@ -164,8 +164,8 @@ func digest(v *chat.View) *Message {
 	if v.Warnings > 0 {
 		color = "Attention"
 	}
-	body := []Element{title(chat.OneLine(fmt.Sprintf("%d events in %s", v.Events, where)), color)}
-	summary := fmt.Sprintf("%d Warning · %d Normal · %d occurrences", v.Warnings, v.Events-v.Warnings, v.Occurrences)
+	body := []Element{title(chat.OneLine(count(v.Events, "event")+" in "+where), color)}
+	summary := fmt.Sprintf("%d Warning · %d Normal · %s", v.Warnings, v.Events-v.Warnings, count64(v.Occurrences, "occurrence"))
 	if !v.First.IsZero() {
 		summary += fmt.Sprintf(" · %s – %s", v.First.Format(chat.TimeLayout), v.Last.Format(chat.TimeLayout))
 	}
@@ -175,9 +175,9 @@ func digest(v *chat.View) *Message {
 		if g.Namespace != "" {
 			head += " in " + chat.OneLine(g.Namespace)
 		}
-		head += fmt.Sprintf(" — %d events", len(g.Events))
+		head += " — " + count(len(g.Events), "event")
 		if g.Occurrences > int64(len(g.Events)) {
-			head += fmt.Sprintf(" (%d occurrences)", g.Occurrences)
+			head += " (" + count64(g.Occurrences, "occurrence") + ")"
 		}
 		body = append(body, Element{Type: "TextBlock", Text: head, Weight: "Bolder", Wrap: true, Separator: true})
 		if len(g.Shown) > 0 {
@@ -200,7 +200,17 @@ func digest(v *chat.View) *Message {
 		}
 	}
 	if v.HiddenGroups > 0 {
-		body = append(body, subtle(fmt.Sprintf("… and %d more events in %d more groups", v.HiddenEvents, v.HiddenGroups)))
+		body = append(body, subtle("… and "+count(v.HiddenEvents, "more event")+" in "+count(v.HiddenGroups, "more group")))
 	}
 	return message(body)
+}
+
+// count writes n with word, plural unless n is 1: "1 event", "3 events".
+func count(n int, word string) string { return count64(int64(n), word) }
+
+func count64(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
