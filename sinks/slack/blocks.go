@@ -17,9 +17,10 @@ const (
 	MaxFieldText   = 2000 // each field's text
 	MaxMessageText = 40000
 	// MaxBlocksTotal is herald's budget for all block text in one message. Slack documents no
-	// such limit, but refuses messages whose blocks hold about 13,000 characters in all with
-	// msg_blocks_too_long (slackapi/bolt-js#2509); herald stays below it.
-	MaxBlocksTotal = 12000
+	// such limit for section blocks, but refuses messages with msg_blocks_too_long from about
+	// 11,000 to 13,000 characters of block text (slackapi/bolt-js#2509, #2867); herald keeps
+	// well below the lowest report.
+	MaxBlocksTotal = 10000
 	// maxFallback caps the top-level text, which Slack shows in notifications.
 	maxFallback = 3000
 )

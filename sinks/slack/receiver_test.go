@@ -25,7 +25,7 @@ const (
 	slackMaxFields     = 10
 	slackMaxFieldText  = 2000
 	slackMaxText       = 40000
-	slackMaxBlocksText = 13000 // observed: msg_blocks_too_long (slackapi/bolt-js#2509)
+	slackMaxBlocksText = 11000 // observed: msg_blocks_too_long from 11,341 (slackapi/bolt-js#2867)
 )
 
 // chars counts UTF-16 code units, the stricter reading of "characters".
