@@ -23,6 +23,8 @@ var Params = slices.Concat([]uri.Param{
 		Help: "the name messages are posted under instead of the webhook's (1 to 80 characters; Discord refuses names containing \"discord\" or \"clyde\")"},
 	{Name: "avatar_url", Example: "https://example.com/herald.png",
 		Help: "an image URL shown as the poster's avatar instead of the webhook's"},
+	{Name: "thread_id", Example: "345678901234567890",
+		Help: "post into this thread (or forum post) of the webhook's channel instead of the channel itself"},
 	{Name: "wait", Default: "false", Example: "true",
 		Help: "ask Discord to confirm the message is stored before answering (?wait=true): a message Discord drops is then an error instead of a silent loss"},
 }, chat.Params)
@@ -31,7 +33,8 @@ var Params = slices.Concat([]uri.Param{
 type Config struct {
 	ID      string
 	Cluster string
-	// URL is the webhook, whose last path segment is its token; with ?wait=true when asked.
+	// URL is the webhook, whose last path segment is its token; with ?wait=true and
+	// ?thread_id= when asked.
 	URL *url.URL
 	// Username and AvatarURL override the webhook's when set.
 	Username, AvatarURL string
@@ -59,6 +62,10 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	c.Username = p.String("username")
 	c.AvatarURL = p.String("avatar_url")
 	wait := p.Bool("wait")
+	thread := p.String("thread_id")
+	if thread != "" && !snowflake.MatchString(thread) {
+		p.Errorf("thread_id", "give the thread's numeric ID (Developer Mode → right-click the thread → Copy ID)", "%q is not a Discord ID", thread)
+	}
 	c.parseMentions(p)
 	c.Pacing = chat.PacingFromParams(p)
 	c.Template = chat.TemplateFromParams(p, t, env)
@@ -84,11 +91,14 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("the target must be a webhook URL, e.g. discord:https://discord.com/api/webhooks/123456789012345678/${DISCORD_WEBHOOK_TOKEN} (channel settings → Integrations → Webhooks → Copy Webhook URL)")
 	}
+	q := u.Query()
 	if wait {
-		q := u.Query()
 		q.Set("wait", "true")
-		u.RawQuery = q.Encode()
 	}
+	if thread != "" {
+		q.Set("thread_id", thread)
+	}
+	u.RawQuery = q.Encode()
 	c.URL = u
 	return c, nil
 }

@@ -113,15 +113,15 @@ func TestEventTextNeverPingsOrFormats(t *testing.T) {
 	}
 }
 
-func TestWaitTrue(t *testing.T) {
+func TestWaitAndThread(t *testing.T) {
 	f := newFakeDiscord(t)
-	s := build(t, "discord:"+f.hookURL()+"?wait=true", sinks.Env{})
+	s := build(t, "discord:"+f.hookURL()+"?wait=true&thread_id=345678901234567890&level=Warning&max_per_minute=5", sinks.Env{})
 	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "x")}); err != nil {
 		t.Fatal(err)
 	}
 	f.noProblems(t)
-	if q := f.messages()[0].Query; q.Get("wait") != "true" || len(q) != 1 {
-		t.Errorf("query %v, want wait=true only", q)
+	if q := f.messages()[0].Query; q.Get("wait") != "true" || q.Get("thread_id") != "345678901234567890" || len(q) != 2 {
+		t.Errorf("query %v, want wait=true and thread_id only", q)
 	}
 }
 
@@ -255,6 +255,7 @@ func TestConfigErrors(t *testing.T) {
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?mentions=@oncall", `"mentions"`},
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?avatar_url=herald.png", `"avatar_url"`},
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?wait=maybe", `"wait"`},
+		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?thread_id=general", `"thread_id"`},
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?mention=everyone", `did you mean "mentions"`},
 		{"discord:discord.com/api/webhooks/1/SECRETTOKEN", "webhook URL"},
 	}
