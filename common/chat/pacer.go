@@ -91,13 +91,17 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	if delay <= 0 {
 		return nil
 	}
-	if dl, ok := ctx.Deadline(); ok && p.clk.Now().Add(delay).After(dl) {
-		// A real-clock deadline next to a fake clock only matters in tests; both are compared
-		// as the sink's clock sees them.
+	// The deadline is on the real clock, the delay on the pacer's (a fake one in tests):
+	// compare durations, not instants.
+	if dl, ok := ctx.Deadline(); ok && delay > time.Until(dl) {
 		r.CancelAt(now)
 		return &WaitError{Delay: delay, Err: fmt.Errorf("the next message slot is %s away, beyond this attempt's deadline", delay.Round(time.Millisecond))}
 	}
-	t := p.clk.NewTimer(delay)
+	left := r.DelayFrom(p.clk.Now())
+	if left <= 0 {
+		return nil
+	}
+	t := p.clk.NewTimer(left)
 	defer t.Stop()
 	select {
 	case <-t.C():

@@ -1,0 +1,235 @@
+// Package dingtalk delivers events to a DingTalk (钉钉) group robot with kube-eventer's
+// parameters: text or markdown, labels, the optional HMAC-SHA256 signature, and @mentions by
+// mobile, user ID or everyone. Messages are paced per robot and merged into digests in a storm.
+package dingtalk
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "dingtalk",
+		Summary: "DingTalk group robot (kube-eventer's dingtalk sink): text or markdown, signature, @mentions; paced per robot, merged into digests in a storm",
+		Example: "dingtalk:https://oapi.dingtalk.com/robot/send?access_token=${DINGTALK_TOKEN}&sign=${DINGTALK_SECRET}&msg_type=markdown&at_mobiles=13800001111",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Codes are DingTalk's error codes as herald treats them: 130101 (more than 20 messages a
+// minute; DingTalk then mutes the robot for ten minutes) is retried after ten minutes, -1
+// (system busy) after backoff; every other code (310000 signature, keyword or IP refused,
+// 300001 no such token, ...) is permanent.
+var Codes = httpx.Codes{
+	Fields:        []string{"errcode"},
+	MessageFields: []string{"errmsg"},
+	RateLimited:   []string{"130101"},
+	RateLimitWait: 10 * time.Minute,
+	Retryable:     []string{"-1"},
+}
+
+// Sink is a dingtalk sink.
+type Sink struct {
+	cfg    *Config
+	client *httpx.Client
+	pacer  *chat.Pacer
+	body   *template.Body
+	layout chat.TextLayout
+}
+
+// New builds a dingtalk sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewSink(cfg, env)
+}
+
+// NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := chat.LoadTemplate(env, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	pacing := cfg.Pacing
+	pacing.Clock = cfg.Clock
+	s := &Sink{cfg: cfg, client: client, pacer: chat.SharedPacer(cfg.robotID(), pacing), body: body}
+	s.layout = chat.TextLayout{Style: chat.PlainText, Labels: cfg.Labels, Footer: mentionFooter(cfg)}
+	if cfg.MsgType == "markdown" {
+		st := chat.Markdown
+		st.NewLine = "\n\n" // DingTalk's markdown breaks lines only at blank lines
+		s.layout.Style = st
+		if cfg.ClusterID != "" && cfg.Region != "" {
+			s.layout.Link = consoleLink(cfg.ClusterID, cfg.Region)
+		}
+	}
+	glog.Infof("%s: DingTalk robot at %s (token not shown), %s messages, signed %v, %d mentions, at_all %v", cfg.ID, cfg.URL.Scheme+"://"+cfg.URL.Host, cfg.MsgType, cfg.Secret != "", len(cfg.AtMobiles)+len(cfg.AtUserIDs), cfg.AtAll)
+	return s, nil
+}
+
+// mentionFooter writes the mentions into the text, where DingTalk wants them ("@13800001111")
+// for the mention to show.
+func mentionFooter(cfg *Config) string {
+	var at []string
+	for _, m := range cfg.AtMobiles {
+		at = append(at, "@"+m)
+	}
+	for _, u := range cfg.AtUserIDs {
+		at = append(at, "@"+u)
+	}
+	return strings.Join(at, " ")
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "dingtalk" }
+
+// Export implements core.Sink (see chat.Export).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	return chat.Export(ctx, s.pacer, events, s)
+}
+
+// SendEvent posts one event's message (chat.Sender).
+func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err))
+	}
+	return s.post(ctx, body)
+}
+
+// SendDigest posts the events merged into one message (chat.Sender).
+func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	return s.post(ctx, body)
+}
+
+// PreviewDigest is the JSON body herald would send for events merged into one message.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	b, err := s.digestBody(events)
+	return string(b), err
+}
+
+// digestBody renders the events merged into one message that fits the limit.
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
+	title := fmt.Sprintf("%d Kubernetes events", len(events))
+	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: Limit}, func(v *chat.View) ([]byte, int, error) {
+		text := s.layout.Digest(v)
+		b, err := s.encode(title, text)
+		return b, len(text), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
+	}
+	return body, nil
+}
+
+// Preview implements sinks.Previewer: the JSON body herald would send for e alone.
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	b, err := s.eventBody(e)
+	return string(b), err
+}
+
+func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+	if s.body != nil {
+		b, err := s.body.Render(e)
+		if err != nil {
+			return nil, err
+		}
+		if b, err = chat.ClampJSONString(b, Limit, "text", "content"); err != nil {
+			return nil, fmt.Errorf("the body template's output: %w", err)
+		}
+		if b, err = chat.ClampJSONString(b, Limit, "markdown", "text"); err != nil {
+			return nil, fmt.Errorf("the body template's output: %w", err)
+		}
+		return b, nil
+	}
+	f := chat.FieldsOf(e, s.cfg.Cluster, s.cfg.Location)
+	title := chat.Truncate(f.Reason+" "+f.Object(), 200)
+	return chat.FitSingle(f, Limit, func(f chat.Fields) ([]byte, int, error) {
+		text := s.layout.Event(f)
+		b, err := s.encode(title, text)
+		return b, len(text), err
+	})
+}
+
+// Message bodies, as DingTalk documents them.
+type (
+	message struct {
+		MsgType  string    `json:"msgtype"`
+		Text     *textPart `json:"text,omitempty"`
+		Markdown *mdPart   `json:"markdown,omitempty"`
+		At       *atPart   `json:"at,omitempty"`
+	}
+	textPart struct {
+		Content string `json:"content"`
+	}
+	mdPart struct {
+		Title string `json:"title"`
+		Text  string `json:"text"`
+	}
+	atPart struct {
+		AtMobiles []string `json:"atMobiles,omitempty"`
+		AtUserIDs []string `json:"atUserIds,omitempty"`
+		IsAtAll   bool     `json:"isAtAll,omitempty"`
+	}
+)
+
+// encode wraps a message text for msg_type, with the mentions.
+func (s *Sink) encode(title, text string) ([]byte, error) {
+	m := message{MsgType: s.cfg.MsgType}
+	if s.cfg.MsgType == "markdown" {
+		m.Markdown = &mdPart{Title: title, Text: text}
+	} else {
+		m.Text = &textPart{Content: text}
+	}
+	if len(s.cfg.AtMobiles)+len(s.cfg.AtUserIDs) > 0 || s.cfg.AtAll {
+		m.At = &atPart{AtMobiles: s.cfg.AtMobiles, AtUserIDs: s.cfg.AtUserIDs, IsAtAll: s.cfg.AtAll}
+	}
+	return chat.MarshalJSON(m)
+}
+
+// post sends one message body, signed when the robot has a secret.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	q := url.Values{"access_token": {s.cfg.AccessToken.Reveal()}}
+	if s.cfg.Secret != "" {
+		ts, sign := Sign(s.cfg.Secret.Reveal(), s.cfg.Clock.Now())
+		q.Set("timestamp", ts)
+		q.Set("sign", sign)
+	}
+	u := *s.cfg.URL
+	u.RawQuery = q.Encode()
+	_, err := chat.PostJSON(ctx, s.client, u.String(), body, chat.Validator(Codes))
+	return err
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.client.Close()
+	return nil
+}

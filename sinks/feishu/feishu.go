@@ -1,0 +1,287 @@
+// Package feishu delivers events to a Feishu (Lark) custom bot: a message card with a coloured
+// header, or text, with the optional signature and @mentions. Messages are paced per bot and
+// merged into digests in a storm.
+package feishu
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "feishu",
+		Summary: "Feishu / Lark custom bot: message card or text, optional signature, @mentions; paced per bot, merged into digests in a storm",
+		Example: "feishu:https://open.feishu.cn/open-apis/bot/v2/hook/${FEISHU_TOKEN}?secret=${FEISHU_SECRET}&at_all=true",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Codes are Feishu's reply codes as herald treats them: 11232 and 99991400 (frequency
+// limit) and 9499 "too many request" are retried; 9499 "Bad Request" (a malformed or
+// over-20-KB body), 19021 (signature or timestamp), 19022 (IP), 19024 (keyword) and every
+// other code are permanent. Old bots answer StatusCode/StatusMessage instead of code/msg.
+var Codes = httpx.Codes{
+	Fields:        []string{"code", "StatusCode"},
+	MessageFields: []string{"msg", "StatusMessage"},
+	RateLimited:   []string{"9499", "11232", "99991400"},
+}
+
+// validate is chat.Validator(Codes), except that a 9499 saying "Bad Request" is permanent:
+// Feishu answers 9499 both for a malformed body and for too many requests.
+func validate(resp *http.Response, body []byte) error {
+	var r struct {
+		Code json.Number `json:"code"`
+		Msg  string      `json:"msg"`
+	}
+	if json.Unmarshal(body, &r) == nil && r.Code == "9499" && strings.Contains(strings.ToLower(r.Msg), "bad request") {
+		return httpx.Reject("9499", r.Msg+" (the body is malformed or over 20 KB)", false, 0)
+	}
+	return chat.Validator(Codes)(resp, body)
+}
+
+// Sink is a feishu sink.
+type Sink struct {
+	cfg    *Config
+	client *httpx.Client
+	pacer  *chat.Pacer
+	body   *template.Body
+	layout chat.TextLayout
+}
+
+// New builds a feishu sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewSink(cfg, env)
+}
+
+// NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := chat.LoadTemplate(env, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	pacing := cfg.Pacing
+	pacing.Clock = cfg.Clock
+	s := &Sink{cfg: cfg, client: client, pacer: chat.SharedPacer(cfg.robotID(), pacing), body: body}
+	s.layout = chat.TextLayout{Style: chat.PlainText, Labels: cfg.Labels, Footer: mentions(cfg)}
+	if cfg.MsgType == "interactive" {
+		st := chat.Markdown
+		st.Title = func(string, string) string { return "" } // the card's header holds it
+		s.layout.Style = st
+	}
+	glog.Infof("%s: Feishu bot at %s://%s (token not shown), %s messages, signed %v", cfg.ID, cfg.Hook.Scheme, cfg.Hook.Host, cfg.MsgType, cfg.Secret != "")
+	return s, nil
+}
+
+// mentions writes the @mentions: <at user_id="..."></at> in text, <at id=...></at> in a
+// card's lark_md.
+func mentions(cfg *Config) string {
+	ids := append([]string(nil), cfg.AtUsers...)
+	if cfg.AtAll {
+		ids = append(ids, "all")
+	}
+	var b strings.Builder
+	for _, id := range ids {
+		if cfg.MsgType == "text" {
+			fmt.Fprintf(&b, `<at user_id="%s"></at>`, id)
+		} else {
+			fmt.Fprintf(&b, `<at id=%s></at>`, id)
+		}
+	}
+	return b.String()
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "feishu" }
+
+// Export implements core.Sink (see chat.Export).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	return chat.Export(ctx, s.pacer, events, s)
+}
+
+// SendEvent posts one event's message (chat.Sender).
+func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err))
+	}
+	return s.post(ctx, body)
+}
+
+// SendDigest posts the events merged into one message (chat.Sender).
+func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	return s.post(ctx, body)
+}
+
+// PreviewDigest is the JSON body herald would send for events merged into one message.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	b, err := s.digestBody(events)
+	return string(b), err
+}
+
+// digestBody renders the events merged into one message that fits the limit.
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
+	title, typ := chat.DigestTitle(d)
+	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: Limit - signatureRoom}, func(v *chat.View) ([]byte, int, error) {
+		b, err := s.encode(typ, title, s.layout.Digest(v))
+		return b, len(b), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
+	}
+	return body, nil
+}
+
+// Preview implements sinks.Previewer: the JSON body herald would send for e alone (without
+// timestamp and sign, which are made at send time).
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	b, err := s.eventBody(e)
+	return string(b), err
+}
+
+func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+	if s.body != nil {
+		b, err := s.body.Render(e)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > Limit-signatureRoom {
+			return nil, fmt.Errorf("the body template renders %d bytes, over Feishu's 20 KB; shorten it, e.g. {{ .Message | truncate 2000 }}", len(b))
+		}
+		return b, nil
+	}
+	f := chat.FieldsOf(e, s.cfg.Cluster, s.cfg.Location)
+	return chat.FitSingle(f, Limit-signatureRoom, func(f chat.Fields) ([]byte, int, error) {
+		b, err := s.encode(f.Type, chat.EventTitle(f), s.layout.Event(f))
+		return b, len(b), err
+	})
+}
+
+// Message bodies as Feishu documents them.
+type (
+	textMessage struct {
+		MsgType string `json:"msg_type"`
+		Content struct {
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	cardMessage struct {
+		MsgType string `json:"msg_type"`
+		Card    card   `json:"card"`
+	}
+	card struct {
+		Config   cardConfig    `json:"config"`
+		Header   cardHeader    `json:"header"`
+		Elements []cardElement `json:"elements"`
+	}
+	cardConfig struct {
+		WideScreenMode bool `json:"wide_screen_mode"`
+	}
+	cardHeader struct {
+		Title    cardText `json:"title"`
+		Template string   `json:"template"`
+	}
+	cardElement struct {
+		Tag  string    `json:"tag"`
+		Text *cardText `json:"text,omitempty"`
+	}
+	cardText struct {
+		Tag     string `json:"tag"`
+		Content string `json:"content"`
+	}
+)
+
+// encode builds the body: a card with the title in a header coloured by type (red for
+// Warning, blue otherwise), or text with the title as its first line.
+func (s *Sink) encode(typ, title, text string) ([]byte, error) {
+	if s.cfg.MsgType == "text" {
+		var m textMessage
+		m.MsgType = "text"
+		m.Content.Text = text
+		return chat.MarshalJSON(m)
+	}
+	color := "blue"
+	if typ == "Warning" {
+		color = "red"
+	}
+	if typ == "" {
+		typ = "Event"
+	}
+	m := cardMessage{MsgType: "interactive", Card: card{
+		Config: cardConfig{WideScreenMode: true},
+		Header: cardHeader{Title: cardText{Tag: "plain_text", Content: chat.Truncate(typ+" · "+title, 300)}, Template: color},
+		Elements: []cardElement{
+			{Tag: "div", Text: &cardText{Tag: "lark_md", Content: text}},
+		},
+	}}
+	return chat.MarshalJSON(m)
+}
+
+// post signs the body when the bot has a secret, and sends it.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	if s.cfg.Secret != "" {
+		ts, sign := Sign(s.cfg.Secret.Reveal(), s.cfg.Clock.Now())
+		signed, err := addFields(body, map[string]string{"timestamp": ts, "sign": sign})
+		if err != nil {
+			return core.Permanent(err)
+		}
+		body = signed
+	}
+	_, err := chat.PostJSON(ctx, s.client, s.cfg.Hook.String(), body, validate)
+	return err
+}
+
+// addFields adds top-level string fields to a JSON object body, keeping the rest as it is.
+func addFields(body []byte, fields map[string]string) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, fmt.Errorf("the body is not a JSON object, so it cannot be signed: %v", err)
+	}
+	for k, v := range fields {
+		raw, _ := json.Marshal(v)
+		obj[k] = raw
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.client.Close()
+	return nil
+}

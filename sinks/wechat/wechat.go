@@ -1,0 +1,281 @@
+// Package wechat delivers events to Work WeChat (企业微信): to a group robot's webhook, with
+// @mentions, or through kube-eventer's application message API form (corp_id, corp_secret,
+// agent_id, to_user). Messages are paced per robot and merged into digests in a storm.
+package wechat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "wechat",
+		Summary: "Work WeChat: a group robot (text or markdown, @mentions) or the application message API (kube-eventer's wechat:?corp_id=...); paced per robot, merged into digests in a storm",
+		Example: "wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${WECHAT_KEY}&msg_type=markdown&mentioned_list=zhangsan&namespaces=shop",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Codes are Work WeChat's error codes as herald treats them: 45009 (too many messages) is
+// retried after a minute, -1 (system busy) after backoff; every other code (93000 invalid
+// webhook key, 40058 invalid parameter, 44004 empty content, 40013 invalid corp ID...) is
+// permanent. The application API's token codes are handled by refreshing the token.
+var Codes = httpx.Codes{
+	Fields:        []string{"errcode"},
+	MessageFields: []string{"errmsg"},
+	RateLimited:   []string{"45009"},
+	RateLimitWait: time.Minute,
+	Retryable:     []string{"-1"},
+}
+
+// Sink is a wechat sink.
+type Sink struct {
+	cfg    *Config
+	client *httpx.Client
+	pacer  *chat.Pacer
+	body   *template.Body // nil: the default layout
+	layout chat.TextLayout
+	token  *tokenCache // app mode
+}
+
+// New builds a wechat sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewSink(cfg, env)
+}
+
+// NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := chat.LoadTemplate(env, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	pacing := cfg.Pacing
+	pacing.Clock = cfg.Clock
+	s := &Sink{
+		cfg:    cfg,
+		client: client,
+		pacer:  chat.SharedPacer(cfg.robotID(), pacing),
+		body:   body,
+		layout: chat.TextLayout{Style: style(cfg.MsgType), Labels: cfg.Labels},
+	}
+	if cfg.Mode == ModeApp {
+		s.token = &tokenCache{cfg: cfg, client: client}
+		glog.Infof("%s: Work WeChat application %d of corp %s via %s, to %s, %s messages", cfg.ID, cfg.AgentID, cfg.CorpID, cfg.Endpoint, strings.Join(cfg.ToUser, ","), cfg.MsgType)
+	} else {
+		s.layout.Footer = mentionFooter(cfg)
+		glog.Infof("%s: Work WeChat group robot at %s://%s (key not shown), %s messages, %d mentions", cfg.ID, cfg.Robot.Scheme, cfg.Robot.Host, cfg.MsgType, len(cfg.Mentioned)+len(cfg.MentionedMobile))
+	}
+	return s, nil
+}
+
+// style is the text layout's markup for msg_type.
+func style(msgType string) chat.Style {
+	if msgType != "markdown" {
+		return chat.PlainText
+	}
+	st := chat.Markdown
+	st.Title = func(typ, title string) string {
+		color := "info"
+		if typ == "Warning" {
+			color = "warning"
+		}
+		return fmt.Sprintf(`### <font color="%s">%s</font> %s`, color, typ, title)
+	}
+	return st
+}
+
+// mentionFooter writes a robot's markdown mentions into the content, as Work WeChat wants
+// them (<@userid>); text messages carry them in mentioned_list instead.
+func mentionFooter(cfg *Config) string {
+	if cfg.MsgType != "markdown" || len(cfg.Mentioned) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, u := range cfg.Mentioned {
+		fmt.Fprintf(&b, "<@%s>", u)
+	}
+	return b.String()
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "wechat" }
+
+// Export implements core.Sink: separate messages when the robot has free slots, otherwise
+// one digest of the batch in the next slot (see chat.Export).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	return chat.Export(ctx, s.pacer, events, s)
+}
+
+// SendEvent posts one event's message (chat.Sender).
+func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err))
+	}
+	return s.post(ctx, body)
+}
+
+// SendDigest posts the events merged into one message (chat.Sender).
+func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	return s.post(ctx, body)
+}
+
+// PreviewDigest is the JSON body herald would send for events merged into one message.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	b, err := s.digestBody(events)
+	return string(b), err
+}
+
+// digestBody renders the events merged into one message that fits the limit.
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
+	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: s.cfg.Limit()}, func(v *chat.View) ([]byte, int, error) {
+		text := s.layout.Digest(v)
+		b, err := s.encode(text)
+		return b, len(text), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
+	}
+	return body, nil
+}
+
+// Preview implements sinks.Previewer: the JSON body herald would send for e alone.
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	b, err := s.eventBody(e)
+	return string(b), err
+}
+
+// eventBody renders one event: the user's template (its content cut to the limit), or the
+// default layout fitted to the limit.
+func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+	if s.body != nil {
+		b, err := s.body.Render(e)
+		if err != nil {
+			return nil, err
+		}
+		return s.completeTemplateBody(b)
+	}
+	f := chat.FieldsOf(e, s.cfg.Cluster, s.cfg.Location)
+	return chat.FitSingle(f, s.cfg.Limit(), func(f chat.Fields) ([]byte, int, error) {
+		text := s.layout.Event(f)
+		b, err := s.encode(text)
+		return b, len(text), err
+	})
+}
+
+// completeTemplateBody cuts a template's content to the limit and, for the application API,
+// adds the recipients and agent ID the template left out.
+func (s *Sink) completeTemplateBody(b []byte) ([]byte, error) {
+	var err error
+	for _, mt := range []string{"text", "markdown"} {
+		if b, err = chat.ClampJSONString(b, s.cfg.Limit(), mt, "content"); err != nil {
+			return nil, fmt.Errorf("the body template's output: %w", err)
+		}
+	}
+	if s.cfg.Mode != ModeApp {
+		return b, nil
+	}
+	var obj map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("the body template's output is not a JSON object: %v", err)
+	}
+	if _, ok := obj["touser"]; !ok {
+		obj["touser"] = strings.Join(s.cfg.ToUser, "|")
+	}
+	if _, ok := obj["agentid"]; !ok {
+		obj["agentid"] = s.cfg.AgentID
+	}
+	return chat.MarshalJSON(obj)
+}
+
+// Message bodies. A robot's: {"msgtype":"text","text":{"content":...,"mentioned_list":[...]}};
+// an application's adds touser and agentid.
+type (
+	robotMessage struct {
+		MsgType  string    `json:"msgtype"`
+		Text     *textPart `json:"text,omitempty"`
+		Markdown *mdPart   `json:"markdown,omitempty"`
+	}
+	appMessage struct {
+		ToUser   string    `json:"touser"`
+		MsgType  string    `json:"msgtype"`
+		AgentID  int       `json:"agentid"`
+		Text     *textPart `json:"text,omitempty"`
+		Markdown *mdPart   `json:"markdown,omitempty"`
+		Safe     int       `json:"safe"`
+	}
+	textPart struct {
+		Content         string   `json:"content"`
+		MentionedList   []string `json:"mentioned_list,omitempty"`
+		MentionedMobile []string `json:"mentioned_mobile_list,omitempty"`
+	}
+	mdPart struct {
+		Content string `json:"content"`
+	}
+)
+
+// encode wraps a message text in the body for the sink's mode and msg_type.
+func (s *Sink) encode(content string) ([]byte, error) {
+	var text *textPart
+	var md *mdPart
+	if s.cfg.MsgType == "markdown" {
+		md = &mdPart{Content: content}
+	} else {
+		text = &textPart{Content: content}
+	}
+	if s.cfg.Mode == ModeApp {
+		return chat.MarshalJSON(appMessage{ToUser: strings.Join(s.cfg.ToUser, "|"), MsgType: s.cfg.MsgType, AgentID: s.cfg.AgentID, Text: text, Markdown: md})
+	}
+	if text != nil {
+		text.MentionedList = s.cfg.Mentioned
+		text.MentionedMobile = s.cfg.MentionedMobile
+	}
+	return chat.MarshalJSON(robotMessage{MsgType: s.cfg.MsgType, Text: text, Markdown: md})
+}
+
+// post sends one message body.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	if s.cfg.Mode == ModeApp {
+		return s.token.send(ctx, body)
+	}
+	_, err := chat.PostJSON(ctx, s.client, s.cfg.Robot.String(), body, chat.Validator(Codes))
+	return err
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.client.Close()
+	return nil
+}
