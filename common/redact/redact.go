@@ -33,10 +33,12 @@ var (
 	dsnRe = regexp.MustCompile(`([A-Za-z0-9_.\-]+):([^@\s/"']+)@(tcp|unix)\(`)
 )
 
-// Text replaces secrets found anywhere in s: URL userinfo passwords, MySQL DSN passwords, and the
-// values of secret-looking query parameters (key=, access_token=, sign=, secret=, password=, ...).
+// Text replaces secrets found anywhere in s: URL userinfo passwords, MySQL DSN passwords, the
+// values of secret-looking query parameters (key=, access_token=, sign=, secret=, password=, ...)
+// and the token paths of well-known chat webhooks (Slack, Discord, Feishu, Office 365).
 // Use it on every string that may carry a URL before it reaches a log line or an error.
 func Text(s string, extraNames ...string) string {
+	s = webhookPaths(s)
 	s = userinfoRe.ReplaceAllString(s, "$1:"+Placeholder+"@")
 	s = dsnRe.ReplaceAllString(s, "$1:"+Placeholder+"@$3(")
 	s = queryRe.ReplaceAllString(s, "$1$2="+Placeholder)

@@ -1,0 +1,217 @@
+// Package discord posts events to a Discord channel webhook as embeds coloured by event type;
+// storms are merged into digest messages and paced.
+package discord
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "discord",
+		Summary: "Discord channel webhook messages with embeds coloured by event type; storms become paced digests",
+		Example: "discord:https://discord.com/api/webhooks/123456789012345678/XXXXXXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=role:234567890123456789",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Sink is a discord sink.
+type Sink struct {
+	cfg    *Config
+	target string
+	layout *layout
+	loc    *time.Location
+	pacer  *chat.Pacer
+	body   *template.Body // nil: the embed layout
+	client *httpx.Client
+}
+
+// New builds a discord sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewFromConfig(env, cfg)
+}
+
+// NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := chat.LoadTemplate(env, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	loc := env.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	robot := *cfg.URL
+	robot.RawQuery = ""
+	s := &Sink{
+		cfg:    cfg,
+		target: cfg.URL.String(),
+		layout: &layout{username: cfg.Username, avatarURL: cfg.AvatarURL, mentions: cfg.Mentions, allowed: cfg.Allowed},
+		loc:    loc,
+		pacer:  chat.SharedPacer(robot.String(), cfg.Pacing),
+		body:   body,
+		client: client,
+	}
+	// Scheme and host only: the path holds the webhook's token.
+	glog.Infof("%s: webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.pacer.Options().PerMinute)
+	return s, nil
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "discord" }
+
+// Export posts the batch as one message per event when the channel is quiet, and as one
+// digest message per paced slot in a storm (common/chat.Export).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	return chat.Export(ctx, s.pacer, events, s)
+}
+
+// SendEvent posts one event as its own message.
+func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	if err := s.post(ctx, body); err != nil {
+		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
+	}
+	return nil
+}
+
+// SendDigest posts the events merged into one message.
+func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("digest of %d events: %w", len(events), err))
+	}
+	if err := s.post(ctx, body); err != nil {
+		return fmt.Errorf("digest of %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// Preview returns the JSON body the sink would post for e alone.
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return "", err
+	}
+	return indent(body), nil
+}
+
+// PreviewDigest returns the JSON body of the digest message the sink would post for events
+// arriving faster than it may send.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return "", err
+	}
+	return indent(body), nil
+}
+
+func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+	if s.body != nil {
+		return s.body.Render(e)
+	}
+	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxEmbedTotal, func(f chat.Fields) ([]byte, int, error) {
+		return encode(s.layout.event(f))
+	})
+}
+
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
+	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxEmbedTotal}, func(v *chat.View) ([]byte, int, error) {
+		return encode(s.layout.digest(v))
+	})
+	return body, err
+}
+
+// encode marshals m and reports its size for chat's fitting: the characters of its embeds, or
+// one past the limit when it breaks any of Discord's limits, so that the fit shows less.
+func encode(m *Message) ([]byte, int, error) {
+	problem, total := check(m)
+	if problem != "" {
+		total = max(total, MaxEmbedTotal+1)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, 0, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), total, nil
+}
+
+func indent(body []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, body, "", "  "); err != nil {
+		return string(body)
+	}
+	return out.String()
+}
+
+// post sends one message. A 429 whose Retry-After header is missing is retried after the
+// retry_after (seconds, fractional) of its JSON body.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
+	if err != nil {
+		// Never quote the URL: its path holds the token.
+		return core.Permanent(errors.New("cannot build the request; check the webhook URL"))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	_, err = s.client.Do(ctx, req, nil)
+	var he *httpx.Error
+	if errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
+		he.Wait = max(he.Wait, bodyRetryAfter(he.Detail))
+	}
+	return err
+}
+
+// bodyRetryAfter reads Discord's rate-limit reply, {"message": "...", "retry_after": 0.9,
+// "global": false}, rounding up to whole milliseconds.
+func bodyRetryAfter(detail string) time.Duration {
+	var r struct {
+		RetryAfter float64 `json:"retry_after"`
+	}
+	if json.Unmarshal([]byte(detail), &r) != nil || r.RetryAfter <= 0 || math.IsInf(r.RetryAfter, 0) {
+		return 0
+	}
+	if r.RetryAfter >= httpx.MaxRetryAfter.Seconds() {
+		return httpx.MaxRetryAfter
+	}
+	return time.Duration(math.Ceil(r.RetryAfter*1000)) * time.Millisecond
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.client.Close()
+	return nil
+}

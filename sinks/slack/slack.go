@@ -1,0 +1,236 @@
+// Package slack posts events to Slack in Block Kit layout, through an incoming webhook or
+// chat.postMessage with a bot token; storms are merged into digest messages and paced.
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "slack",
+		Summary: "Slack messages in Block Kit layout, through an incoming webhook or chat.postMessage (token=); storms become paced digests",
+		Example: "slack:https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=S0123ABCD",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Sink is a slack sink.
+type Sink struct {
+	cfg      *Config
+	target   string
+	layout   *layout
+	loc      *time.Location
+	pacer    *chat.Pacer
+	body     *template.Body // nil: the Block Kit layout
+	client   *httpx.Client
+	validate httpx.Validator
+}
+
+// New builds a slack sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewFromConfig(env, cfg)
+}
+
+// NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := chat.LoadTemplate(env, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	loc := env.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := &Sink{
+		cfg:    cfg,
+		target: cfg.URL.String(),
+		layout: &layout{mentions: cfg.Mentions, username: cfg.Username, iconEmoji: cfg.IconEmoji, channel: cfg.Channel},
+		loc:    loc,
+		body:   body,
+		client: client,
+	}
+	robot := s.target
+	if cfg.Mode == API {
+		s.validate = apiReply
+		robot += "#" + cfg.Channel + "#" + cfg.Token.Reveal()
+	}
+	s.pacer = chat.SharedPacer(robot, cfg.Pacing)
+	how := "incoming webhook"
+	if cfg.Mode == API {
+		how = "chat.postMessage to " + cfg.Channel
+	}
+	// Scheme and host only: a webhook's path is its secret.
+	glog.Infof("%s: %s at %s://%s, at most %d messages a minute", cfg.ID, how, cfg.URL.Scheme, cfg.URL.Host, s.pacer.Options().PerMinute)
+	return s, nil
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "slack" }
+
+// Export posts the batch as one message per event when the channel is quiet, and as one
+// digest message per paced slot in a storm (common/chat.Export).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	return chat.Export(ctx, s.pacer, events, s)
+}
+
+// SendEvent posts one event as its own message.
+func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	if err := s.post(ctx, body); err != nil {
+		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
+	}
+	return nil
+}
+
+// SendDigest posts the events merged into one message.
+func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("digest of %d events: %w", len(events), err))
+	}
+	if err := s.post(ctx, body); err != nil {
+		return fmt.Errorf("digest of %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// Preview returns the JSON body the sink would post for e alone.
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return "", err
+	}
+	return indent(body), nil
+}
+
+// PreviewDigest returns the JSON body of the digest message the sink would post for events
+// arriving faster than it may send.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return "", err
+	}
+	return indent(body), nil
+}
+
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
+	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxBlocksTotal}, s.renderDigest)
+	return body, err
+}
+
+// indent pretty-prints a JSON body for herald check.
+func indent(body []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, body, "", "  "); err != nil {
+		return string(body)
+	}
+	return out.String()
+}
+
+// eventBody renders one event: the user's template, or the Block Kit layout.
+func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+	if s.body != nil {
+		body, err := s.body.Render(e)
+		if err != nil {
+			return nil, err
+		}
+		if s.cfg.Mode == API {
+			return withChannel(body, s.cfg.Channel)
+		}
+		return body, nil
+	}
+	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxBlocksTotal, s.renderSingle)
+}
+
+func (s *Sink) renderSingle(f chat.Fields) ([]byte, int, error) {
+	return encode(s.layout.event(f))
+}
+
+func (s *Sink) renderDigest(v *chat.View) ([]byte, int, error) {
+	return encode(s.layout.digest(v))
+}
+
+// encode marshals m and reports its size for chat's fitting: the width of its block text, or
+// one past the budget when it breaks any of Slack's limits (too many blocks, a long section),
+// so that the fit shows fewer events.
+func encode(m *Message) ([]byte, int, error) {
+	problem, total := check(m)
+	if problem != "" {
+		total = max(total, MaxBlocksTotal+1)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, 0, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), total, nil
+}
+
+// withChannel adds the channel to a template's body for chat.postMessage, unless the template
+// names one.
+func withChannel(body []byte, channel string) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return nil, errors.New("the body template must render a JSON object for chat.postMessage")
+	}
+	if _, ok := obj["channel"]; ok {
+		return body, nil
+	}
+	c, _ := json.Marshal(channel)
+	obj["channel"] = c
+	return json.Marshal(obj)
+}
+
+// post sends one message.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
+	if err != nil {
+		// Never quote the URL: a webhook's path is its secret.
+		return core.Permanent(errors.New("cannot build the request; check the Slack URL"))
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if s.cfg.Mode == API {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Token.Reveal())
+	}
+	_, err = s.client.Do(ctx, req, s.validate)
+	return err
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.client.Close()
+	return nil
+}

@@ -1,0 +1,200 @@
+// Package teams posts events to a Microsoft Teams channel through a Workflows (Power Automate)
+// webhook, as Adaptive Cards; storms are merged into digest cards and paced.
+package teams
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+)
+
+func init() {
+	sinks.Register(sinks.Definition{
+		Scheme:  "teams",
+		Summary: "Microsoft Teams Adaptive Cards through a Workflows (Power Automate) webhook; storms become paced digest cards",
+		Example: "teams:https://prod-00.westeurope.logic.azure.com:443/workflows/0123456789abcdef/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=XXXXXXXXXXXXXXXXXXXX&level=Warning",
+		Params:  Params,
+		New:     New,
+	})
+}
+
+// Sink is a teams sink.
+type Sink struct {
+	cfg    *Config
+	target string
+	loc    *time.Location
+	pacer  *chat.Pacer
+	body   *template.Body // nil: the Adaptive Card layout
+	client *httpx.Client
+}
+
+// New builds a teams sink from its --sink value.
+func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewFromConfig(env, cfg)
+}
+
+// NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
+	client, err := httpx.NewClient(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	body, err := chat.LoadTemplate(env, cfg.Template)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	loc := env.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := &Sink{
+		cfg:    cfg,
+		target: cfg.URL.String(),
+		loc:    loc,
+		pacer:  chat.SharedPacer(cfg.URL.String(), cfg.Pacing),
+		body:   body,
+		client: client,
+	}
+	for _, n := range cfg.Notes {
+		glog.Warning(n)
+	}
+	// Scheme and host only: the query holds the signature.
+	glog.Infof("%s: Workflows webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.pacer.Options().PerMinute)
+	return s, nil
+}
+
+// Name implements core.Sink.
+func (s *Sink) Name() string { return "teams" }
+
+// Export posts the batch as one card per event when the channel is quiet, and as one digest
+// card per paced slot in a storm (common/chat.Export).
+func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	return chat.Export(ctx, s.pacer, events, s)
+}
+
+// SendEvent posts one event as its own card.
+func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return core.Permanent(err)
+	}
+	if err := s.post(ctx, body); err != nil {
+		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
+	}
+	return nil
+}
+
+// SendDigest posts the events merged into one card.
+func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return core.Permanent(fmt.Errorf("digest of %d events: %w", len(events), err))
+	}
+	if err := s.post(ctx, body); err != nil {
+		return fmt.Errorf("digest of %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// Preview returns the JSON body the sink would post for e alone.
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	body, err := s.eventBody(e)
+	if err != nil {
+		return "", err
+	}
+	return indent(body), nil
+}
+
+// PreviewDigest returns the JSON body of the digest card the sink would post for events
+// arriving faster than it may send.
+func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
+	body, err := s.digestBody(events)
+	if err != nil {
+		return "", err
+	}
+	return indent(body), nil
+}
+
+func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+	if s.body != nil {
+		body, err := s.body.Render(e)
+		if err == nil && len(body) > MaxBody {
+			err = fmt.Errorf("the body template renders %d bytes for event %s, over Teams' %d; shorten long values with truncate, e.g. {{ .Message | truncate 4000 }}", len(body), e.Key(), MaxBody)
+		}
+		return body, err
+	}
+	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxBody, func(f chat.Fields) ([]byte, int, error) {
+		return encode(event(f))
+	})
+}
+
+func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
+	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxBody}, func(v *chat.View) ([]byte, int, error) {
+		return encode(digest(v))
+	})
+	return body, err
+}
+
+// encode marshals m and reports its size in bytes, the measure Teams limits.
+func encode(m *Message) ([]byte, int, error) {
+	b, err := marshal(m)
+	return b, len(b), err
+}
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func indent(body []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, body, "", "  "); err != nil {
+		return string(body)
+	}
+	return out.String()
+}
+
+// post sends one card. Workflows answers 202 Accepted once the flow is queued: a flow that
+// fails later (a card Teams refuses) is reported in the flow's run history, not here.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
+	if err != nil {
+		// Never quote the URL: its sig= authorizes posting.
+		return core.Permanent(errors.New("cannot build the request; check the Workflows URL"))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	_, err = s.client.Do(ctx, req, nil)
+	return err
+}
+
+// Close stops the template's ConfigMap watch and closes idle connections.
+func (s *Sink) Close() error {
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.client.Close()
+	return nil
+}

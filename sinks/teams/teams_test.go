@@ -1,0 +1,314 @@
+package teams_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/httpx/httpxtest"
+	"github.com/heraldproject/herald/common/template"
+	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/teams"
+)
+
+func TestAdaptiveCardLayout(t *testing.T) {
+	f := newFakeWorkflow(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	s := build(t, "teams:"+f.hookURL()+"&level=Warning&max_per_minute=10", sinks.Env{Cluster: "prod-eu-1", Location: berlin})
+	e := template.SampleRestartEvent()
+	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	f.noProblems(t)
+	got := f.messages()
+	if len(got) != 1 {
+		t.Fatalf("%d messages", len(got))
+	}
+	m := got[0].Message
+	c := m.Attachments[0].Content
+	if c.Version != teams.CardVersion || c.MSTeams == nil || c.MSTeams.Width != "Full" {
+		t.Errorf("card version %q msteams %+v", c.Version, c.MSTeams)
+	}
+	head := c.Body[0]
+	if !strings.Contains(*head.Text, "ContainerRestarted") || head.Color != "Attention" || head.Weight != "Bolder" {
+		t.Errorf("title %+v", head)
+	}
+	want := map[string]string{"Cluster": "prod-eu-1", "Namespace": "shop", "Kind": "Pod", "Name": "checkout-7d4b9c6f5-x2x9z", "Reason": "ContainerRestarted", "Count": "1", "Time": "2026-11-23 19:53:15 CET", "Node": "node-3"}
+	for title, v := range want {
+		if got := m.fact(title); got != v {
+			t.Errorf("fact %s = %q, want %q", title, got, v)
+		}
+	}
+	texts := strings.Join(m.texts(), "\n")
+	for _, w := range []string{e.Message, "OOMKilled (exit code 137)", "cache warm: 1.9 GiB"} {
+		if !strings.Contains(texts, w) {
+			t.Errorf("the card does not show %q:\n%s", w, texts)
+		}
+	}
+}
+
+func TestNormalEventsAreGood(t *testing.T) {
+	f := newFakeWorkflow(t)
+	s := build(t, "teams:"+f.hookURL()+"&level=Normal", sinks.Env{})
+	e := event("shop", "web-1", "Pulled", "pulled image")
+	e.Type = "Normal"
+	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	f.noProblems(t)
+	if c := f.messages()[0].Message.card()[0].Color; c != "Good" {
+		t.Errorf("title colour %q, want Good", c)
+	}
+}
+
+func TestStatuses(t *testing.T) {
+	httpxtest.CheckStatuses(t, func(t *testing.T, serverURL string) error {
+		s := build(t, "teams:"+serverURL+"/workflows/x/triggers/manual/paths/invoke?api-version=2016-06-01&sig=abcdefghij", sinks.Env{})
+		return s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "x")})
+	})
+}
+
+func TestWorkflowReplies(t *testing.T) {
+	cases := []struct {
+		name       string
+		status     int
+		retryAfter string
+		want       string
+		wait       time.Duration
+	}{
+		{"InvalidRequestContent", 400, "", httpxtest.Permanent, 0},
+		{"DirectApiAuthorizationRequired", 401, "", httpxtest.Permanent, 0},
+		{"WorkflowNotFound", 404, "", httpxtest.Permanent, 0},
+		{"WorkflowTriggerIsNotEnabled", 409, "", httpxtest.Permanent, 0},
+		{"RequestEntityTooLarge", 413, "", httpxtest.Permanent, 0},
+		{"WorkflowRequestsThrottled", 429, "17", httpxtest.Retry, 17 * time.Second},
+		{"ServiceUnavailable", 503, "", httpxtest.Retry, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeWorkflow(t)
+			f.reply = func(_ int, w http.ResponseWriter) bool {
+				if c.retryAfter != "" {
+					w.Header().Set("Retry-After", c.retryAfter)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(c.status)
+				// Echo the request's query, as an error page might.
+				fmt.Fprintf(w, `{"error":{"code":%q,"message":"for %s"}}`, c.name, f.hookURL())
+				return true
+			}
+			s := build(t, "teams:"+f.hookURL(), sinks.Env{})
+			err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "x")})
+			httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: c.status, Want: c.want, Wait: c.wait}, err)
+			if !strings.Contains(err.Error(), c.name) {
+				t.Errorf("the error does not quote the service's code: %v", err)
+			}
+			httpxtest.AssertNoSecret(t, err, f.sig)
+		})
+	}
+}
+
+func TestLongTextsFitTheBodyLimit(t *testing.T) {
+	f := newFakeWorkflow(t)
+	s := build(t, "teams:"+f.hookURL(), sinks.Env{Cluster: strings.Repeat("c", 400)})
+	e := event("shop", strings.Repeat("n", 300), strings.Repeat("R", 300), strings.Repeat("容器启动失败😀 \"quoted\" \x01 ", 20000))
+	e.Restart = &core.PodRestart{Container: "app", RestartCount: 4, PreviousLog: strings.Repeat("line\n", 20000) + "THE LAST LINE\n"}
+	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	f.noProblems(t)
+	r := f.messages()[0]
+	if len(r.Body) > teams.MaxBody {
+		t.Errorf("body is %d bytes, over %d", len(r.Body), teams.MaxBody)
+	}
+	if len(r.Body) < teams.MaxBody*9/10 {
+		t.Errorf("body is only %d bytes: the message was cut more than needed", len(r.Body))
+	}
+	texts := strings.Join(r.Message.texts(), "\n")
+	if !strings.Contains(texts, chat.Marker) || !strings.Contains(texts, "THE LAST LINE") {
+		t.Error("a cut text carries no marker, or the end of the log was lost")
+	}
+}
+
+func TestDigestAccountsForEveryEvent(t *testing.T) {
+	f := newFakeWorkflow(t)
+	s := build(t, "teams:"+f.hookURL(), sinks.Env{Cluster: "prod"})
+	events := storm(500)
+	if err := s.Export(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	f.noProblems(t)
+	got := f.messages()
+	if len(got) != 1 {
+		t.Fatalf("a batch of 500 became %d messages, want one digest", len(got))
+	}
+	named, counted := account(t, got[0].Message)
+	if len(named)+counted != len(events) {
+		t.Errorf("the digest names %d events and counts %d more: %d, want %d", len(named), counted, len(named)+counted, len(events))
+	}
+	if len(named) < 40 {
+		t.Errorf("the digest names only %d events", len(named))
+	}
+	if len(got[0].Body) > teams.MaxBody {
+		t.Errorf("digest body %d bytes", len(got[0].Body))
+	}
+}
+
+func TestPreviewIsTheBodySent(t *testing.T) {
+	f := newFakeWorkflow(t)
+	s := build(t, "teams:"+f.hookURL(), sinks.Env{})
+	e := template.SampleEvent()
+	preview, err := s.(sinks.Previewer).Preview(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	if err := json.Unmarshal([]byte(preview), &a); err != nil {
+		t.Fatalf("preview is not JSON: %v", err)
+	}
+	if err := json.Unmarshal(f.messages()[0].Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("preview\n%s\ndiffers from the body sent\n%s", preview, f.messages()[0].Body)
+	}
+}
+
+func TestBodyTemplateOverride(t *testing.T) {
+	f := newFakeWorkflow(t)
+	tmpl := `{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.2","body":[{"type":"TextBlock","text":"{{ .Reason }}: {{ .Message }}","wrap":true}]}}]}`
+	s := build(t, "teams:"+f.hookURL()+"&body_template="+url.QueryEscape(tmpl), sinks.Env{})
+	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", `say "hi"`)}); err != nil {
+		t.Fatal(err)
+	}
+	f.noProblems(t)
+	if texts := f.messages()[0].Message.texts(); len(texts) != 1 || texts[0] != `BackOff: say "hi"` {
+		t.Errorf("texts %q", texts)
+	}
+
+	err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", strings.Repeat("x", 40000))})
+	if err == nil || !core.IsPermanent(err) || !strings.Contains(err.Error(), "truncate") {
+		t.Errorf("a template body over the limit: %v, want a permanent error that says how to shorten it", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct{ value, want string }{
+		{"teams:https://prod-00.westeurope.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke?api-version=2016-06-01", "no sig= parameter"},
+		{"teams:prod-00.westeurope.logic.azure.com/workflows/x?sig=SECRETSIGNATURE", "Workflows webhook URL"},
+		{"teams:https://prod-00.westeurope.logic.azure.com/workflows/x?sig=SECRETSIGNATURE&levl=Warning", `did you mean "level"`},
+		{"teams:https://prod-00.westeurope.logic.azure.com/workflows/x?sig=SECRETSIGNATURE&max_per_minute=0", `"max_per_minute"`},
+	}
+	for _, c := range cases {
+		_, err := sinks.Build(1, c.value, sinks.Env{Ctx: context.Background()})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.value, err, c.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), "--sink #1 (teams)") {
+			t.Errorf("%s: the error does not name the sink: %v", c.value, err)
+		}
+		httpxtest.AssertNoSecret(t, err, "SECRETSIGNATURE")
+	}
+}
+
+func TestSignatureIsRedactedAndKept(t *testing.T) {
+	f := newFakeWorkflow(t)
+	b, err := sinks.Build(1, "teams:"+f.hookURL()+"&future=1&name=ops", sinks.Env{Ctx: context.Background()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Sink.Close()
+	if strings.Contains(b.Redacted, f.sig) {
+		t.Errorf("sig= is in the value herald logs: %s", b.Redacted)
+	}
+	if err := b.Sink.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "x")}); err == nil {
+		t.Fatal("the receiver accepts only its own four parameters; an unknown one must reach it and fail")
+	}
+	var got string
+	f.mu.Lock()
+	got = strings.Join(f.problems, "\n")
+	f.mu.Unlock()
+	if !strings.Contains(got, "future=1") || strings.Contains(got, "name=") {
+		t.Errorf("want the unknown parameter passed to the URL and herald's own removed; the receiver saw: %s", got)
+	}
+}
+
+// target parses a --sink value the way sinks.Build does, for ParseConfig.
+func target(t testing.TB, value string) sinks.Target {
+	t.Helper()
+	u, err := uri.Parse("sink", value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := append(append([]uri.Param{}, sinks.CommonParams...), teams.Params...)
+	return sinks.Target{ID: "teams#1", URL: u.Target, Params: uri.NewParams("--sink #1 (teams)", u.Target.Query(), spec)}
+}
+
+var (
+	factRe   = regexp.MustCompile(`^Pod (\S+)`)
+	moreRe   = regexp.MustCompile(`^… and (\d+) more$`)
+	hiddenRe = regexp.MustCompile(`^… and (\d+) more events? in \d+ more groups?$`)
+)
+
+// account reads a card back: the pods it names, and how many more events it only counts. A
+// single-event card names its pod in the Name fact.
+func account(t testing.TB, m teamsMessage) (named []string, counted int) {
+	t.Helper()
+	if name := m.fact("Name"); name != "" {
+		return []string{name}, 0
+	}
+	for _, e := range m.card() {
+		for _, f := range e.Facts {
+			if sub := factRe.FindStringSubmatch(*f.Title); sub != nil {
+				named = append(named, sub[1])
+			}
+		}
+		if e.Text == nil || !e.IsSubtle {
+			continue
+		}
+		for _, re := range []*regexp.Regexp{moreRe, hiddenRe} {
+			if sub := re.FindStringSubmatch(*e.Text); sub != nil {
+				n, _ := strconv.Atoi(sub[1])
+				counted += n
+			}
+		}
+	}
+	return named, counted
+}
+
+func TestRegistration(t *testing.T) {
+	d, ok := sinks.Lookup("teams")
+	if !ok {
+		t.Fatal("not registered")
+	}
+	for _, p := range d.Params {
+		if p.Help == "" || (p.Default == "" && p.Example == "") {
+			t.Errorf("parameter %q lacks help, or both a default and an example", p.Name)
+		}
+	}
+	b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background()})
+	if err != nil {
+		t.Fatalf("the example %q does not build: %v", d.Example, err)
+	}
+	_ = b.Sink.Close()
+	if _, ok := b.Sink.(sinks.Previewer); !ok {
+		t.Error("the sink is not a sinks.Previewer")
+	}
+}
