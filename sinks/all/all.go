@@ -5,12 +5,15 @@ package all
 import (
 	_ "github.com/heraldproject/herald/sinks/alertmanager"
 	_ "github.com/heraldproject/herald/sinks/dingtalk"
+	_ "github.com/heraldproject/herald/sinks/discord"
 	_ "github.com/heraldproject/herald/sinks/feishu"
 	_ "github.com/heraldproject/herald/sinks/grafana"
 	_ "github.com/heraldproject/herald/sinks/kafka"
 	_ "github.com/heraldproject/herald/sinks/log"
 	_ "github.com/heraldproject/herald/sinks/mysql"
+	_ "github.com/heraldproject/herald/sinks/slack"
 	_ "github.com/heraldproject/herald/sinks/sls"
+	_ "github.com/heraldproject/herald/sinks/teams"
 	_ "github.com/heraldproject/herald/sinks/webhook"
 	_ "github.com/heraldproject/herald/sinks/wechat"
 )
