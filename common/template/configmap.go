@@ -202,9 +202,10 @@ func (b *Body) onChange(obj any) {
 		b.o.Metrics.reload(b.o.SinkID, ReloadRejected)
 		return
 	}
+	// Count before the swap: whoever renders with the new template finds the edit counted.
+	b.o.Metrics.reload(b.o.SinkID, ReloadApplied)
 	b.cur.Store(c)
 	glog.Infof("%s: applied the edit of ConfigMap %s/%s (resourceVersion %s)", b.o.Owner, b.cmNamespace, b.cmName, cm.ResourceVersion)
-	b.o.Metrics.reload(b.o.SinkID, ReloadApplied)
 }
 
 // onDelete keeps the last good template when the ConfigMap is deleted.

@@ -212,6 +212,11 @@ func (c *Config) saramaConfig() (*sarama.Config, error) {
 	s.Producer.Retry.Backoff = 100 * time.Millisecond
 	s.Producer.Compression = c.Compression
 	s.Producer.Partitioner = sarama.NewHashPartitioner
+	// With acks=all on Kafka 0.11 and later, sarama's own retries are idempotent: a produce
+	// request retried after a lost reply is not written twice.
+	if c.Acks == sarama.WaitForAll && c.Version.IsAtLeast(sarama.V0_11_0_0) {
+		s.Producer.Idempotent = true
+	}
 
 	if c.TLS != nil {
 		s.Net.TLS.Enable = true
