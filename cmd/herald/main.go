@@ -44,6 +44,8 @@ type options struct {
 	shutdownTimeout time.Duration
 	showVersion     bool
 	location        *time.Location
+	checkpoint      string
+	eventTTL        time.Duration
 }
 
 func registerFlags(fs *flag.FlagSet, o *options) {
@@ -55,6 +57,8 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
 	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered position, so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.DurationVar(&o.eventTTL, "event-ttl", time.Hour, "the API server's --event-ttl: when herald resumes from a checkpoint older than this, the events written in between have expired; herald reports that window as a gap (logged, herald_source_gaps_total)")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
 	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
@@ -124,6 +128,17 @@ func (o *options) validate() error {
 	o.location = loc
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
+	}
+	if o.eventTTL <= 0 {
+		return fmt.Errorf("--event-ttl=%s: must be positive (the API server's default is 1h)", o.eventTTL)
+	}
+	if o.checkpoint == "" {
+		if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+			o.checkpoint = "configmap:" + ns + "/herald-checkpoint"
+		} else {
+			o.checkpoint = "off"
+			glog.Info("checkpoint off: POD_NAMESPACE is not set and no --checkpoint was given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
+		}
 	}
 	return nil
 }

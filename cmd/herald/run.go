@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
@@ -54,6 +55,11 @@ func runDaemon(o *options) int {
 		glog.Errorf("herald cannot start; fix these --sink problems:\n%v", err)
 		return 2
 	}
+	cpStore, since, loaded, err := loadCheckpoint(o, client)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
 	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
 	for _, b := range built {
 		glog.Infof("sink %s: %s", b.ID, b.Redacted)
@@ -67,6 +73,8 @@ func runDaemon(o *options) int {
 		Cluster:    o.clusterName,
 		Emit:       pipeline.Push,
 		Metrics:    kubesource.NewMetrics(reg),
+		Since:      since,
+		EventTTL:   o.eventTTL,
 	})
 	if err != nil {
 		glog.Errorf("%v", err)
@@ -84,6 +92,11 @@ func runDaemon(o *options) int {
 	}
 	glog.Infof("serving /healthz, /readyz and /metrics on %s", addr)
 
+	var cpWriter *checkpoint.Writer
+	if cpStore != nil {
+		cpWriter = checkpoint.NewWriter(cpStore, deliveredPosition(src, pipeline), nil, checkpoint.NewMetrics(reg), loaded)
+		go cpWriter.Run(ctx)
+	}
 	srcDone := make(chan struct{})
 	go func() {
 		defer close(srcDone)
@@ -97,6 +110,12 @@ func runDaemon(o *options) int {
 	defer cancel()
 	if err := pipeline.Shutdown(sctx); err != nil {
 		glog.Errorf("%v", err)
+	}
+	if cpWriter != nil {
+		// After the flush: everything the source pushed has left every sink (or is counted).
+		if err := cpWriter.Final(); err == nil {
+			glog.Infof("checkpoint %s: saved resourceVersion %d", cpStore, cpWriter.Last().ResourceVersion)
+		}
 	}
 	glog.Info("stopped")
 	return 0
