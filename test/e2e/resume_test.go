@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/test/harness"
 )
