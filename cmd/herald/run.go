@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/golang/glog"
@@ -55,17 +56,53 @@ func runDaemon(o *options) int {
 		glog.Errorf("herald cannot start; fix these --sink problems:\n%v", err)
 		return 2
 	}
-	cpStore, since, loaded, err := loadCheckpoint(o, client)
-	if err != nil {
-		glog.Errorf("%v", err)
-		return 2
-	}
 	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
 	for _, b := range built {
 		glog.Infof("sink %s: %s", b.ID, b.Redacted)
 		pipeline.Add(b.ID, b.Sink, b.Filter, b.Options)
 	}
 	pipeline.Start()
+
+	// With --leader-elect, only the leader goes past this point; a standby serves /readyz
+	// ("standby") and waits.
+	lead, err := newLeader(o, client, reg)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	var srcRef atomic.Pointer[kubesource.Source]
+	addr, err := serveHealth(ctx, o, reg, func() (string, error) {
+		if lead != nil && !lead.isLeading() {
+			return "standby (another replica holds the lease)", nil
+		}
+		if src := srcRef.Load(); src == nil || !src.Ready() {
+			return "", errors.New("event watch not established")
+		}
+		if lead != nil {
+			return "leader", nil
+		}
+		return "", nil
+	})
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	glog.Infof("serving /healthz, /readyz and /metrics on %s", addr)
+	if lead != nil {
+		lead.start()
+		defer lead.release() // after the final checkpoint: the next leader resumes from it
+		if !lead.await(ctx) {
+			glog.Info("shutting down while standing by")
+			_ = pipeline.Shutdown(context.Background())
+			return 0
+		}
+	}
+
+	cpStore, since, loaded, err := loadCheckpoint(o, client)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
 
 	src, err := kubesource.New(kubesource.Config{
 		Client:     client,
@@ -80,17 +117,7 @@ func runDaemon(o *options) int {
 		glog.Errorf("%v", err)
 		return 2
 	}
-	addr, err := serveHealth(ctx, o, reg, func() error {
-		if !src.Ready() {
-			return errors.New("event watch not established")
-		}
-		return nil
-	})
-	if err != nil {
-		glog.Errorf("%v", err)
-		return 2
-	}
-	glog.Infof("serving /healthz, /readyz and /metrics on %s", addr)
+	srcRef.Store(src)
 
 	var cpWriter *checkpoint.Writer
 	if cpStore != nil {

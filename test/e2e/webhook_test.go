@@ -126,7 +126,7 @@ func TestWebhookDeliversNewEventsOnceFilteredWithValidJSON(t *testing.T) {
 			t.Errorf("%q delivered but should have been filtered", msg)
 		}
 	}
-	if n := h.Metric("herald_sink_events_total", `outcome="delivered"`); int(n) != len(got) {
+	if n := h.WaitMetric(float64(len(got)), "herald_sink_events_total", `outcome="delivered"`); int(n) != len(got) {
 		t.Errorf("herald_sink_events_total{outcome=delivered} = %v, receiver got %d", n, len(got))
 	}
 	if err := h.Stop(); err != nil {
