@@ -45,7 +45,13 @@ func (s *renderSink) Close() error { return nil }
 
 // BenchmarkPipeline measures events/s through Push → filter → queue → batch → template render,
 // with allocations per event.
-func BenchmarkPipeline(b *testing.B) {
+func BenchmarkPipeline(b *testing.B) { benchmarkPipeline(b, false) }
+
+// BenchmarkPipelineTracked is BenchmarkPipeline with every event carrying a Position, as the
+// kubernetes source sets it: the cost of the checkpoint watermark.
+func BenchmarkPipelineTracked(b *testing.B) { benchmarkPipeline(b, true) }
+
+func benchmarkPipeline(b *testing.B, tracked bool) {
 	body, err := template.New(context.Background(), template.Options{Owner: "bench", Default: template.KubeEventerDefault, JSON: true, Location: time.UTC})
 	if err != nil {
 		b.Fatal(err)
@@ -65,6 +71,9 @@ func BenchmarkPipeline(b *testing.B) {
 			Message:       `Back-off restarting failed container "app" in pod "web-0": 容器重启`,
 			LastTimestamp: metav1.NewTime(now),
 		}, Observed: now}
+		if tracked {
+			events[i].Position = uint64(i + 1)
+		}
 	}
 	sink := &renderSink{body: body, done: make(chan struct{}), want: b.N}
 	pl := core.NewPipeline(core.PipelineConfig{})

@@ -21,6 +21,9 @@ type Event struct {
 	Restart *PodRestart
 	// Observed is when herald's source saw this delivery of the event (for latency metrics).
 	Observed time.Time
+	// Position is the source's position for checkpoints (the event's etcd resourceVersion as a
+	// number); 0 means the event is not tracked (Pipeline.Watermark ignores it).
+	Position uint64
 }
 
 // Key identifies the object an event is about, "namespace/kind/name"; sinks that need per-object

@@ -53,6 +53,8 @@ type Pipeline struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	once   sync.Once
+	// wm tracks which positions have left every sink, for checkpoints.
+	wm *watermark
 }
 
 // NewPipeline returns a pipeline with no sinks.
@@ -70,7 +72,7 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 		cfg.ExportTimeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
+	return &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel, wm: newWatermark()}
 }
 
 // Add registers a sink under id (its name in logs and metrics). Call before Start.
@@ -105,6 +107,10 @@ func (p *Pipeline) Start() {
 func (p *Pipeline) Push(e *Event) {
 	m := p.cfg.Metrics
 	m.received.Inc()
+	// Hold e while it is offered, so a sink that finishes it early cannot release it before
+	// the others have queued it.
+	p.wm.hold(e, 1)
+	defer p.wm.release(e)
 	for _, r := range p.runners {
 		if r.match != nil && !r.match.Match(e) {
 			m.events.WithLabelValues(r.id, OutcomeFiltered, "").Inc()
@@ -116,7 +122,9 @@ func (p *Pipeline) Push(e *Event) {
 			continue
 		default:
 		}
+		p.wm.hold(e, 1)
 		if !r.q.push(e) {
+			p.wm.release(e)
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
 			r.logDrop()
 			continue
@@ -149,6 +157,13 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Watermark is the pipeline's delivered position: one below the lowest Event.Position still
+// queued or being delivered by some sink, or math.MaxUint64 when no tracked event is. Every event
+// pushed with a position at or below it has left every sink (delivered, filtered, rejected, or
+// dropped and counted). A checkpoint takes the smaller of this and the source's own position
+// (read the source's first: what it has pushed is then held here or already gone).
+func (p *Pipeline) Watermark() uint64 { return p.wm.low() }
 
 // QueueLengths returns the number of queued events per sink id.
 func (p *Pipeline) QueueLengths() map[string]int {
@@ -232,6 +247,8 @@ func (r *runner) run() {
 		batch := r.q.take(r.opts.BatchSize)
 		r.p.cfg.Metrics.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
 		r.deliver(batch)
+		// Delivered, rejected or dropped at shutdown: every event of batch has left this sink.
+		r.p.wm.release(batch...)
 	}
 }
 

@@ -45,6 +45,14 @@ type options struct {
 	showVersion     bool
 	location        *time.Location
 	podRestarts     podRestartOptions
+	checkpoint      string
+	eventTTL        time.Duration
+
+	leaderElect          bool
+	leaderElectNamespace string
+	leaseDuration        time.Duration
+	renewDeadline        time.Duration
+	retryPeriod          time.Duration
 }
 
 func registerFlags(fs *flag.FlagSet, o *options) {
@@ -56,6 +64,13 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
 	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered position, so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.DurationVar(&o.eventTTL, "event-ttl", time.Hour, "the API server's --event-ttl: when herald resumes from a checkpoint older than this, the events written in between have expired; herald reports that window as a gap (logged, herald_source_gaps_total)")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease \"herald\" watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
+	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE)")
+	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long standbys wait after the leader's last renewal before taking over")
+	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it gives up and exits")
+	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
 	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
@@ -126,6 +141,34 @@ func (o *options) validate() error {
 	o.location = loc
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
+	}
+	if o.eventTTL <= 0 {
+		return fmt.Errorf("--event-ttl=%s: must be positive (the API server's default is 1h)", o.eventTTL)
+	}
+	if o.leaderElect {
+		if o.leaderElectNamespace == "" {
+			o.leaderElectNamespace = os.Getenv("POD_NAMESPACE")
+		}
+		if o.leaderElectNamespace == "" {
+			return fmt.Errorf("--leader-elect needs the Lease's namespace: set POD_NAMESPACE (the manifest sets it from the downward API) or --leader-elect-namespace")
+		}
+		if !(o.leaseDuration > o.renewDeadline && o.renewDeadline > o.retryPeriod && o.retryPeriod > 0) {
+			return fmt.Errorf("--leader-elect-lease-duration (%s) > --leader-elect-renew-deadline (%s) > --leader-elect-retry-period (%s) > 0 must hold", o.leaseDuration, o.renewDeadline, o.retryPeriod)
+		}
+	}
+	if o.leaderElect && o.checkpoint != "" && !strings.HasPrefix(o.checkpoint, "configmap:") {
+		glog.Warningf("--leader-elect with --checkpoint=%s: replicas do not share it unless the path is on a shared volume; a new leader resumes only from a checkpoint it can read (use configmap:NS/NAME)", o.checkpoint)
+	}
+	if o.checkpoint == "" {
+		if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+			o.checkpoint = "configmap:" + ns + "/herald-checkpoint"
+		} else {
+			o.checkpoint = "off"
+			if o.leaderElect {
+				glog.Warning("--leader-elect without a checkpoint: a new leader starts without replay, so events written during the hand-over are not delivered; set --checkpoint=configmap:NS/NAME (shared by the replicas)")
+			}
+			glog.Info("checkpoint off: POD_NAMESPACE is not set and no --checkpoint was given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
+		}
 	}
 	return nil
 }

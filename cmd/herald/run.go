@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/golang/glog"
@@ -13,11 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	kubesource "github.com/heraldproject/herald/sources/kubernetes"
+	"github.com/heraldproject/herald/sources/podrestart"
 )
 
 const defaultSource = "kubernetes:https://kubernetes.default"
@@ -62,6 +65,51 @@ func runDaemon(o *options) int {
 	}
 	pipeline.Start()
 
+	// With --leader-elect, only the leader goes past this point; a standby serves /readyz
+	// ("standby") and waits.
+	lead, err := newLeader(o, client, reg)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	var srcRef atomic.Pointer[kubesource.Source]
+	var restartsRef atomic.Pointer[podrestart.Source]
+	addr, err := serveHealth(ctx, o, reg, func() (string, error) {
+		if lead != nil && !lead.isLeading() {
+			return "standby (another replica holds the lease)", nil
+		}
+		if src := srcRef.Load(); src == nil || !src.Ready() {
+			return "", errors.New("event watch not established")
+		}
+		if r := restartsRef.Load(); o.podRestarts.enabled && (r == nil || !r.Ready()) {
+			return "", errors.New("pod watch not established")
+		}
+		if lead != nil {
+			return "leader", nil
+		}
+		return "", nil
+	})
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+	glog.Infof("serving /healthz, /readyz and /metrics on %s", addr)
+	if lead != nil {
+		lead.start()
+		defer lead.release() // after the final checkpoint: the next leader resumes from it
+		if !lead.await(ctx) {
+			glog.Info("shutting down while standing by")
+			_ = pipeline.Shutdown(context.Background())
+			return 0
+		}
+	}
+
+	cpStore, since, loaded, err := loadCheckpoint(o, client)
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
+	}
+
 	podEvents := 0
 	if o.podRestarts.enabled {
 		podEvents = o.podRestarts.podEvents
@@ -72,6 +120,8 @@ func runDaemon(o *options) int {
 		Cluster:    o.clusterName,
 		Emit:       pipeline.Push,
 		Metrics:    kubesource.NewMetrics(reg),
+		Since:      since,
+		EventTTL:   o.eventTTL,
 		PodEvents:  podEvents,
 	})
 	if err != nil {
@@ -83,21 +133,14 @@ func runDaemon(o *options) int {
 		glog.Errorf("%v", err)
 		return 2
 	}
-	addr, err := serveHealth(ctx, o, reg, func() error {
-		if !src.Ready() {
-			return errors.New("event watch not established")
-		}
-		if restarts != nil && !restarts.Ready() {
-			return errors.New("pod watch not established")
-		}
-		return nil
-	})
-	if err != nil {
-		glog.Errorf("%v", err)
-		return 2
-	}
-	glog.Infof("serving /healthz, /readyz and /metrics on %s", addr)
+	srcRef.Store(src)
+	restartsRef.Store(restarts)
 
+	var cpWriter *checkpoint.Writer
+	if cpStore != nil {
+		cpWriter = checkpoint.NewWriter(cpStore, deliveredPosition(src, pipeline), nil, checkpoint.NewMetrics(reg), loaded)
+		go cpWriter.Run(ctx)
+	}
 	srcDone := make(chan struct{})
 	go func() {
 		defer close(srcDone)
@@ -114,6 +157,12 @@ func runDaemon(o *options) int {
 	defer cancel()
 	if err := pipeline.Shutdown(sctx); err != nil {
 		glog.Errorf("%v", err)
+	}
+	if cpWriter != nil {
+		// After the flush: everything the source pushed has left every sink (or is counted).
+		if err := cpWriter.Final(); err == nil {
+			glog.Infof("checkpoint %s: saved resourceVersion %d", cpStore, cpWriter.Last().ResourceVersion)
+		}
 	}
 	glog.Info("stopped")
 	return 0

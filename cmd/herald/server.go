@@ -13,17 +13,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// serveHealth serves /healthz (the process is alive), /readyz (the event watch is up) and
-// /metrics on --healthz-ip:--healthz-port until ctx is done.
-func serveHealth(ctx context.Context, o *options, reg *prometheus.Registry, ready func() error) (net.Addr, error) {
+// serveHealth serves /healthz (the process is alive), /readyz (the event watch is up; ready
+// answers what to say: an error for 503, else a note such as "standby" for 200) and /metrics on
+// --healthz-ip:--healthz-port until ctx is done.
+func serveHealth(ctx context.Context, o *options, reg *prometheus.Registry, ready func() (string, error)) (net.Addr, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready(); err != nil {
+		note, err := ready()
+		if err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if note != "" {
+			fmt.Fprintln(w, "ok:", note)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -12,6 +12,8 @@ type Metrics struct {
 	watchErrors prometheus.Counter
 	relists     prometheus.Counter
 	tracked     prometheus.Gauge
+	gaps        prometheus.Counter
+	gapSeconds  prometheus.Counter
 }
 
 // NewMetrics creates the source's metrics and registers them with reg (nil: not registered,
@@ -21,6 +23,8 @@ type Metrics struct {
 //	herald_source_watch_errors_total
 //	herald_source_relists_total
 //	herald_source_tracked_events
+//	herald_source_gaps_total
+//	herald_source_gap_seconds_total
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "herald_source_events_total",
@@ -43,9 +47,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "herald_source_tracked_events",
 			Help: "Events the source currently remembers (a few dozen bytes each) to tell repeats from changes.",
 		}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_source_gaps_total",
+			Help: "Resumes from a checkpoint that could not be complete: herald was down longer than the API server keeps events (--event-ttl), or the checkpoint belongs to another etcd. Each is logged with its time window.",
+		}),
+		gapSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_source_gap_seconds_total",
+			Help: "Length of the time windows whose events expired from the API server before herald could deliver them.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(events, m.watchErrors, m.relists, m.tracked)
+		reg.MustRegister(events, m.watchErrors, m.relists, m.tracked, m.gaps, m.gapSeconds)
 	}
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/golang/glog"
 	corev1 "k8s.io/api/core/v1"
@@ -52,6 +53,15 @@ type Config struct {
 	// without delivering. Nil: nothing is replayed.
 	Seed map[types.UID]EventState
 
+	// Since is a checkpoint (core.Pipeline's watermark, saved by cmd/herald): when set, the
+	// initial list delivers the events written after Since.ResourceVersion (created or updated
+	// while herald was down) and records the others. Nil: nothing is replayed. Not together
+	// with Seed.
+	Since *Since
+	// EventTTL is the API server's --event-ttl (default DefaultEventTTL): resuming from a
+	// checkpoint older than this reports the expired window as a gap.
+	EventTTL time.Duration
+
 	// PodEvents keeps the last PodEvents events of each pod for RecentEvents (sources/podrestart
 	// reads them); 0 keeps none.
 	PodEvents int
@@ -62,6 +72,7 @@ type Config struct {
 
 // Source is the event source. Create it with New and start it with Run.
 type Source struct {
+	since   *Since
 	watches []*nsWatch
 	history *podHistory
 	running atomic.Bool
@@ -75,6 +86,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.Emit == nil {
 		errs = append(errs, errors.New("kubernetes source: nowhere to deliver events (Config.Emit is nil)"))
+	}
+	if cfg.Seed != nil && cfg.Since != nil {
+		errs = append(errs, errors.New("kubernetes source: give Config.Seed or Config.Since, not both"))
 	}
 	if cfg.PodEvents < 0 || cfg.PodEventPods < 0 {
 		errs = append(errs, fmt.Errorf("kubernetes source: PodEvents (%d) and PodEventPods (%d) must not be negative", cfg.PodEvents, cfg.PodEventPods))
@@ -92,7 +106,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Backoff != nil {
 		backoff = *cfg.Backoff
 	}
-	s := &Source{}
+	s := &Source{since: cfg.Since}
 	if cfg.PodEvents > 0 {
 		pods := cfg.PodEventPods
 		if pods == 0 {
@@ -117,6 +131,7 @@ func New(cfg Config) (*Source, error) {
 			store: newStore(storeOptions{
 				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, clock: cfg.Clock,
 				metrics: cfg.Metrics, history: s.history, seed: cfg.Seed,
+				since: cfg.Since, ttl: cfg.EventTTL,
 			}),
 			health:  h,
 			lw:      &observedLW{events: cfg.Client.CoreV1().Events(ns), health: h, noWatchList: noWatchList},
@@ -141,8 +156,12 @@ func (s *Source) Run(ctx context.Context) {
 	if s.history != nil {
 		history = fmt.Sprintf("last %d events of up to %d pods", s.history.perPod, s.history.maxPods)
 	}
-	glog.Infof("kubernetes source: watching core/v1 Events in %s; events present now are recorded, not replayed; new events and repeats (count, lastTimestamp or series count advanced) are delivered; pod event history: %s",
-		strings.Join(scopes, ", "), history)
+	start := "events present now are recorded, not replayed"
+	if s.since != nil {
+		start = fmt.Sprintf("events written after the checkpoint (resourceVersion %d, %s) are delivered, older ones recorded", s.since.ResourceVersion, s.since.Time.Format(time.RFC3339))
+	}
+	glog.Infof("kubernetes source: watching core/v1 Events in %s; %s; new events and repeats (count, lastTimestamp or series count advanced) are delivered; pod event history: %s",
+		strings.Join(scopes, ", "), start, history)
 	var wg sync.WaitGroup
 	for _, w := range s.watches {
 		wg.Go(func() { w.run(ctx) })
@@ -160,6 +179,20 @@ func (s *Source) Ready() bool {
 		}
 	}
 	return true
+}
+
+// Position is the resourceVersion up to which the source has handed every event it delivers to
+// Emit (the lowest over its watches); 0 until every initial list is done. A checkpoint is the
+// smaller of this and the pipeline's watermark.
+func (s *Source) Position() uint64 {
+	var low uint64
+	for i, w := range s.watches {
+		p := w.store.Position()
+		if i == 0 || p < low {
+			low = p
+		}
+	}
+	return low
 }
 
 // Tracked is how many events the source remembers.

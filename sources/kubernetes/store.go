@@ -3,7 +3,9 @@ package kubernetes
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang/glog"
@@ -121,9 +123,18 @@ type store struct {
 	states stateMap
 	synced bool                     // the first Replace (the initial list) is done
 	seed   map[types.UID]EventState // consulted by the first Replace only
+	since  *Since                   // consulted by the first Replace only
+	ttl    time.Duration            // the API server's --event-ttl, to tell a gap
+
+	// position is the resourceVersion up to which every event this store will deliver has been
+	// emitted: the list's, then each watch notification's and bookmark's. 0 before the first list.
+	position atomic.Uint64
 }
 
-var _ cache.ReflectorStore = (*store)(nil)
+var (
+	_ cache.ReflectorStore         = (*store)(nil)
+	_ cache.ResourceVersionUpdater = (*store)(nil)
+)
 
 type storeOptions struct {
 	scope   string
@@ -133,6 +144,8 @@ type storeOptions struct {
 	metrics *Metrics
 	history *podHistory
 	seed    map[types.UID]EventState
+	since   *Since
+	ttl     time.Duration
 }
 
 func newStore(o storeOptions) *store {
@@ -144,6 +157,8 @@ func newStore(o storeOptions) *store {
 		metrics: o.metrics,
 		history: o.history,
 		seed:    o.seed,
+		since:   o.since,
+		ttl:     o.ttl,
 		skipLog: newLogEvery(o.clock, time.Minute),
 		states:  newStateMap(0),
 	}
@@ -205,12 +220,16 @@ func (s *store) Delete(obj any) error {
 // long disconnect. The initial list is recorded without delivering (no replay), unless a seed
 // says what was already delivered. A relist delivers what is new or advanced, forgets what is
 // gone, and never delivers an unchanged event again.
-func (s *store) Replace(list []any, _ string) error {
+func (s *store) Replace(list []any, listRV string) error {
 	s.mu.RLock()
 	initial := !s.synced
 	old := s.states
 	s.mu.RUnlock()
 	seed := s.seed
+	since := s.since
+	if initial && since != nil {
+		since = s.checkSince(since, list, listRV)
+	}
 	next := newStateMap(len(list))
 	var deliver []*corev1.Event
 	var initialN, unchanged, kept int
@@ -238,7 +257,11 @@ func (s *store) Replace(list []any, _ string) error {
 			kept++
 		}
 		switch {
+		case initial && since != nil && resourceVersion(ev) > since.ResourceVersion:
+			// Written while herald was down: deliver.
+			deliver = append(deliver, ev)
 		case initial && seed == nil:
+			// Present at start (and, resuming, written at or before the checkpoint: delivered then).
 			initialN++
 			s.remember(ev)
 		case known && !now.advancedFrom(prev):
@@ -252,6 +275,7 @@ func (s *store) Replace(list []any, _ string) error {
 	s.states = next
 	s.synced = true
 	s.seed = nil
+	s.since = nil
 	s.mu.Unlock()
 
 	gone := 0
@@ -265,13 +289,22 @@ func (s *store) Replace(list []any, _ string) error {
 		s.history.retain(s.scope, func(uid types.UID) bool { _, ok := next.get(keyOf(uid)); return ok })
 	}
 
-	// Deliver in the order the events happened, not in the list's name order.
-	sort.SliceStable(deliver, func(i, j int) bool { return lastSeen(deliver[i]).Before(lastSeen(deliver[j])) })
+	if initial && since != nil {
+		// Resuming: in the order the API server wrote them, the order a watch would have
+		// delivered them in.
+		sort.SliceStable(deliver, func(i, j int) bool { return resourceVersion(deliver[i]) < resourceVersion(deliver[j]) })
+	} else {
+		// Deliver in the order the events happened, not in the list's name order.
+		sort.SliceStable(deliver, func(i, j int) bool { return lastSeen(deliver[i]).Before(lastSeen(deliver[j])) })
+	}
 	for _, ev := range deliver {
 		s.deliver(ev)
 	}
+	s.UpdateResourceVersion(listRV)
 
 	switch {
+	case initial && since != nil:
+		glog.Infof("kubernetes source: resuming events in %s after resourceVersion %d (checkpoint of %s): %d written since delivered, %d older recorded, not delivered again", scopeText(s.scope), since.ResourceVersion, since.Time.Format(time.RFC3339), len(deliver), initialN)
 	case initial && seed == nil:
 		glog.Infof("kubernetes source: initial list of events in %s: %d recorded, not delivered (herald delivers what happens from now on)", scopeText(s.scope), initialN)
 	case initial:
@@ -318,7 +351,35 @@ func (s *store) deliver(ev *corev1.Event) {
 		s.history.put(out)
 	}
 	s.metrics.delivered.Inc()
-	s.emit(&core.Event{Event: out, Cluster: s.cluster, Observed: now})
+	s.emit(&core.Event{Event: out, Cluster: s.cluster, Observed: now, Position: resourceVersion(ev)})
+}
+
+// UpdateResourceVersion is cache.ResourceVersionUpdater: the reflector calls it after each watch
+// notification and bookmark, once the store has handled everything up to rv.
+func (s *store) UpdateResourceVersion(rv string) {
+	n, err := strconv.ParseUint(rv, 10, 64)
+	if err != nil {
+		return
+	}
+	for {
+		cur := s.position.Load()
+		if n <= cur || s.position.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// Position is the resourceVersion up to which the store has emitted every event it will
+// deliver; 0 before the initial list.
+func (s *store) Position() uint64 { return s.position.Load() }
+
+// resourceVersion is ev's resourceVersion as a number (etcd's revision), 0 when it is not one.
+func resourceVersion(ev *corev1.Event) uint64 {
+	n, err := strconv.ParseUint(ev.ResourceVersion, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // remember keeps a Pod's event in the pod history without delivering it.

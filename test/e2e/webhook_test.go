@@ -126,14 +126,8 @@ func TestWebhookDeliversNewEventsOnceFilteredWithValidJSON(t *testing.T) {
 			t.Errorf("%q delivered but should have been filtered", msg)
 		}
 	}
-	// The receiver records a request before herald has counted it delivered: wait for the count.
-	deadline := time.Now().Add(30 * time.Second)
-	for n := h.Metric("herald_sink_events_total", `outcome="delivered"`); int(n) != len(got); n = h.Metric("herald_sink_events_total", `outcome="delivered"`) {
-		if time.Now().After(deadline) {
-			t.Errorf("herald_sink_events_total{outcome=delivered} = %v, receiver got %d", n, len(got))
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	if n := h.WaitMetric(float64(len(got)), "herald_sink_events_total", `outcome="delivered"`); int(n) != len(got) {
+		t.Errorf("herald_sink_events_total{outcome=delivered} = %v, receiver got %d", n, len(got))
 	}
 	if err := h.Stop(); err != nil {
 		t.Errorf("herald exit after SIGTERM: %v", err)

@@ -241,3 +241,18 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// WaitMetric polls Metric until it reaches at least want (at most 30 s) and returns its last
+// value. A receiver records a request before herald has read the answer, so a count taken the
+// moment the receiver has everything may still be one batch short.
+func (h *Herald) WaitMetric(want float64, name string, labels ...string) float64 {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := h.Metric(name, labels...)
+		if v >= want || time.Now().After(deadline) {
+			return v
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

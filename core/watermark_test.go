@@ -1,0 +1,153 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// at is an event at position pos; its zero Observed time makes the pipeline flush it at once.
+func at(pos uint64) *Event {
+	return &Event{Event: &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e", Namespace: "default"}}, Position: pos}
+}
+
+// Sinks finish events in any order; the watermark stays below the lowest one still held.
+func TestWatermarkOutOfOrderCompletion(t *testing.T) {
+	w := newWatermark()
+	if got := w.low(); got != math.MaxUint64 {
+		t.Fatalf("empty watermark = %d, want MaxUint64 (the source bounds it)", got)
+	}
+	a, b, c := at(10), at(11), at(12)
+	w.hold(a, 2) // two sinks
+	w.hold(b, 1)
+	w.hold(c, 1)
+	steps := []struct {
+		release *Event
+		want    uint64
+	}{
+		{b, 9},              // 11 done, 10 still held twice
+		{a, 9},              // one sink of 10 done
+		{c, 9},              // 12 done; 10 still held
+		{a, math.MaxUint64}, // 10 done: nothing held
+	}
+	for i, s := range steps {
+		w.release(s.release)
+		if got := w.low(); got != s.want {
+			t.Errorf("step %d: release %d: low = %d, want %d", i, s.release.Position, got, s.want)
+		}
+	}
+	if w.held() != 0 {
+		t.Errorf("held = %d after every release", w.held())
+	}
+	// Untracked events (position 0) and extra releases change nothing.
+	w.hold(at(0), 1)
+	w.release(at(0), a)
+	w.hold(at(20), 1)
+	if got := w.low(); got != 19 {
+		t.Errorf("low = %d, want 19", got)
+	}
+}
+
+// gateSink announces each Export on entered and returns only when gate lets it; err decides the
+// result.
+type gateSink struct {
+	entered chan []*Event
+	gate    chan struct{}
+	err     func([]*Event) error
+}
+
+func newGateSink() *gateSink {
+	return &gateSink{entered: make(chan []*Event, 100), gate: make(chan struct{})}
+}
+func (s *gateSink) Name() string { return "gate" }
+func (s *gateSink) Export(ctx context.Context, events []*Event) error {
+	s.entered <- events
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.err != nil {
+		return s.err(events)
+	}
+	return nil
+}
+func (s *gateSink) Close() error { return nil }
+
+func waitWatermark(t *testing.T, p *Pipeline, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Watermark() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("watermark = %d, want %d", p.Watermark(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The pipeline's watermark counts an event as gone once every sink is done with it: delivered
+// by one, filtered by another, dropped (queue full) or rejected by a third.
+func TestPipelineWatermark(t *testing.T) {
+	p, _, m := newTestPipeline(t)
+	slow, fast := newGateSink(), newGateSink()
+	fast.err = func(b []*Event) error {
+		if b[0].Position == 103 {
+			return Permanent(errors.New("bad event"))
+		}
+		return nil
+	}
+	notTwo := matchFunc(func(e *Event) bool { return e.Position != 102 })
+	p.Add("slow", slow, nil, SinkOptions{BatchSize: 1, QueueSize: 1})
+	p.Add("fast", fast, notTwo, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Start()
+	e := []*Event{at(101), at(102), at(103)}
+
+	p.Push(e[0])
+	<-slow.entered // 101 in flight at slow
+	<-fast.entered
+	p.Push(e[1]) // queued at slow, filtered at fast
+	p.Push(e[2]) // slow's queue is full: dropped there
+	if got := count(m, "slow", OutcomeDropped, DropQueueFull); got != 1 {
+		t.Fatalf("slow dropped %d, want 1", got)
+	}
+	waitWatermark(t, p, 100)
+
+	fast.gate <- struct{}{} // fast delivers 101; slow still holds it
+	<-fast.entered
+	fast.gate <- struct{}{} // fast rejects 103
+	waitCount(t, m, "fast", OutcomeDropped, DropRejected, 1)
+	if got := p.Watermark(); got != 100 {
+		t.Fatalf("watermark = %d while slow still holds 101, want 100", got)
+	}
+	slow.gate <- struct{}{} // slow delivers 101 and takes 102
+	<-slow.entered
+	waitWatermark(t, p, 101)
+	slow.gate <- struct{}{}
+	waitWatermark(t, p, math.MaxUint64)
+	_ = p.Shutdown(context.Background())
+}
+
+// Events still held when the shutdown deadline passes are dropped and counted: they leave.
+func TestWatermarkReleasesEventsDroppedAtShutdown(t *testing.T) {
+	p, _, m := newTestPipeline(t)
+	s := newGateSink()
+	p.Add("s", s, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Start()
+	p.Push(at(7))
+	p.Push(at(8))
+	<-s.entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = p.Shutdown(ctx)
+	if got := p.Watermark(); got != math.MaxUint64 {
+		t.Errorf("watermark after shutdown = %d, want MaxUint64", got)
+	}
+	if got := count(m, "s", OutcomeDropped, DropShutdown); got != 2 {
+		t.Errorf("dropped at shutdown = %d, want 2", got)
+	}
+}
