@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,10 +106,14 @@ func newSink(id string, cfg *Config, checkOnly bool) (*Sink, error) {
 		return nil, fmt.Errorf("building the Elasticsearch client: %s", redact.Text(err.Error()))
 	}
 	s := &Sink{id: id, cfg: cfg, client: client}
+	// A server may echo the Authorization header back, in either form.
 	for _, v := range []string{cfg.Password, cfg.APIKey} {
 		if v != "" {
 			s.secret = append(s.secret, v)
 		}
+	}
+	if cfg.Password != "" {
+		s.secret = append(s.secret, base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)))
 	}
 	return s, nil
 }

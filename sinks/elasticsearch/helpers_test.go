@@ -14,7 +14,6 @@ import (
 	"github.com/heraldproject/herald/sinks"
 )
 
-
 var t0 = time.Date(2026, 11, 23, 18, 53, 15, 0, time.UTC)
 
 func build(t testing.TB, value string) *Sink {
