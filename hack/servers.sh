@@ -6,9 +6,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 kube_bin=$("$here/kube-binaries.sh")
+influxd_bin=$("$here/influxdb.sh"); zinc_bin=$("$here/zincsearch.sh") # influxdb and elasticsearch sinks
 # MariaDB from Debian's packages, for the mysql sink (no system service is started).
 "$here/mariadb.sh" install >&2
 
 if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_KUBE_BIN='$kube_bin'"
+	echo "export HERALD_INFLUXD_BIN='$influxd_bin'"; echo "export HERALD_ZINC_BIN='$zinc_bin'"
 fi
