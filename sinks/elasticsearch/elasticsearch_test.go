@@ -370,3 +370,20 @@ func TestExpandIndex(t *testing.T) {
 	assert.Equal(t, "a-kube-system-2026.11.28", expandIndex("a-%Y.%m.%d", "kube-system", tm))
 	assert.Equal(t, "x2026-11-28T18%", expandIndex("x%Y-%m-%dT%H%%", "", tm))
 }
+
+func TestDefinitionExampleBuilds(t *testing.T) {
+	d, ok := sinks.Lookup("elasticsearch")
+	require.True(t, ok)
+	t.Setenv("ES_PASSWORD", "example-value")
+	b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background(), CheckOnly: true})
+	require.NoError(t, err)
+	defer b.Sink.Close()
+	assert.NotContains(t, b.Redacted, "example-value")
+	for _, p := range d.Params {
+		assert.NotEmpty(t, p.Help, p.Name)
+	}
+	// A date pattern written with a bare % is refused by the URI parser with the fix.
+	_, err = sinks.Build(1, "elasticsearch:http://es:9200?index=kube-%Y.%m.%d", sinks.Env{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "%25")
+}
