@@ -31,6 +31,13 @@ type itemError struct {
 	Reason string `json:"reason"`
 }
 
+func (e *itemError) String() string {
+	if e.Type == "" {
+		return e.Reason
+	}
+	return e.Type + ": " + e.Reason
+}
+
 // UnmarshalJSON accepts an error given as an object (Elasticsearch) or as a string (some
 // compatible servers).
 func (e *itemError) UnmarshalJSON(b []byte) error {
@@ -67,7 +74,7 @@ func (s *Sink) itemFailures(res *bulkResponse, sent []*core.Event) []failure {
 		}
 		f := failure{event: sent[i], status: r.Status, permanent: !retryableStatus(r.Status)}
 		if r.Error != nil {
-			f.reason = strings.TrimSpace(r.Error.Type + ": " + r.Error.Reason)
+			f.reason = r.Error.String()
 		}
 		if f.reason == "" {
 			f.reason = http.StatusText(r.Status)
@@ -136,7 +143,7 @@ func errorReason(body []byte) string {
 	if json.Unmarshal(body, &r) == nil && len(r.Error) > 0 {
 		var ie itemError
 		if json.Unmarshal(r.Error, &ie) == nil && (ie.Type != "" || ie.Reason != "") {
-			return strings.TrimSpace(ie.Type + ": " + ie.Reason)
+			return ie.String()
 		}
 	}
 	return oneLine(body, 300)

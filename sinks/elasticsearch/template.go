@@ -62,7 +62,6 @@ func (s *Sink) TemplateBody() map[string]any {
 		"index_patterns": []string{s.templatePattern()},
 		"priority":       200,
 		"template":       tmpl,
-		"_meta":          map[string]any{"managed_by": "herald"},
 	}
 	if s.cfg.DataStream {
 		body["data_stream"] = map[string]any{}

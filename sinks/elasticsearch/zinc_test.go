@@ -3,6 +3,8 @@ package elasticsearch
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"sort"
 	"testing"
@@ -130,4 +132,21 @@ func TestZincKubeEventerDefaultIndexAndRestartDocuments(t *testing.T) {
 	assert.EqualValues(t, 4, doc["restart_count"])
 	assert.Equal(t, "OOMKilled", doc["termination_state"])
 	assert.Equal(t, "panic: out of memory\n", doc["logs"])
+}
+
+func TestZincInstallsIndexTemplate(t *testing.T) {
+	srv := zincsearch.ForTest(t)
+	s := build(t, zincURI(srv, "&index=tp-%25Y.%25m&template=true"))
+	require.NoError(t, s.Export(context.Background(), batch(0, 2)))
+	assert.Len(t, searchAll(t, srv, "tp-*", 2), 2)
+
+	req, err := http.NewRequest(http.MethodGet, srv.ESURL()+"/_index_template/tp", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(zincsearch.User, zincsearch.Password)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), "tp-*")
 }
