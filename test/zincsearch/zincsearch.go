@@ -213,7 +213,6 @@ func ForTest(t testing.TB) *Server {
 	return s
 }
 
-
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
