@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/sinks"
@@ -108,6 +109,8 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 			}
 		} else if p.Has("db") || p.Has("retention") {
 			p.Errorf("bucket", "give db (and retention), or bucket=DB/RETENTION, not both", "both given")
+		} else {
+			c.DB, _, _ = strings.Cut(c.Bucket, "/")
 		}
 		if c.User != "" || pw != "" {
 			c.Token = c.User + ":" + pw

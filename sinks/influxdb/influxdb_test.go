@@ -120,7 +120,7 @@ func TestInfluxDB18BucketFormAndKubeEventerValueField(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, srv.CreateDatabase(ctx, "k8s"))
 	// bucket=DB/RP, the v2 client's own spelling of the v1-compatibility target, and a token.
-	s := build(t, "influxdb:"+srv.URL+"?org=-&bucket=k8s/autogen&token=u:p&withfields=false&measurement=events")
+	s := build(t, "influxdb:"+srv.URL+"?bucket=k8s/autogen&token=u:p&withfields=false&measurement=events")
 	require.NoError(t, s.Export(ctx, batch(0, 2)))
 	res, err := srv.Query(ctx, "k8s", `SELECT "value", "message" FROM "autogen"."events"`)
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func TestInfluxDB18BucketFormAndKubeEventerValueField(t *testing.T) {
 
 func TestInfluxDB18MissingDatabaseIsPermanent(t *testing.T) {
 	srv := influxdb.ForTest(t)
-	s := build(t, "influxdb:"+srv.URL+"?org=-&bucket=nosuchdb&token=u:p")
+	s := build(t, "influxdb:"+srv.URL+"?bucket=nosuchdb&token=u:p")
 	err := s.Export(context.Background(), batch(0, 1))
 	require.Error(t, err)
 	assert.True(t, core.IsPermanent(err), "%v", err)
@@ -302,4 +302,15 @@ func TestDefinitionExampleBuilds(t *testing.T) {
 	for _, p := range d.Params {
 		assert.NotEmpty(t, p.Help, p.Name)
 	}
+}
+
+func TestInfluxDB18BucketWithoutTokenCreatesThatDatabase(t *testing.T) {
+	srv := influxdb.ForTest(t)
+	ctx := context.Background()
+	s := build(t, "influxdb:"+srv.URL+"?bucket=other/autogen")
+	require.NoError(t, s.Export(ctx, batch(0, 3)))
+	res, err := srv.Query(ctx, "other", `SELECT count("message") FROM "autogen"."kube_event"`)
+	require.NoError(t, err)
+	require.Len(t, res.Values, 1)
+	assert.Equal(t, json.Number("3"), res.Values[0][1])
 }
