@@ -216,6 +216,16 @@ func TestInfluxDB2FormRequest(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[0], "kube_event,cluster=prod-eu,component=kubelet,"), lines[0])
 }
 
+func TestKubeEventerURLWithTrailingSlash(t *testing.T) {
+	rec := newRecorder(t)
+	// kube-eventer's docs write influxdb:http://monitoring-influxdb:80/
+	s := build(t, "influxdb:"+rec.URL+"/?db=k8s")
+	require.NoError(t, s.Export(context.Background(), batch(0, 1)))
+	assert.Equal(t, []string{`CREATE DATABASE "k8s" as :`}, rec.created)
+	require.Len(t, rec.bodies, 1) // the recorder fails the test on any path but /api/v2/write
+	assert.Contains(t, rec.query[0], "bucket=k8s")
+}
+
 func TestStatuses(t *testing.T) {
 	for _, tc := range []struct {
 		status    int
