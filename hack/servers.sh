@@ -8,10 +8,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 kube_bin=$("$here/kube-binaries.sh")
 # kwok serves pods/log for the pod restart e2e tests.
 kwok_bin=$("$here/kwok.sh")
+# InfluxDB 1.8.10 and ZincSearch (an Elasticsearch-API server) for the influxdb and
+# elasticsearch sinks.
+influxd_bin=$("$here/influxdb.sh")
+zinc_bin=$("$here/zincsearch.sh")
 # MariaDB from Debian's packages, for the mysql sink (no system service is started).
 "$here/mariadb.sh" install >&2
 
 if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_KUBE_BIN='$kube_bin'"
 	echo "export HERALD_KWOK='$kwok_bin'"
+	echo "export HERALD_INFLUXD_BIN='$influxd_bin'"
+	echo "export HERALD_ZINC_BIN='$zinc_bin'"
 fi

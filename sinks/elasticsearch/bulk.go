@@ -1,0 +1,162 @@
+package elasticsearch
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/core"
+)
+
+// bulkResponse is the part of a _bulk reply herald reads.
+type bulkResponse struct {
+	Errors bool                        `json:"errors"`
+	Items  []map[string]bulkItemResult `json:"items"`
+}
+
+type bulkItemResult struct {
+	Index  string     `json:"_index"`
+	ID     string     `json:"_id"`
+	Status int        `json:"status"`
+	Error  *itemError `json:"error,omitempty"`
+}
+
+type itemError struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+func (e *itemError) String() string {
+	if e.Type == "" {
+		return e.Reason
+	}
+	return e.Type + ": " + e.Reason
+}
+
+// UnmarshalJSON accepts an error given as an object (Elasticsearch) or as a string (some
+// compatible servers).
+func (e *itemError) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		e.Reason = s
+		return nil
+	}
+	type plain itemError
+	return json.Unmarshal(b, (*plain)(e))
+}
+
+// failure is one event that was not written.
+type failure struct {
+	event     *core.Event
+	permanent bool
+	status    int
+	reason    string
+}
+
+// itemFailures reads each item's result; items come back in the order they were sent.
+func (s *Sink) itemFailures(res *bulkResponse, sent []*core.Event) []failure {
+	var out []failure
+	for i, item := range res.Items {
+		var r bulkItemResult
+		for _, v := range item { // one key: the action ("index", "create")
+			r = v
+		}
+		switch {
+		case r.Status >= 200 && r.Status < 300:
+			continue
+		case r.Status == http.StatusConflict && s.cfg.DataStream:
+			continue // create of an _id already in the stream: written by an earlier attempt
+		}
+		f := failure{event: sent[i], status: r.Status, permanent: !retryableStatus(r.Status)}
+		if r.Error != nil {
+			f.reason = r.Error.String()
+		}
+		if f.reason == "" {
+			f.reason = http.StatusText(r.Status)
+		}
+		f.reason = fmt.Sprintf("document %s in %s: HTTP %d %s", r.ID, r.Index, r.Status, s.scrub(f.reason))
+		out = append(out, f)
+	}
+	return out
+}
+
+// result turns the failures into Export's error: nil, the error itself when every event failed,
+// or a *core.PartialError naming exactly the failed events. It is permanent only when every
+// failure is (a mapping or parse error); otherwise every failed event is retried, and a refused
+// document fails again on its own, permanently.
+func (s *Sink) result(events []*core.Event, failures []failure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	index := make(map[*core.Event]int, len(events))
+	for i, e := range events {
+		index[e] = i
+	}
+	sort.SliceStable(failures, func(i, j int) bool { return index[failures[i].event] < index[failures[j].event] })
+	failed := make([]*core.Event, len(failures))
+	permanent := true
+	var refused, busy []string
+	for i, f := range failures {
+		failed[i] = f.event
+		if f.permanent {
+			refused = append(refused, f.reason)
+		} else {
+			permanent = false
+			busy = append(busy, f.reason)
+		}
+	}
+	if len(refused) > 0 {
+		glog.Warningf("%s: %d document(s) refused by Elasticsearch (not retried): %s; fix the index mapping or remove the conflicting field", s.id, len(refused), first(refused, 3))
+	}
+	var err error
+	if permanent {
+		err = core.Permanent(fmt.Errorf("%s: %d of %d documents refused: %s; fix the index mapping (template=true installs one that fits herald's documents)", s.id, len(refused), len(events), first(refused, 3)))
+	} else {
+		err = fmt.Errorf("%s: %d of %d documents not written now, retrying them: %s", s.id, len(busy), len(events), first(busy, 3))
+		if len(refused) > 0 {
+			err = fmt.Errorf("%w (and %d refused: %s)", err, len(refused), first(refused, 3))
+		}
+	}
+	if len(failed) == len(events) {
+		return err
+	}
+	return &core.PartialError{Failed: failed, Err: err}
+}
+
+func first(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, "; ")
+	}
+	return strings.Join(list[:n], "; ") + fmt.Sprintf("; and %d more", len(list)-n)
+}
+
+// errorReason extracts error.type and error.reason from an Elasticsearch error reply.
+func errorReason(body []byte) string {
+	var r struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &r) == nil && len(r.Error) > 0 {
+		var ie itemError
+		if json.Unmarshal(r.Error, &ie) == nil && (ie.Type != "" || ie.Reason != "") {
+			return ie.String()
+		}
+	}
+	return oneLine(body, 300)
+}
+
+// systemPoolWith returns the system's CA pool plus the certificates in pem.
+func systemPoolWith(pem []byte) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the file holds no PEM certificate")
+	}
+	return pool, nil
+}

@@ -1,0 +1,28 @@
+package influxdb
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/test/influxdb"
+)
+
+// BenchmarkExportInfluxDB18 measures events/s into InfluxDB 1.8.10, batches of 500 (the
+// pipeline's default), each batch new points.
+func BenchmarkExportInfluxDB18(b *testing.B) {
+	srv := influxdb.ForTest(b)
+	s := build(b, "influxdb:"+srv.URL+"?db=bench")
+	const n = 500
+	for i := 0; b.Loop(); i++ {
+		evs := make([]*core.Event, n)
+		for j := range evs {
+			evs[j] = event(i*n+j, 1, fmt.Sprintf("Back-off restarting failed container %d", j))
+		}
+		if err := s.Export(context.Background(), evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,279 @@
+// Package influxdb runs a private InfluxDB 1.8.10 for tests: the release that serves
+// /api/v2/write (influxdb-client-go/v2's v1-compatibility path), built by hack/influxdb.sh,
+// listening on 127.0.0.1 with free ports and its meta, data and wal in a temporary directory.
+package influxdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Version is the InfluxDB release hack/influxdb.sh builds.
+const Version = "v1.8.10"
+
+// BinEnv names the environment variable that points at the influxd binary; when it is unset
+// the binary is looked up where hack/influxdb.sh caches it.
+const BinEnv = "HERALD_INFLUXD_BIN"
+
+// Server is one running influxd (authentication off).
+type Server struct {
+	// URL is the HTTP API's root, http://127.0.0.1:PORT.
+	URL string
+	Dir string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Binary returns the influxd binary: $HERALD_INFLUXD_BIN, else hack/influxdb.sh's cache.
+func Binary() (string, error) {
+	if p := os.Getenv(BinEnv); p != "" {
+		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("$%s=%s is not an executable file; run hack/influxdb.sh and set %s to the path it prints", BinEnv, p, BinEnv)
+		}
+		return p, nil
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	p := filepath.Join(cache, "herald", "influxdb-"+Version, "influxd")
+	if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("InfluxDB %s is not built (%s is missing): run hack/influxdb.sh (about 5 minutes, once) or set $%s", Version, p, BinEnv)
+	}
+	return p, nil
+}
+
+const configTemplate = `reporting-disabled = true
+bind-address = "127.0.0.1:%d"
+
+[meta]
+  dir = %q
+  logging-enabled = false
+
+[data]
+  dir = %q
+  wal-dir = %q
+  query-log-enabled = false
+  trace-logging-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:%d"
+  auth-enabled = false
+  log-enabled = false
+  flux-enabled = false
+
+[continuous_queries]
+  enabled = false
+
+[subscriber]
+  enabled = false
+`
+
+// Start starts influxd in dir and waits until /ping answers.
+func Start(dir string) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	rpcPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "influxdb.conf")
+	body := fmt.Sprintf(configTemplate, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "influxd.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "run", "-config", conf)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %v", bin, err)
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), Dir: dir, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady() error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return fmt.Errorf("influxd exited during start-up; %s", s.logTail())
+		default:
+		}
+		resp, err := http.Get(s.URL + "/ping")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("influxd did not answer /ping within 60s (%v); %s", err, s.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop stops influxd (SIGTERM, then SIGKILL after 20s) and waits for it.
+func (s *Server) Stop() error {
+	if s.cmd == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+	return nil
+}
+
+func (s *Server) logTail() string {
+	b, err := os.ReadFile(filepath.Join(s.Dir, "influxd.log"))
+	if err != nil {
+		return "no log"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return "its log ends with:\n" + strings.Join(lines, "\n")
+}
+
+// Result is one InfluxQL statement's first series.
+type Result struct {
+	Columns []string
+	Values  [][]any
+}
+
+// Query runs InfluxQL against db (epoch=ns, so times are integers) and returns the first
+// series of the first statement (empty when there is none).
+func (s *Server) Query(ctx context.Context, db, q string) (*Result, error) {
+	form := url.Values{"q": {q}, "epoch": {"ns"}}
+	if db != "" {
+		form.Set("db", db)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("query %q: HTTP %d: %s", q, resp.StatusCode, raw)
+	}
+	var r struct {
+		Results []struct {
+			Error  string `json:"error"`
+			Series []struct {
+				Columns []string `json:"columns"`
+				Values  [][]any  `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("query %q: %v: %s", q, err, raw)
+	}
+	out := &Result{}
+	if len(r.Results) == 0 {
+		return out, nil
+	}
+	if r.Results[0].Error != "" {
+		return nil, fmt.Errorf("query %q: %s", q, r.Results[0].Error)
+	}
+	if len(r.Results[0].Series) > 0 {
+		out.Columns = r.Results[0].Series[0].Columns
+		out.Values = r.Results[0].Series[0].Values
+	}
+	return out, nil
+}
+
+// CreateDatabase creates db (with its default retention policy autogen).
+func (s *Server) CreateDatabase(ctx context.Context, db string) error {
+	_, err := s.Query(ctx, "", fmt.Sprintf("CREATE DATABASE %q", db))
+	return err
+}
+
+// Rows returns the result as one map per row, column name to value.
+func (r *Result) Rows() []map[string]any {
+	out := make([]map[string]any, len(r.Values))
+	for i, v := range r.Values {
+		m := make(map[string]any, len(r.Columns))
+		for j, c := range r.Columns {
+			if j < len(v) {
+				m[c] = v[j]
+			}
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// ForTest starts a server for one test (or benchmark) and stops it when the test ends. A missing
+// binary fails the test with the command that builds it; it never skips.
+func ForTest(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
