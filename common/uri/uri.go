@@ -46,6 +46,9 @@ func Parse(flagName, value string) (*URI, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("--%s=%s:...: environment variable %s is not set; set it (for example from a Secret with env.valueFrom.secretKeyRef) or remove the ${%s} reference", flagName, scheme, strings.Join(missing, ", "), missing[0])
 	}
+	// A % that does not start a %XX escape is a literal (index=kube-events-%Y.%m.%d, a password
+	// holding %): keep it instead of refusing the whole value.
+	expanded = escapeStrayPercent(expanded)
 	target, err := url.Parse(expanded)
 	if err != nil {
 		// url errors quote the whole input, which may hold an expanded secret.
@@ -56,6 +59,26 @@ func Parse(flagName, value string) (*URI, error) {
 		return nil, fmt.Errorf("--%s=%s:...: a parameter is not validly percent-encoded; write %%25 for %%, %%26 for & and %%23 for # inside values (after ${ENV} expansion too)", flagName, scheme)
 	}
 	return &URI{Scheme: scheme, Target: target, Raw: value}, nil
+}
+
+// escapeStrayPercent writes every % that does not start a %XX escape as %25.
+func escapeStrayPercent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
+			b.WriteString("%25")
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func describeURLError(err error) string {

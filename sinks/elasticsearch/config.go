@@ -18,8 +18,8 @@ const DefaultIndex = "heapster"
 var Params = []uri.Param{
 	{Name: "nodes", Repeatable: true, Example: "http://es-0:9200",
 		Help: "an Elasticsearch node URL; repeat it for several nodes (overrides the URL before the '?')"},
-	{Name: "index", Default: DefaultIndex, Example: "kube-events-%25Y.%25m.%25d",
-		Help: "index name; %Y %m %d %H are replaced from the event's last timestamp (UTC), and in a --sink value % is written %25 (index=kube-events-%25Y.%25m.%25d). A name without % gets kube-eventer's daily suffix: INDEX-YYYY.MM.DD. With data_stream=true, the data stream's name"},
+	{Name: "index", Default: DefaultIndex, Example: "kube-events-%Y.%m.%d",
+		Help: "index name; %Y %m %d %H are replaced from the event's last timestamp (UTC), written as is (index=kube-events-%Y.%m.%d; a % that does not start a %XX escape is kept literally). A name without % gets kube-eventer's daily suffix: INDEX-YYYY.MM.DD. With data_stream=true, the data stream's name"},
 	{Name: "use_namespace", Default: "false", Example: "true",
 		Help: "as kube-eventer: put the event's namespace into a name without %: INDEX-NAMESPACE-YYYY.MM.DD"},
 	{Name: "data_stream", Default: "false", Example: "true",

@@ -32,7 +32,7 @@ func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "elasticsearch",
 		Summary: "Elasticsearch (7.14+, 8) daily indices or a data stream: one bulk request per batch, document id from event uid and count, per-document retry",
-		Example: "elasticsearch:https://es.logging:9200?index=kube-events-%25Y.%25m.%25d&esUserName=herald&esUserSecret=${ES_PASSWORD}&template=true",
+		Example: "elasticsearch:https://es.logging:9200?index=kube-events-%Y.%m.%d&esUserName=herald&esUserSecret=${ES_PASSWORD}&template=true",
 		Params:  Params,
 		New:     New,
 	})
