@@ -88,53 +88,30 @@ func (s *Sink) Name() string { return "discord" }
 // Export posts the batch as one message per event when the channel is quiet, and as one
 // digest message per paced slot in a storm (common/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, s)
-}
-
-// SendEvent posts one event as its own message.
-func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
-	body, err := s.eventBody(e)
-	if err != nil {
-		return core.Permanent(err)
-	}
-	if err := s.post(ctx, body); err != nil {
-		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
-	}
-	return nil
-}
-
-// SendDigest posts the events merged into one message.
-func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
-	body, err := s.digestBody(events)
-	if err != nil {
-		return core.Permanent(fmt.Errorf("digest of %d events: %w", len(events), err))
-	}
-	if err := s.post(ctx, body); err != nil {
-		return fmt.Errorf("digest of %d events: %w", len(events), err)
-	}
-	return nil
+	return chat.Export(ctx, s.pacer, events, chat.Send(s))
 }
 
 // Preview returns the JSON body the sink would post for e alone.
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	body, err := s.eventBody(e)
+	body, err := s.EventBody(e)
 	if err != nil {
 		return "", err
 	}
-	return indent(body), nil
+	return chat.Indent(body), nil
 }
 
 // PreviewDigest returns the JSON body of the digest message the sink would post for events
 // arriving faster than it may send.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	body, err := s.digestBody(events)
+	body, err := s.DigestBody(events)
 	if err != nil {
 		return "", err
 	}
-	return indent(body), nil
+	return chat.Indent(body), nil
 }
 
-func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+// EventBody renders one event: the user's template, or the default layout (chat.Messenger).
+func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
 	if s.body != nil {
 		return s.body.Render(e)
 	}
@@ -143,12 +120,16 @@ func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
 	})
 }
 
-func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+// DigestBody renders the events merged into one message within the service's limits (chat.Messenger).
+func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
 	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxEmbedTotal}, func(v *chat.View) ([]byte, int, error) {
 		return encode(s.layout.digest(v))
 	})
-	return body, err
+	if err != nil {
+		return nil, fmt.Errorf("digest of %d events: %w", len(events), err)
+	}
+	return body, nil
 }
 
 // encode marshals m and reports its size for chat's fitting: the characters of its embeds, or
@@ -167,17 +148,9 @@ func encode(m *Message) ([]byte, int, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), total, nil
 }
 
-func indent(body []byte) string {
-	var out bytes.Buffer
-	if err := json.Indent(&out, body, "", "  "); err != nil {
-		return string(body)
-	}
-	return out.String()
-}
-
-// post sends one message. A 429 whose Retry-After header is missing is retried after the
+// Post sends one message. A 429 whose Retry-After header is missing is retried after the
 // retry_after (seconds, fractional) of its JSON body.
-func (s *Sink) post(ctx context.Context, body []byte) error {
+func (s *Sink) Post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
 	if err != nil {
 		// Never quote the URL: its path holds the token.

@@ -118,35 +118,17 @@ func (s *Sink) Name() string { return "feishu" }
 
 // Export implements core.Sink (see chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, s)
-}
-
-// SendEvent posts one event's message (chat.Sender).
-func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
-	body, err := s.eventBody(e)
-	if err != nil {
-		return core.Permanent(fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err))
-	}
-	return s.post(ctx, body)
-}
-
-// SendDigest posts the events merged into one message (chat.Sender).
-func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
-	body, err := s.digestBody(events)
-	if err != nil {
-		return core.Permanent(err)
-	}
-	return s.post(ctx, body)
+	return chat.Export(ctx, s.pacer, events, chat.Send(s))
 }
 
 // PreviewDigest is the JSON body herald would send for events merged into one message.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	b, err := s.digestBody(events)
+	b, err := s.DigestBody(events)
 	return string(b), err
 }
 
-// digestBody renders the events merged into one message that fits the limit.
-func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+// DigestBody renders the events merged into one message that fits the limit.
+func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
 	title, typ := chat.DigestTitle(d)
 	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: Limit - signatureRoom}, func(v *chat.View) ([]byte, int, error) {
@@ -162,11 +144,13 @@ func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
 // Preview implements sinks.Previewer: the JSON body herald would send for e alone (without
 // timestamp and sign, which are made at send time).
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	b, err := s.eventBody(e)
+	b, err := s.EventBody(e)
 	return string(b), err
 }
 
-func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+// EventBody renders one event: the user's template (cut to the limit), or the default layout
+// (chat.Messenger).
+func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
 	if s.body != nil {
 		b, err := s.body.Render(e)
 		if err != nil {
@@ -244,8 +228,8 @@ func (s *Sink) encode(typ, title, text string) ([]byte, error) {
 	return chat.MarshalJSON(m)
 }
 
-// post signs the body when the bot has a secret, and sends it.
-func (s *Sink) post(ctx context.Context, body []byte) error {
+// Post signs the body when the bot has a secret, and sends it.
+func (s *Sink) Post(ctx context.Context, body []byte) error {
 	if s.cfg.Secret != "" {
 		ts, sign := Sign(s.cfg.Secret.Reveal(), s.cfg.Clock.Now())
 		signed, err := addFields(body, map[string]string{"timestamp": ts, "sign": sign})

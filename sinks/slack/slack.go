@@ -95,69 +95,40 @@ func (s *Sink) Name() string { return "slack" }
 // Export posts the batch as one message per event when the channel is quiet, and as one
 // digest message per paced slot in a storm (common/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, s)
-}
-
-// SendEvent posts one event as its own message.
-func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
-	body, err := s.eventBody(e)
-	if err != nil {
-		return core.Permanent(err)
-	}
-	if err := s.post(ctx, body); err != nil {
-		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
-	}
-	return nil
-}
-
-// SendDigest posts the events merged into one message.
-func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
-	body, err := s.digestBody(events)
-	if err != nil {
-		return core.Permanent(fmt.Errorf("digest of %d events: %w", len(events), err))
-	}
-	if err := s.post(ctx, body); err != nil {
-		return fmt.Errorf("digest of %d events: %w", len(events), err)
-	}
-	return nil
+	return chat.Export(ctx, s.pacer, events, chat.Send(s))
 }
 
 // Preview returns the JSON body the sink would post for e alone.
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	body, err := s.eventBody(e)
+	body, err := s.EventBody(e)
 	if err != nil {
 		return "", err
 	}
-	return indent(body), nil
+	return chat.Indent(body), nil
 }
 
 // PreviewDigest returns the JSON body of the digest message the sink would post for events
 // arriving faster than it may send.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	body, err := s.digestBody(events)
+	body, err := s.DigestBody(events)
 	if err != nil {
 		return "", err
 	}
-	return indent(body), nil
+	return chat.Indent(body), nil
 }
 
-func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+// DigestBody renders the events merged into one message within the service's limits (chat.Messenger).
+func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
 	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxBlocksTotal}, s.renderDigest)
-	return body, err
-}
-
-// indent pretty-prints a JSON body for herald check.
-func indent(body []byte) string {
-	var out bytes.Buffer
-	if err := json.Indent(&out, body, "", "  "); err != nil {
-		return string(body)
+	if err != nil {
+		return nil, fmt.Errorf("digest of %d events: %w", len(events), err)
 	}
-	return out.String()
+	return body, nil
 }
 
-// eventBody renders one event: the user's template, or the Block Kit layout.
-func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+// EventBody renders one event: the user's template, or the Block Kit layout.
+func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
 	if s.body != nil {
 		body, err := s.body.Render(e)
 		if err != nil {
@@ -211,8 +182,8 @@ func withChannel(body []byte, channel string) ([]byte, error) {
 	return json.Marshal(obj)
 }
 
-// post sends one message.
-func (s *Sink) post(ctx context.Context, body []byte) error {
+// Post sends one message.
+func (s *Sink) Post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
 	if err != nil {
 		// Never quote the URL: a webhook's path is its secret.

@@ -125,35 +125,17 @@ func (s *Sink) Name() string { return "wechat" }
 // Export implements core.Sink: separate messages when the robot has free slots, otherwise
 // one digest of the batch in the next slot (see chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, s)
-}
-
-// SendEvent posts one event's message (chat.Sender).
-func (s *Sink) SendEvent(ctx context.Context, e *core.Event) error {
-	body, err := s.eventBody(e)
-	if err != nil {
-		return core.Permanent(fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err))
-	}
-	return s.post(ctx, body)
-}
-
-// SendDigest posts the events merged into one message (chat.Sender).
-func (s *Sink) SendDigest(ctx context.Context, events []*core.Event) error {
-	body, err := s.digestBody(events)
-	if err != nil {
-		return core.Permanent(err)
-	}
-	return s.post(ctx, body)
+	return chat.Export(ctx, s.pacer, events, chat.Send(s))
 }
 
 // PreviewDigest is the JSON body herald would send for events merged into one message.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	b, err := s.digestBody(events)
+	b, err := s.DigestBody(events)
 	return string(b), err
 }
 
-// digestBody renders the events merged into one message that fits the limit.
-func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
+// DigestBody renders the events merged into one message that fits the limit.
+func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
 	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: s.cfg.Limit()}, func(v *chat.View) ([]byte, int, error) {
 		text := s.layout.Digest(v)
@@ -168,13 +150,13 @@ func (s *Sink) digestBody(events []*core.Event) ([]byte, error) {
 
 // Preview implements sinks.Previewer: the JSON body herald would send for e alone.
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	b, err := s.eventBody(e)
+	b, err := s.EventBody(e)
 	return string(b), err
 }
 
-// eventBody renders one event: the user's template (its content cut to the limit), or the
+// EventBody renders one event: the user's template (its content cut to the limit), or the
 // default layout fitted to the limit.
-func (s *Sink) eventBody(e *core.Event) ([]byte, error) {
+func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
 	if s.body != nil {
 		b, err := s.body.Render(e)
 		if err != nil {
@@ -262,8 +244,8 @@ func (s *Sink) encode(content string) ([]byte, error) {
 	return chat.MarshalJSON(robotMessage{MsgType: s.cfg.MsgType, Text: text, Markdown: md})
 }
 
-// post sends one message body.
-func (s *Sink) post(ctx context.Context, body []byte) error {
+// Post sends one message body.
+func (s *Sink) Post(ctx context.Context, body []byte) error {
 	if s.cfg.Mode == ModeApp {
 		return s.token.send(ctx, body)
 	}
