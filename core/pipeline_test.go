@@ -116,9 +116,7 @@ func TestBatchBySize(t *testing.T) {
 	if len(b) != 3 {
 		t.Fatalf("batch of %d, want 3", len(b))
 	}
-	if got := count(m, "s", OutcomeDelivered, ""); got != 3 {
-		t.Fatalf("delivered = %d, want 3", got)
-	}
+	waitCount(t, m, "s", OutcomeDelivered, "", 3) // counted once Export has returned
 	_ = p.Shutdown(context.Background())
 }
 
