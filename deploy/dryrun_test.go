@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/heraldproject/herald/test/cluster"
+	"github.com/heraldproject/herald/test/harness"
 )
 
 // The prometheus-operator CRDs the ServiceMonitor and PrometheusRule need, reduced to an open
@@ -135,6 +136,34 @@ func TestServerSideDryRun(t *testing.T) {
 			}
 		})
 	}
+
+	// What a user runs next: `herald check` with the chart's args, against the same API
+	// server, with the body template ConfigMap the chart creates (created here for real).
+	t.Run("herald check with the chart's config", func(t *testing.T) {
+		objs := sets["helm every option"]
+		if err := apply(ctx, dyn, mapper, find(t, objs, "ConfigMap"), false); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		var checkArgs []string
+		for _, a := range args(t, objs) {
+			if strings.HasPrefix(a, "--source=") {
+				a = harness.SourceFlag(c.Kubeconfig) // the pod's in-cluster config, from outside
+			}
+			checkArgs = append(checkArgs, a)
+		}
+		const key = "0d1e2f3a-secret-robot-key"
+		out, code := harness.Run(t, []string{"WECHAT_KEY=" + key, "SLACK_WEBHOOK_URL=http://127.0.0.1:1/hooks/x", "POD_NAMESPACE=herald-helm"},
+			append([]string{"check"}, checkArgs...)...)
+		if code != 0 {
+			t.Fatalf("herald check %s: exit %d\n%s", strings.Join(checkArgs, " "), code, out)
+		}
+		if !strings.Contains(out, `"msgtype": "text"`) {
+			t.Errorf("herald check did not render the chart's body template:\n%s", out)
+		}
+		if strings.Contains(out, key) {
+			t.Errorf("herald check printed the secret WECHAT_KEY:\n%s", out)
+		}
+	})
 
 	// The check can fail: a pod spec the API server refuses is reported, not accepted.
 	t.Run("a bad object is rejected", func(t *testing.T) {
