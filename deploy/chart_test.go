@@ -181,3 +181,40 @@ func checkSecure(t *testing.T, objs []*unstructured.Unstructured) {
 		t.Errorf("%s: no memory limit", dep.GetName())
 	}
 }
+
+// TestKustomizeBaseMatchesManifests: the base is deploy/kubernetes/herald.yaml without the
+// example Secret and with the log sink instead of the WeChat robot, and nothing else differs.
+func TestKustomizeBaseMatchesManifests(t *testing.T) {
+	plain := map[string]*unstructured.Unstructured{}
+	for _, o := range readManifests(t, "kubernetes/herald.yaml") {
+		plain[o.GetKind()+"/"+o.GetName()] = o
+	}
+	for _, o := range kustomizeBuild(t) {
+		id := o.GetKind() + "/" + o.GetName()
+		want, ok := plain[id]
+		if !ok {
+			t.Errorf("kustomize base has %s, deploy/kubernetes/herald.yaml does not", id)
+			continue
+		}
+		delete(plain, id)
+		got := o.DeepCopy()
+		want = want.DeepCopy()
+		if o.GetKind() == "Deployment" {
+			for _, u := range []*unstructured.Unstructured{got, want} {
+				cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+				c := cs[0].(map[string]any)
+				delete(c, "args")
+				delete(c, "env")
+				_ = unstructured.SetNestedSlice(u.Object, cs, "spec", "template", "spec", "containers")
+			}
+		}
+		if !reflect.DeepEqual(got.Object, want.Object) {
+			t.Errorf("%s differs between the kustomize base and deploy/kubernetes/herald.yaml:\n%v\n%v", id, got.Object, want.Object)
+		}
+	}
+	for id := range plain {
+		if !strings.HasPrefix(id, "Secret/") {
+			t.Errorf("deploy/kubernetes/herald.yaml has %s, the kustomize base does not", id)
+		}
+	}
+}
