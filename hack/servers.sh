@@ -14,10 +14,15 @@ influxd_bin=$("$here/influxdb.sh")
 zinc_bin=$("$here/zincsearch.sh")
 # MariaDB from Debian's packages, for the mysql sink (no system service is started).
 "$here/mariadb.sh" install >&2
+# helm and kustomize for deploy/'s chart and kustomize base tests.
+helm_bin=$("$here/helm.sh")
+kustomize_bin=$("$here/kustomize.sh")
 
 if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_KUBE_BIN='$kube_bin'"
 	echo "export HERALD_KWOK='$kwok_bin'"
 	echo "export HERALD_INFLUXD_BIN='$influxd_bin'"
 	echo "export HERALD_ZINC_BIN='$zinc_bin'"
+	echo "export HERALD_HELM='$helm_bin'"
+	echo "export HERALD_KUSTOMIZE='$kustomize_bin'"
 fi
