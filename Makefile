@@ -35,7 +35,7 @@ test-unit: ## unit tests only (no servers)
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
 
-load: build ## end-to-end load scenarios (steady 200 events/s, 5,000-event burst) against a local cluster; results in _output/load
+load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm, dead sink, start-up with 50,000 events, 10 sinks) against a local cluster; results and latency.svg in _output/load
 	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load
 
 docker: ## build the container image (needs a Docker engine)

@@ -30,18 +30,43 @@ import (
 	"github.com/heraldproject/herald/test/cluster"
 )
 
+// evSpec says where an event goes and what it says; the ten-sinks scenario varies these so that
+// each sink's filter selects a known subset.
+type evSpec struct {
+	NS     string
+	Reason string
+	Type   string
+}
+
+// sinkSpec is one webhook sink: its extra URI parameters (filters, queue_size), whether its
+// receiver answers 503 to everything, and which events its filter must select.
+type sinkSpec struct {
+	Name   string
+	Params string
+	Dead   bool
+	Match  func(evSpec) bool
+}
+
 type scenario struct {
-	Name    string
-	Events  int
-	Rate    float64 // events/s; 0 = as fast as possible
-	Workers int
+	Name      string
+	Events    int
+	Rate      float64 // events/s; 0 = as fast as possible
+	Workers   int
+	Precreate int        // events created before herald starts (start-up scenario)
+	Sinks     []sinkSpec // nil: one live sink selecting every event
+	NS        []string   // namespace suffixes; events go round-robin unless Gen says otherwise
+	Gen       func(i int, ns []string) evSpec
+	Plot      bool // write latency.svg from this scenario
 }
 
 type result struct {
 	Scenario        string  `json:"scenario"`
+	Sink            string  `json:"sink"`
 	Created         int     `json:"created"`
+	Expected        int     `json:"expected"`
 	Delivered       int     `json:"delivered"`
 	Duplicates      int     `json:"duplicates"`
+	Unexpected      int     `json:"unexpected"`
 	CreateSeconds   float64 `json:"create_seconds"`
 	P50ms           float64 `json:"p50_ms"`
 	P90ms           float64 `json:"p90_ms"`
@@ -51,18 +76,69 @@ type result struct {
 	CPUSecPer1000   float64 `json:"herald_cpu_seconds_per_1000_events"`
 	PeakRSSMiB      float64 `json:"herald_peak_rss_mib"`
 	CreateRateAchvd float64 `json:"achieved_create_rate"`
+	// Dead-sink figures, read from herald's /metrics.
+	MetricDropped   float64 `json:"metric_dropped,omitempty"`
+	MetricDelivered float64 `json:"metric_delivered,omitempty"`
+	MetricQueued    float64 `json:"metric_queue_length,omitempty"`
+	// Start-up figures.
+	Precreated  int     `json:"precreated,omitempty"`
+	ReadyMs     float64 `json:"ready_ms,omitempty"`
+	RSSReadyMiB float64 `json:"rss_after_ready_mib,omitempty"`
+	Replayed    int     `json:"replayed"`
 }
 
 func main() {
 	bin := flag.String("herald", "bin/herald", "the herald binary to measure")
-	out := flag.String("out", "_output/load", "directory for results.md and results.json")
-	only := flag.String("scenario", "", "run only this scenario (steady-200, burst-5000)")
-	steadySeconds := flag.Int("steady-seconds", 30, "length of the steady scenario")
+	out := flag.String("out", "_output/load", "directory for results.md, results.json and latency.svg")
+	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, storm-20000, dead-sink, startup-50000, ten-sinks)")
+	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
 	flag.Parse()
 
+	all := func(evSpec) bool { return true }
+	roundRobin := func(i int, ns []string) evSpec {
+		return evSpec{NS: ns[0], Reason: "BackOff", Type: "Warning"}
+	}
+	reasons := []string{"BackOff", "Failed", "Pulled", "Unhealthy"}
+	tenGen := func(i int, ns []string) evSpec {
+		t := "Warning"
+		if i%5 == 0 {
+			t = "Normal"
+		}
+		return evSpec{NS: ns[i%len(ns)], Reason: reasons[(i/3)%len(reasons)], Type: t}
+	}
+	nsIs := func(n string) func(evSpec) bool {
+		return func(e evSpec) bool { return strings.HasSuffix(e.NS, "-"+n) }
+	}
+	warn := func(e evSpec) bool { return e.Type == "Warning" }
+	ten := []sinkSpec{
+		{Name: "all-normal", Params: "level=Normal", Match: all},
+		{Name: "warnings", Params: "", Match: warn},
+		{Name: "ns-a", Params: "level=Normal&namespaces=NS-a", Match: nsIs("a")},
+		{Name: "ns-bc-warn", Params: "namespaces=NS-b,NS-c", Match: func(e evSpec) bool { return warn(e) && !nsIs("a")(e) }},
+		{Name: "backoff", Params: "level=Normal&reason=^BackOff$", Match: func(e evSpec) bool { return e.Reason == "BackOff" }},
+		{Name: "failed-or-unhealthy", Params: "reason=Failed|Unhealthy", Match: func(e evSpec) bool { return warn(e) && (e.Reason == "Failed" || e.Reason == "Unhealthy") }},
+		{Name: "not-pulled", Params: "level=Normal&exclude_reason=^Pulled$", Match: func(e evSpec) bool { return e.Reason != "Pulled" }},
+		{Name: "ns-c-backoff", Params: "namespaces=NS-c&reason=BackOff", Match: func(e evSpec) bool { return warn(e) && nsIs("c")(e) && e.Reason == "BackOff" }},
+		{Name: "not-ns-b", Params: "level=Normal&exclude_namespaces=NS-b", Match: func(e evSpec) bool { return !nsIs("b")(e) }},
+		{Name: "pods-only-normal", Params: "level=Normal&kinds=Pod&exclude_reason=^Unhealthy$", Match: func(e evSpec) bool { return e.Reason != "Unhealthy" }},
+	}
 	scenarios := []scenario{
-		{Name: "steady-200", Events: 200 * *steadySeconds, Rate: 200, Workers: 4},
-		{Name: "burst-5000", Events: 5000, Rate: 0, Workers: 8},
+		{Name: "steady-200", Events: 200 * *steadySeconds, Rate: 200, Workers: 4, Plot: true},
+		{Name: "burst-5000", Events: 5000, Workers: 8},
+		{Name: "storm-20000", Events: 20000, Workers: 16},
+		{Name: "dead-sink", Events: 20000, Workers: 16, Sinks: []sinkSpec{
+			{Name: "live", Match: all},
+			{Name: "dead", Params: "queue_size=5000", Dead: true, Match: all},
+		}},
+		{Name: "ten-sinks", Events: 4000, Rate: 200, Workers: 4, Sinks: ten, NS: []string{"a", "b", "c"}, Gen: tenGen},
+		// Last: it leaves 50,000 more events in the cluster, which every later herald would list.
+		{Name: "startup-50000", Precreate: 50000, Workers: 16},
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		if n != "" {
+			want[n] = true
+		}
 	}
 	ctx := context.Background()
 	c, err := cluster.Start(ctx, cluster.Options{})
@@ -72,16 +148,27 @@ func main() {
 	defer c.Stop()
 	var results []result
 	for _, s := range scenarios {
-		if *only != "" && s.Name != *only {
+		if len(want) > 0 && !want[s.Name] {
 			continue
 		}
-		r, err := run(ctx, c, *bin, s)
+		if s.Sinks == nil {
+			s.Sinks = []sinkSpec{{Name: "webhook", Match: all}}
+		}
+		if s.NS == nil {
+			s.NS = []string{"x"}
+		}
+		if s.Gen == nil {
+			s.Gen = roundRobin
+		}
+		rs, err := run(ctx, c, *bin, *out, s)
 		if err != nil {
 			_ = c.Stop()
 			fail("%s: %v", s.Name, err)
 		}
-		results = append(results, r)
-		fmt.Fprintf(os.Stderr, "%s: %+v\n", s.Name, r)
+		results = append(results, rs...)
+		for _, r := range rs {
+			fmt.Fprintf(os.Stderr, "%s: %+v\n", s.Name, r)
+		}
 	}
 	if err := write(*out, results); err != nil {
 		fail("%v", err)
@@ -93,8 +180,9 @@ func fail(format string, args ...any) {
 	os.Exit(1)
 }
 
-// receiver records, per event name, the delivery times.
+// receiver records, per event name, the delivery times. A dead receiver answers 503.
 type receiver struct {
+	dead bool
 	mu   sync.Mutex
 	got  map[string][]time.Time
 	last time.Time
@@ -103,6 +191,10 @@ type receiver struct {
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
+	if r.dead {
+		http.Error(w, "down for the load test", http.StatusServiceUnavailable)
+		return
+	}
 	now := time.Now()
 	var b struct{ Name string }
 	if err := json.Unmarshal(body, &b); err != nil {
@@ -116,48 +208,12 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.n.Add(1)
 }
 
-func run(ctx context.Context, c *cluster.Cluster, bin string, s scenario) (result, error) {
-	ns := fmt.Sprintf("load-%s-%d", s.Name, time.Now().Unix()%100000)
-	if err := c.EnsureNamespace(ctx, ns); err != nil {
-		return result{}, err
-	}
-	recv := &receiver{got: map[string][]time.Time{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return result{}, err
-	}
-	srv := &http.Server{Handler: recv}
-	go srv.Serve(ln)
-	defer srv.Close()
-
-	port := freePort()
-	body := `{"Name":"{{ .InvolvedObject.Name }}"}`
-	sink := fmt.Sprintf("webhook:http://%s/?method=POST&namespaces=%s&body_template=%s", ln.Addr(), ns, urlEscape(body))
-	cmd := exec.Command(bin, "--source=kubernetes:https://kubernetes.default?inClusterConfig=false&auth="+c.Kubeconfig,
-		"--sink="+sink, "--healthz-ip=127.0.0.1", "--healthz-port="+strconv.Itoa(port))
-	logf, _ := os.CreateTemp("", "herald-load-*.log")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return result{}, err
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		logf.Close()
-	}()
-	if err := waitReady(port); err != nil {
-		return result{}, fmt.Errorf("%v (log: %s)", err, logf.Name())
-	}
-
-	cfg := c.RESTConfig()
-	cfg.QPS, cfg.Burst = 5000, 5000
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return result{}, err
-	}
-	created := make([]time.Time, s.Events)
+// createAll creates events [from, to) with workers goroutines, paced at rate (0: unpaced), and
+// records each creation time in created.
+func createAll(ctx context.Context, client kubernetes.Interface, s scenario, nss []string, from, to int, rate float64, created []time.Time) error {
 	start := time.Now()
 	var next atomic.Int64
+	next.Store(int64(from))
 	var wg sync.WaitGroup
 	var createErr atomic.Value
 	for range s.Workers {
@@ -166,75 +222,237 @@ func run(ctx context.Context, c *cluster.Cluster, bin string, s scenario) (resul
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= s.Events {
+				if i >= to {
 					return
 				}
-				if s.Rate > 0 {
-					due := start.Add(time.Duration(float64(i) / s.Rate * float64(time.Second)))
+				if rate > 0 {
+					due := start.Add(time.Duration(float64(i-from) / rate * float64(time.Second)))
 					time.Sleep(time.Until(due))
 				}
 				t := time.Now()
-				if err := create(ctx, client, ns, i); err != nil {
+				if err := create(ctx, client, s.Gen(i, nss), i); err != nil {
 					createErr.Store(err)
 					return
 				}
-				created[i] = t
+				if created != nil {
+					created[i] = t
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	createDone := time.Now()
 	if err, _ := createErr.Load().(error); err != nil {
-		return result{}, err
+		return err
 	}
-	// Wait for delivery: until everything arrived, or nothing new for 20 s.
-	lastN, lastChange := int64(-1), time.Now()
-	for recv.n.Load() < int64(s.Events) && time.Since(lastChange) < 20*time.Second {
-		if n := recv.n.Load(); n != lastN {
+	return nil
+}
+
+func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) ([]result, error) {
+	base := fmt.Sprintf("load-%s-%d", s.Name, time.Now().Unix()%100000)
+	var nss []string
+	for _, suf := range s.NS {
+		ns := base + "-" + suf
+		if err := c.EnsureNamespace(ctx, ns); err != nil {
+			return nil, err
+		}
+		nss = append(nss, ns)
+	}
+	cfg := c.RESTConfig()
+	cfg.QPS, cfg.Burst = 5000, 5000
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.Precreate > 0 {
+		t := time.Now()
+		if err := createAll(ctx, client, s, nss, 0, s.Precreate, 0, nil); err != nil {
+			return nil, fmt.Errorf("pre-create: %v", err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: pre-created %d events in %.1f s\n", s.Name, s.Precreate, time.Since(t).Seconds())
+	}
+
+	body := `{"Name":"{{ .InvolvedObject.Name }}"}`
+	nsParam := strings.Join(nss, ",")
+	port := freePort()
+	args := []string{"--source=kubernetes:https://kubernetes.default?inClusterConfig=false&auth=" + c.Kubeconfig,
+		"--healthz-ip=127.0.0.1", "--healthz-port=" + strconv.Itoa(port)}
+	recvs := make([]*receiver, len(s.Sinks))
+	for k, sk := range s.Sinks {
+		recvs[k] = &receiver{dead: sk.Dead, got: map[string][]time.Time{}}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		srv := &http.Server{Handler: recvs[k]}
+		go srv.Serve(ln)
+		defer srv.Close()
+		extra := strings.ReplaceAll(sk.Params, "NS-", base+"-")
+		if !strings.Contains(extra, "namespaces=") {
+			extra += "&namespaces=" + nsParam
+		}
+		args = append(args, fmt.Sprintf("--sink=webhook:http://%s/?name=%s&method=POST&body_template=%s&%s",
+			ln.Addr(), sk.Name, urlEscape(body), strings.TrimPrefix(extra, "&")))
+	}
+	cmd := exec.Command(bin, args...)
+	logf, _ := os.CreateTemp("", "herald-load-*.log")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	startT := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		logf.Close()
+	}()
+	if err := waitReady(port); err != nil {
+		return nil, fmt.Errorf("%v (log: %s)", err, logf.Name())
+	}
+	readyMs := float64(time.Since(startT).Microseconds()) / 1000
+	_, rssReady := procStats(cmd.Process.Pid)
+	cpu0, _ := procStats(cmd.Process.Pid)
+
+	total := s.Precreate + s.Events
+	created := make([]time.Time, total+1)
+	start := time.Now()
+	from, to := s.Precreate, total
+	if s.Precreate > 0 {
+		to = total + 1 // one sentinel event after ready
+	}
+	if err := createAll(ctx, client, s, nss, from, to, s.Rate, created); err != nil {
+		return nil, err
+	}
+	createDone := time.Now()
+	// Expected sets per sink.
+	expected := make([]map[string]bool, len(s.Sinks))
+	for k, sk := range s.Sinks {
+		expected[k] = map[string]bool{}
+		for i := from; i < to; i++ {
+			if sk.Match(s.Gen(i, nss)) {
+				expected[k][fmt.Sprintf("obj-%d", i)] = true
+			}
+		}
+	}
+	// Wait for delivery: until every live sink has its expected count, or nothing new for 20 s,
+	// or 5 minutes in all.
+	done := func() bool {
+		for k := range s.Sinks {
+			if !s.Sinks[k].Dead && recvs[k].n.Load() < int64(len(expected[k])) {
+				return false
+			}
+		}
+		return true
+	}
+	sum := func() int64 {
+		var n int64
+		for _, r := range recvs {
+			n += r.n.Load()
+		}
+		return n
+	}
+	lastN, lastChange, deadline := int64(-1), time.Now(), time.Now().Add(5*time.Minute)
+	for !done() && time.Since(lastChange) < 20*time.Second && time.Now().Before(deadline) {
+		if n := sum(); n != lastN {
 			lastN, lastChange = n, time.Now()
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // late duplicates
+	time.Sleep(2 * time.Second) // late duplicates or replays
 	cpu, rss := procStats(cmd.Process.Pid)
+	metrics := scrape(port)
 
-	recv.mu.Lock()
-	defer recv.mu.Unlock()
-	var lat []float64
-	r := result{Scenario: s.Name, Created: s.Events, CreateSeconds: createDone.Sub(start).Seconds()}
-	for i := range s.Events {
-		times := recv.got[fmt.Sprintf("obj-%d", i)]
-		if len(times) == 0 {
-			continue
+	var rs []result
+	for k, sk := range s.Sinks {
+		rv := recvs[k]
+		rv.mu.Lock()
+		r := result{Scenario: s.Name, Sink: sk.Name, Created: to - from, Expected: len(expected[k]),
+			CreateSeconds: createDone.Sub(start).Seconds()}
+		var lat []float64
+		var pts [][2]float64
+		for name, times := range rv.got {
+			if !expected[k][name] {
+				r.Unexpected += len(times)
+				if s.Precreate > 0 {
+					r.Replayed += len(times)
+				}
+				continue
+			}
+			i, _ := strconv.Atoi(strings.TrimPrefix(name, "obj-"))
+			r.Delivered++
+			r.Duplicates += len(times) - 1
+			l := float64(times[0].Sub(created[i]).Microseconds()) / 1000
+			lat = append(lat, l)
+			pts = append(pts, [2]float64{created[i].Sub(start).Seconds(), l})
 		}
-		r.Delivered++
-		r.Duplicates += len(times) - 1
-		lat = append(lat, float64(times[0].Sub(created[i]).Microseconds())/1000)
-	}
-	sort.Float64s(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
+		if !rv.last.IsZero() {
+			r.DrainLagMs = float64(rv.last.Sub(createDone).Microseconds()) / 1000
 		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+		rv.mu.Unlock()
+		sort.Float64s(lat)
+		pct := func(p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+		}
+		r.P50ms, r.P90ms, r.P99ms = pct(0.50), pct(0.90), pct(0.99)
+		if len(lat) > 0 {
+			r.MaxMs = lat[len(lat)-1]
+		}
+		r.CPUSecPer1000 = (cpu - cpu0) / float64(to-from) * 1000
+		r.PeakRSSMiB = rss
+		r.CreateRateAchvd = float64(to-from) / r.CreateSeconds
+		r.MetricDropped = metrics.get("herald_sink_events_total", sk.Name, `outcome="dropped"`)
+		r.MetricDelivered = metrics.get("herald_sink_events_total", sk.Name, `outcome="delivered"`)
+		r.MetricQueued = metrics.get("herald_sink_queue_length", sk.Name, "")
+		if s.Precreate > 0 {
+			r.Precreated, r.ReadyMs, r.RSSReadyMiB = s.Precreate, readyMs, rssReady
+			r.CPUSecPer1000 = cpu / float64(s.Precreate) * 1000 // start-up CPU per 1000 existing events
+		}
+		if s.Plot && k == 0 {
+			if err := writeSVG(filepath.Join(out, "latency.svg"), s.Name, pts); err != nil {
+				return nil, err
+			}
+		}
+		rs = append(rs, r)
 	}
-	r.P50ms, r.P90ms, r.P99ms = pct(0.50), pct(0.90), pct(0.99)
-	if len(lat) > 0 {
-		r.MaxMs = lat[len(lat)-1]
-	}
-	r.DrainLagMs = float64(recv.last.Sub(createDone).Microseconds()) / 1000
-	r.CPUSecPer1000 = cpu / float64(s.Events) * 1000
-	r.PeakRSSMiB = rss
-	r.CreateRateAchvd = float64(s.Events) / r.CreateSeconds
-	return r, nil
+	return rs, nil
 }
 
-func create(ctx context.Context, client kubernetes.Interface, ns string, i int) error {
+// metricLines is herald's /metrics text.
+type metricLines []string
+
+func scrape(port int) metricLines {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.Split(string(b), "\n")
+}
+
+// get sums the samples of metric whose labels include sink="sink" and the extra label pair.
+func (m metricLines) get(metric, sink, extra string) float64 {
+	var sum float64
+	for _, l := range m {
+		if !strings.HasPrefix(l, metric+"{") || !strings.Contains(l, `sink="`+sink+`"`) || !strings.Contains(l, extra) {
+			continue
+		}
+		f := strings.Fields(l)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		sum += v
+	}
+	return sum
+}
+
+func create(ctx context.Context, client kubernetes.Interface, e evSpec, i int) error {
+	ns := e.NS
 	now := metav1.NewTime(time.Now())
 	ev := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("ev-%d", i), Namespace: ns},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: fmt.Sprintf("obj-%d", i)},
-		Type:           "Warning", Reason: "BackOff", Message: "load test event", Count: 1,
+		Type:           e.Type, Reason: e.Reason, Message: "load test event", Count: 1,
 		FirstTimestamp: now, LastTimestamp: now,
 	}
 	_, err := client.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{})
@@ -300,10 +518,10 @@ func write(dir string, results []result) error {
 		return err
 	}
 	var b strings.Builder
-	b.WriteString("| scenario | created | delivered | duplicates | create rate/s | p50 ms | p90 ms | p99 ms | max ms | drain lag ms | CPU s/1000 ev | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| scenario | sink | created | expected | delivered | duplicates | unexpected | create rate/s | p50 ms | p90 ms | p99 ms | max ms | drain lag ms | CPU s/1000 ev | peak RSS MiB | dropped (metric) | queued (metric) | ready ms | RSS after ready MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.0f | %.3f | %.1f |\n",
-			r.Scenario, r.Created, r.Delivered, r.Duplicates, r.CreateRateAchvd, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.DrainLagMs, r.CPUSecPer1000, r.PeakRSSMiB)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.0f | %.3f | %.1f | %.0f | %.0f | %.0f | %.1f |\n",
+			r.Scenario, r.Sink, r.Created, r.Expected, r.Delivered, r.Duplicates, r.Unexpected, r.CreateRateAchvd, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.DrainLagMs, r.CPUSecPer1000, r.PeakRSSMiB, r.MetricDropped, r.MetricQueued, r.ReadyMs, r.RSSReadyMiB)
 	}
 	fmt.Print(b.String())
 	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(b.String()), 0o644)
