@@ -43,6 +43,7 @@ type options struct {
 	timezone        string
 	shutdownTimeout time.Duration
 	showVersion     bool
+	profiling       bool
 	location        *time.Location
 	podRestarts     podRestartOptions
 	checkpoint      string
@@ -72,6 +73,7 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it gives up and exits")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles under /debug/pprof/ on the healthz port (for diagnosing CPU or memory; keep that port private)")
 	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
 	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
 	fs.Bool("event-metrics", true, "accepted for kube-eventer compatibility; herald always serves /metrics")

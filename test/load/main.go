@@ -92,7 +92,11 @@ func main() {
 	out := flag.String("out", "_output/load", "directory for results.md, results.json and latency.svg")
 	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, storm-20000, dead-sink, startup-50000, ten-sinks)")
 	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
+	flag.BoolVar(&profile, "profile", false, "run herald with --profiling and save a CPU profile of each scenario's creation phase and a heap profile after it to OUT/SCENARIO.{cpu,heap}.pprof")
 	flag.Parse()
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fail("%v", err)
+	}
 
 	all := func(evSpec) bool { return true }
 	roundRobin := func(i int, ns []string) evSpec {
@@ -247,6 +251,28 @@ func createAll(ctx context.Context, client kubernetes.Interface, s scenario, nss
 	return nil
 }
 
+// profile is -profile: save CPU and heap profiles of herald per scenario.
+var profile bool
+
+// fetchProfile saves herald's /debug/pprof/PATH to file.
+func fetchProfile(port int, path, file string) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", port, path))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("pprof %s: %s", path, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
 func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) ([]result, error) {
 	base := fmt.Sprintf("load-%s-%d", s.Name, time.Now().Unix()%100000)
 	var nss []string
@@ -276,6 +302,9 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 	port := freePort()
 	args := []string{"--source=kubernetes:https://kubernetes.default?inClusterConfig=false&auth=" + c.Kubeconfig,
 		"--healthz-ip=127.0.0.1", "--healthz-port=" + strconv.Itoa(port)}
+	if profile {
+		args = append(args, "--profiling")
+	}
 	recvs := make([]*receiver, len(s.Sinks))
 	for k, sk := range s.Sinks {
 		recvs[k] = &receiver{dead: sk.Dead, got: map[string][]time.Time{}}
@@ -319,6 +348,15 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 	if s.Precreate > 0 {
 		to = total + 1 // one sentinel event after ready
 	}
+	var cpuProfile chan error
+	if profile {
+		// A CPU profile over the creation phase, where herald does its work.
+		cpuProfile = make(chan error, 1)
+		secs := max(5, int(float64(to-from)/max(s.Rate, 1000))+5)
+		go func() {
+			cpuProfile <- fetchProfile(port, fmt.Sprintf("profile?seconds=%d", secs), filepath.Join(out, s.Name+".cpu.pprof"))
+		}()
+	}
 	if err := createAll(ctx, client, s, nss, from, to, s.Rate, created); err != nil {
 		return nil, err
 	}
@@ -359,6 +397,14 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 	}
 	time.Sleep(2 * time.Second) // late duplicates or replays
 	cpu, rss := procStats(cmd.Process.Pid)
+	if profile {
+		if err := <-cpuProfile; err != nil {
+			fmt.Fprintf(os.Stderr, "%s: cpu profile: %v\n", s.Name, err)
+		}
+		if err := fetchProfile(port, "heap", filepath.Join(out, s.Name+".heap.pprof")); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: heap profile: %v\n", s.Name, err)
+		}
+	}
 	metrics := scrape(port)
 
 	var rs []result
