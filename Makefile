@@ -26,7 +26,7 @@ lint: ## gofmt and go vet
 servers: ## build or install every test server (cached under $${XDG_CACHE_HOME:-~/.cache}/herald)
 	hack/servers.sh
 
-help-check: ## fail when a target has no ## description, so `make help` lists every target
+help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
 
 test: help-check lint servers build ## unit tests and the e2e suite against real servers (what CI runs)
