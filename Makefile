@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help build run test test-unit lint bench load servers docker clean
+.PHONY: help help-check build run test test-unit lint bench load servers docker clean
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,10 @@ lint: ## gofmt and go vet
 servers: ## build or install every test server (cached under $${XDG_CACHE_HOME:-~/.cache}/herald)
 	hack/servers.sh
 
-test: lint servers build ## unit tests and the e2e suite against real servers (what CI runs)
+help-check: ## fail when a target lacks a description, so make help lists every target
+	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
+
+test: help-check lint servers build ## unit tests and the e2e suite against real servers (what CI runs)
 	source <(hack/servers.sh --env) && $(GO) test -timeout $(TEST_TIMEOUT) -p 2 ./...
 
 test-unit: ## unit tests only (no servers)

@@ -89,6 +89,9 @@ func main() {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "sinks" {
+		os.Exit(runSinks(args, os.Stdout, os.Stderr))
+	}
 	var o options
 	registerFlags(flag.CommandLine, &o)
 	flag.CommandLine.Usage = func() { usage(flag.CommandLine.Output()) }
