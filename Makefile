@@ -23,7 +23,7 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-servers: ## build or install every test server (cached under $${XDG_CACHE_HOME:-~/.cache}/herald)
+servers: ## build or install every test server (cached under ${XDG_CACHE_HOME:-~/.cache}/herald)
 	hack/servers.sh
 
 help-check: ## fail when a target lacks a description, so make help lists every target

@@ -121,7 +121,7 @@ func main() {
 		}
 		os.Exit(runDaemon(&o))
 	default:
-		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, version, help\n", cmd)
+		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, sinks, version, help\n", cmd)
 		os.Exit(2)
 	}
 }
@@ -196,6 +196,8 @@ Usage:
   herald [flags]            watch events and deliver them (the default command)
   herald check [flags]      parse every --sink, load every template, render a sample event
                             through each, print the bodies; sends nothing
+  herald sinks [SCHEME]     every sink with every parameter, default and example
+                            (--format=markdown|text)
   herald version            print the version
 
 Example:
