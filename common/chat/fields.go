@@ -36,8 +36,13 @@ type Fields struct {
 	Host string
 	// Time is the last occurrence in the user's time zone; zero when the event has no time.
 	Time time.Time
-	// Restart is the restart enrichment of a ContainerRestarted event, nil otherwise.
+	// Restart is the restart enrichment of a ContainerRestarted event, nil otherwise. Layouts
+	// read its facts through RestartHeader, RestartFacts and RecentEvents, and its logs from
+	// PreviousLog and CurrentLog below, which FitSingle cuts to the service's limit.
 	Restart *core.PodRestart
+	// PreviousLog and CurrentLog are the restart's log tails, cleaned, at most MaxLogBytes each
+	// and ending where the log ends; "" for plain events.
+	PreviousLog, CurrentLog string
 }
 
 // FieldsOf extracts the layout fields of e. cluster is used when the event carries none;
@@ -88,6 +93,7 @@ func FieldsOf(e *core.Event, cluster string, loc *time.Location) Fields {
 		f.Time = f.Time.In(loc)
 	}
 	f.Restart = e.Restart
+	f.restartLogs()
 	return f
 }
 

@@ -124,8 +124,9 @@ func buildView(d *Digest, items [][]Fields, groups, named int) *View {
 	return v
 }
 
-// FitSingle renders one event, cutting its message (with Marker) until render reports a
-// size within limit. It fails with ErrNoFit when even an empty message is too large.
+// FitSingle renders one event within limit. A restart report's log tails are cut first (their
+// ends kept, behind Marker), down to nothing; then the message is cut (with Marker). It fails
+// with ErrNoFit when even an empty message is too large.
 func FitSingle(f Fields, limit int, render RenderSingle) ([]byte, error) {
 	payload, size, err := render(f)
 	if err != nil {
@@ -134,6 +135,58 @@ func FitSingle(f Fields, limit int, render RenderSingle) ([]byte, error) {
 	if size <= limit {
 		return payload, nil
 	}
+	if f.PreviousLog != "" || f.CurrentLog != "" {
+		prev, cur := f.PreviousLog, f.CurrentLog
+		withLogs := func(n int) Fields {
+			g := f
+			// The previous log (the container that died) keeps three quarters of the room.
+			g.PreviousLog = Tail(prev, n-n/4)
+			g.CurrentLog = Tail(cur, n/4)
+			if cur == "" {
+				g.PreviousLog = Tail(prev, n)
+			}
+			if prev == "" {
+				g.CurrentLog = Tail(cur, n)
+			}
+			return g
+		}
+		var best []byte
+		var renderErr error
+		try := func(n int) bool {
+			if renderErr != nil {
+				return false
+			}
+			p, size, err := render(withLogs(n))
+			if err != nil {
+				renderErr = err
+				return false
+			}
+			if size > limit {
+				return false
+			}
+			best = p
+			return true
+		}
+		if try(0) {
+			n := largest(len(prev)+len(cur), try)
+			if !try(n) {
+				if renderErr != nil {
+					return nil, renderErr
+				}
+				return nil, fmt.Errorf("%w: the renderer is not deterministic", ErrNoFit)
+			}
+			return best, nil
+		}
+		if renderErr != nil {
+			return nil, renderErr
+		}
+		f.PreviousLog, f.CurrentLog = "", ""
+	}
+	return fitMessage(f, limit, render)
+}
+
+// fitMessage cuts f's message until render reports a size within limit.
+func fitMessage(f Fields, limit int, render RenderSingle) ([]byte, error) {
 	msg := f.Message
 	var best []byte
 	var renderErr error

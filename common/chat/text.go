@@ -21,6 +21,9 @@ type Style struct {
 	Bullet string
 	// Escape neutralises markup in text that comes from the cluster (messages, names).
 	Escape func(s string) string
+	// Code writes a log as a block (a markdown code fence), escaping it as it needs; nil writes
+	// it as escaped plain lines.
+	Code func(s string) string
 }
 
 // PlainText is a style for plain text messages (Work WeChat, DingTalk and Feishu text).
@@ -42,6 +45,7 @@ var Markdown = Style{
 	Quote:   func(s string) string { return "> " + s },
 	Bullet:  "- ",
 	Escape:  EscapeMarkdown,
+	Code:    func(s string) string { return CodeFence(EscapeMarkdown(s)) },
 }
 
 // EscapeMarkdown keeps text from the cluster from turning into markup that changes who is
@@ -95,14 +99,12 @@ func (l TextLayout) Event(f Fields) string {
 	if f.Host != "" {
 		facts = append(facts, "Node: "+s.Escape(f.Host))
 	}
-	if f.Restart != nil && f.Restart.LastState != nil {
-		ls := f.Restart.LastState
-		facts = append(facts, fmt.Sprintf("Last state: %s (exit %d)", s.Escape(ls.Reason), ls.ExitCode))
-	}
-	if len(facts) > 0 {
+	if len(facts) > 0 && f.Restart == nil {
 		lines = append(lines, s.Quote(strings.Join(facts, " · ")))
 	}
-	if f.Message != "" {
+	if f.Restart != nil {
+		lines = append(lines, l.restart(f)...)
+	} else if f.Message != "" {
 		msg := s.Escape(f.Message)
 		if s.NewLine != "\n" {
 			msg = strings.ReplaceAll(msg, "\n", s.NewLine)
@@ -113,6 +115,60 @@ func (l TextLayout) Event(f Fields) string {
 		lines = append(lines, l.Footer)
 	}
 	return strings.Join(lines, s.NewLine)
+}
+
+// restart writes a restart report's section: the headline, its facts, the pod's recent events,
+// the log tails (code blocks in markdown) and the note on a missing log:
+//
+//	container app of pod shop/web-1 restarted: exit code 137 (OOMKilled) · restart 5
+//	Cluster: prod · Namespace: shop · Owner: Deployment web · Node: node-3 · 2026-11-24 02:53:15 CST
+//	Recent events:
+//	- Warning BackOff: Back-off restarting failed container app (×3)
+//	Previous log:
+//	…last lines of the log
+func (l TextLayout) restart(f Fields) []string {
+	s := l.Style
+	nl := func(x string) string {
+		if s.NewLine != "\n" {
+			return strings.ReplaceAll(x, "\n", s.NewLine)
+		}
+		return x
+	}
+	lines := []string{s.Bold(s.Escape(f.RestartHeader()))}
+	var facts []string
+	for _, fa := range f.RestartFacts() {
+		facts = append(facts, fa.Name+": "+s.Escape(fa.Value))
+	}
+	if w := f.When(); w != "" {
+		facts = append(facts, w)
+	}
+	if len(facts) > 0 {
+		lines = append(lines, s.Quote(strings.Join(facts, " · ")))
+	}
+	if recent := f.RecentEvents(); len(recent) > 0 {
+		lines = append(lines, "Recent events:")
+		for _, r := range recent {
+			lines = append(lines, s.Bullet+s.Escape(r))
+		}
+	}
+	// A code block keeps the log's own line breaks; plain lines take the style's.
+	code := func(x string) string { return nl(s.Escape(x)) }
+	if s.Code != nil {
+		code = s.Code
+	}
+	for i := range lines {
+		lines[i] = nl(lines[i])
+	}
+	if f.PreviousLog != "" {
+		lines = append(lines, "Previous log:", code(f.PreviousLog))
+	}
+	if f.CurrentLog != "" {
+		lines = append(lines, "Current log:", code(f.CurrentLog))
+	}
+	if n := f.LogNote(); n != "" {
+		lines = append(lines, s.Escape(n))
+	}
+	return lines
 }
 
 // Digest writes a merged batch:

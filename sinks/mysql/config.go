@@ -22,6 +22,8 @@ const DefaultTable = "kube_event"
 var Params = []uri.Param{
 	{Name: "table", Default: DefaultTable, Example: "k8s_event",
 		Help: "table the events go to, TABLE or DB.TABLE; created (utf8mb4) when absent"},
+	{Name: "crash_table", Default: DefaultCrashTable, Example: "pod_crash",
+		Help: "table restart reports (--pod-restarts) also go to, one row per container restart, in the events' database; created when absent; empty (crash_table=) writes none"},
 }
 
 // Config is the mysql sink's parsed configuration.
@@ -30,6 +32,8 @@ type Config struct {
 	Driver *mysql.Config
 	// Schema and Table name the table; Schema is the DSN's database unless table= says DB.TABLE.
 	Schema, Table string
+	// CrashTable is the table of container restarts in Schema; "" writes none.
+	CrashTable string
 	// ReplacedCharset is the charset the DSN asked for when herald replaced it with utf8mb4.
 	ReplacedCharset string
 }
@@ -52,6 +56,10 @@ func ParseConfig(t sinks.Target) *Config {
 		p.Errorf("table", "use letters, digits, _ and $ (TABLE or DB.TABLE, up to 64 characters each)", "%q is not a plain table name", table)
 	}
 	c.Table = name
+	c.CrashTable = p.String("crash_table")
+	if c.CrashTable != "" && !identRe.MatchString(c.CrashTable) {
+		p.Errorf("crash_table", "use letters, digits and _ (up to 64 characters), or crash_table= to write no crash rows", "%q is not a plain table name", c.CrashTable)
+	}
 
 	dsn, err := extractDSN(t.URL.RawQuery)
 	if err != nil {

@@ -54,9 +54,12 @@ type Sink struct {
 
 	insertPrefix, insertSuffix, placeholders string
 
-	mu   sync.Mutex
-	info *tableInfo // nil until the table has been checked (again after it vanished)
-	down bool       // the last statement failed for a reason other than a row's value (logged once)
+	crashQualified, crashInsert string // empty when crash_table= is empty
+
+	mu         sync.Mutex
+	crashReady bool       // the crash table exists
+	info       *tableInfo // nil until the table has been checked (again after it vanished)
+	down       bool       // the last statement failed for a reason other than a row's value (logged once)
 }
 
 // New builds a mysql sink. It does not connect: a server that is down at start delays delivery
@@ -95,6 +98,10 @@ func newSink(id string, cfg *Config, db *sql.DB, now func() time.Time) *Sink {
 		set = append(set, fmt.Sprintf("`%s`=VALUES(`%s`)", c, c)) // VALUES(): MariaDB has no row alias
 	}
 	s.insertSuffix = " ON DUPLICATE KEY UPDATE " + strings.Join(set, ",")
+	if cfg.CrashTable != "" {
+		s.crashQualified = fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.CrashTable)
+		s.crashInsert = crashStatement(s.crashQualified)
+	}
 	return s
 }
 
@@ -151,6 +158,16 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 			break
 		}
 		start = end
+	}
+	failed := make(map[*core.Event]bool, len(failures))
+	for _, f := range failures {
+		failed[f.event] = true
+	}
+	for _, f := range s.writeCrashes(ctx, events) {
+		if !failed[f.event] { // an event is retried once, whatever failed
+			failures = append(failures, f)
+			failed[f.event] = true
+		}
 	}
 	if len(failures) == 0 || !anyStatementError(failures) {
 		s.up()
