@@ -45,29 +45,12 @@ func testStorm(t *testing.T, spacing time.Duration) {
 
 	f.noProblems(t)
 	msgs := f.messages()
-	seen := map[string]int{}
-	counted := 0
-	var at []time.Time
-	for _, m := range msgs {
+	sent := make([]chattest.Sent, len(msgs))
+	for i, m := range msgs {
 		named, more := account(t, m.Message)
-		for _, name := range named {
-			seen[name]++
-		}
-		counted += more
-		at = append(at, m.At)
+		sent[i] = chattest.Sent{Named: named, More: more, At: m.At}
 	}
-	for name, c := range seen {
-		if c > 1 {
-			t.Errorf("%s is named in %d messages", name, c)
-		}
-	}
-	if len(seen)+counted != n {
-		t.Errorf("the messages name %d events and count %d more: %d, want %d", len(seen), counted, len(seen)+counted, n)
-	}
-	worst := chattest.MaxInWindow(at, time.Minute)
-	if worst > 20 {
-		t.Errorf("%d messages within 60 s, want at most 20", worst)
-	}
+	named, counted, worst := chattest.CheckAccounted(t, n, 20, sent)
 	t.Logf("%d events over %s became %d messages in %d exports (at most %d in any minute), %d named, %d counted",
-		n, events[n-1].Observed.Sub(chattest.Start), len(msgs), res.Exports, worst, len(seen), counted)
+		n, events[n-1].Observed.Sub(chattest.Start), len(msgs), res.Exports, worst, named, counted)
 }
