@@ -22,7 +22,13 @@ const (
 	OutcomeDelivered = "delivered"
 	OutcomeFiltered  = "filtered"
 	OutcomeDropped   = "dropped"
+	// OutcomeSkipped is an event a resumed run replayed that this sink already had.
+	OutcomeSkipped = "skipped"
 )
+
+// SkipDeliveredBefore is the reason of herald_sink_events_total{outcome="skipped"}: the sink's
+// checkpoint says it had the event before the restart.
+const SkipDeliveredBefore = "delivered_before"
 
 // Reasons an event was dropped, the "reason" label of herald_sink_events_total{outcome="dropped"}.
 const (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang/glog"
@@ -53,8 +54,11 @@ type Pipeline struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	once   sync.Once
-	// wm tracks which positions have left every sink, for checkpoints.
-	wm *watermark
+	// offer holds each event while Push offers it to the sinks; each runner's own watermark
+	// tracks what it has queued. Together they give the positions checkpoints save.
+	offer *watermark
+	// progress gets a signal (never blocking) each time a batch leaves a sink.
+	progress chan struct{}
 }
 
 // NewPipeline returns a pipeline with no sinks.
@@ -72,7 +76,8 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 		cfg.ExportTimeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel, wm: newWatermark()}
+	return &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel,
+		offer: newWatermark(), progress: make(chan struct{}, 1)}
 }
 
 // Add registers a sink under id (its name in logs and metrics). Call before Start.
@@ -86,7 +91,7 @@ func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 200 * time.Millisecond
 	}
-	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize), p: p}
+	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize), p: p, wm: newWatermark()}
 	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
 	p.runners = append(p.runners, r)
 }
@@ -109,9 +114,15 @@ func (p *Pipeline) Push(e *Event) {
 	m.received.Inc()
 	// Hold e while it is offered, so a sink that finishes it early cannot release it before
 	// the others have queued it.
-	p.wm.hold(e, 1)
-	defer p.wm.release(e)
+	p.offer.hold(e, 1)
+	defer p.offer.release(e)
 	for _, r := range p.runners {
+		if e.Position != 0 && e.Position <= r.deliveredBefore.Load() {
+			// A resumed run replays from the lowest sink's checkpoint; this sink had this
+			// event already.
+			m.events.WithLabelValues(r.id, OutcomeSkipped, SkipDeliveredBefore).Inc()
+			continue
+		}
 		if r.match != nil && !r.match.Match(e) {
 			m.events.WithLabelValues(r.id, OutcomeFiltered, "").Inc()
 			continue
@@ -122,9 +133,9 @@ func (p *Pipeline) Push(e *Event) {
 			continue
 		default:
 		}
-		p.wm.hold(e, 1)
+		r.wm.hold(e, 1)
 		if !r.q.push(e) {
-			p.wm.release(e)
+			r.wm.release(e)
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
 			r.logDrop()
 			continue
@@ -163,7 +174,41 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 // pushed with a position at or below it has left every sink (delivered, filtered, rejected, or
 // dropped and counted). A checkpoint takes the smaller of this and the source's own position
 // (read the source's first: what it has pushed is then held here or already gone).
-func (p *Pipeline) Watermark() uint64 { return p.wm.low() }
+func (p *Pipeline) Watermark() uint64 {
+	low := p.offer.low()
+	for _, r := range p.runners {
+		low = min(low, r.wm.low())
+	}
+	return low
+}
+
+// SinkWatermarks is Watermark for each sink id on its own: every event pushed with a position at
+// or below a sink's value has left that sink. A sink that is slow or down holds back only its
+// own value, so a restart repeats nothing to the sinks that kept up.
+func (p *Pipeline) SinkWatermarks() map[string]uint64 {
+	offer := p.offer.low()
+	out := make(map[string]uint64, len(p.runners))
+	for _, r := range p.runners {
+		out[r.id] = min(offer, r.wm.low())
+	}
+	return out
+}
+
+// SetDelivered tells the pipeline that sink id already had every event with a position at or
+// below pos (a checkpoint of an earlier run): Push skips those for it, counting them as
+// herald_sink_events_total{outcome="skipped",reason="delivered_before"}. Call before Start, or
+// with pos 0 to forget it (the checkpoint turned out not to belong to this API server).
+func (p *Pipeline) SetDelivered(id string, pos uint64) {
+	for _, r := range p.runners {
+		if r.id == id {
+			r.deliveredBefore.Store(pos)
+		}
+	}
+}
+
+// Progress signals (coalesced, never blocking the pipeline) each time a batch has left a sink:
+// a checkpoint writer waits on it to save soon after delivery.
+func (p *Pipeline) Progress() <-chan struct{} { return p.progress }
 
 // QueueLengths returns the number of queued events per sink id.
 func (p *Pipeline) QueueLengths() map[string]int {
@@ -182,6 +227,10 @@ type runner struct {
 	opts  SinkOptions
 	q     *queue
 	p     *Pipeline
+	// wm tracks the positions this sink has queued and not yet finished.
+	wm *watermark
+	// deliveredBefore is this sink's checkpointed position: events at or below it are skipped.
+	deliveredBefore atomic.Uint64
 
 	dropMu      sync.Mutex
 	lastDropLog time.Time
@@ -246,15 +295,25 @@ func (r *runner) run() {
 		}
 		batch := r.q.take(r.opts.BatchSize)
 		r.p.cfg.Metrics.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
-		r.deliver(batch)
-		// Delivered, rejected or dropped at shutdown: every event of batch has left this sink.
-		r.p.wm.release(batch...)
+		kept := r.deliver(batch)
+		// Delivered or rejected: those events have left this sink. What the shutdown deadline
+		// cut off stays held, so this sink's checkpoint stays below it and the next run
+		// delivers it (to this sink only).
+		if len(kept) == 0 {
+			r.wm.release(batch...)
+		} else {
+			r.wm.release(without(batch, kept)...)
+		}
+		select {
+		case r.p.progress <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // deliver exports batch, retrying what failed retryably until it succeeds or the pipeline's
-// context ends (shutdown deadline).
-func (r *runner) deliver(batch []*Event) {
+// context ends (shutdown deadline). It returns the events the deadline cut off.
+func (r *runner) deliver(batch []*Event) (kept []*Event) {
 	m := r.p.cfg.Metrics
 	clk := r.p.cfg.Clock
 	b := r.p.cfg.Backoff
@@ -263,8 +322,8 @@ func (r *runner) deliver(batch []*Event) {
 	for len(batch) > 0 {
 		if r.p.ctx.Err() != nil {
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Add(float64(len(batch)))
-			glog.Errorf("sink %s: shutdown timeout reached: %d event(s) not delivered (counted as dropped, reason shutdown)", r.id, len(batch))
-			return
+			glog.Errorf("sink %s: shutdown timeout reached: %d event(s) not delivered (counted as dropped, reason shutdown); with --checkpoint the next run delivers them to this sink", r.id, len(batch))
+			return batch
 		}
 		attempt++
 		start := clk.Now()
@@ -286,13 +345,13 @@ func (r *runner) deliver(batch []*Event) {
 			if attempt > 1 {
 				glog.Infof("sink %s: delivered after %d attempts", r.id, attempt)
 			}
-			return
+			return nil
 		}
 		if IsPermanent(err) {
 			m.errors.WithLabelValues(r.id, "permanent").Inc()
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
 			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
-			return
+			return nil
 		}
 		m.errors.WithLabelValues(r.id, "retryable").Inc()
 		m.retries.WithLabelValues(r.id).Inc()
@@ -312,6 +371,22 @@ func (r *runner) deliver(batch []*Event) {
 		}
 		t.Stop()
 	}
+	return nil
+}
+
+// without returns the events of batch not in drop.
+func without(batch, drop []*Event) []*Event {
+	skip := make(map[*Event]bool, len(drop))
+	for _, e := range drop {
+		skip[e] = true
+	}
+	out := make([]*Event, 0, len(batch)-len(drop))
+	for _, e := range batch {
+		if !skip[e] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // countDelivered counts the events of batch not in failed as delivered, with their latency.

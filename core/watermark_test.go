@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -132,22 +133,122 @@ func TestPipelineWatermark(t *testing.T) {
 	_ = p.Shutdown(context.Background())
 }
 
-// Events still held when the shutdown deadline passes are dropped and counted: they leave.
-func TestWatermarkReleasesEventsDroppedAtShutdown(t *testing.T) {
+// Events still held when the shutdown deadline passes are dropped and counted, and stay held:
+// the sink's checkpoint stays below them, so the next run delivers them to it.
+func TestWatermarkKeepsEventsCutOffAtShutdown(t *testing.T) {
 	p, _, m := newTestPipeline(t)
-	s := newGateSink()
+	s, other := newGateSink(), newGateSink()
 	p.Add("s", s, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Add("other", other, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
 	p.Start()
 	p.Push(at(7))
 	p.Push(at(8))
-	<-s.entered
+	<-other.entered
+	other.gate <- struct{}{}
+	<-other.entered
+	other.gate <- struct{}{}
+	<-s.entered // s is stuck on 7
+	deadline := time.Now().Add(10 * time.Second)
+	for p.SinkWatermarks()["other"] != math.MaxUint64 {
+		if time.Now().After(deadline) {
+			t.Fatal("other never finished")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = p.Shutdown(ctx)
-	if got := p.Watermark(); got != math.MaxUint64 {
-		t.Errorf("watermark after shutdown = %d, want MaxUint64", got)
-	}
 	if got := count(m, "s", OutcomeDropped, DropShutdown); got != 2 {
 		t.Errorf("dropped at shutdown = %d, want 2", got)
 	}
+	if got := p.SinkWatermarks(); got["s"] != 6 || got["other"] != math.MaxUint64 {
+		t.Errorf("sink watermarks after shutdown = %v, want s at 6 (below what it never had) and other done", got)
+	}
+}
+
+// Each sink has its own watermark: a sink that is stuck holds back only its own, so a restart
+// replays to it alone.
+func TestSinkWatermarks(t *testing.T) {
+	p, _, _ := newTestPipeline(t)
+	stuck, fine := newGateSink(), newGateSink()
+	p.Add("stuck", stuck, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Add("fine", fine, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Start()
+	p.Push(at(201))
+	p.Push(at(202))
+	<-stuck.entered
+	<-fine.entered
+	fine.gate <- struct{}{}
+	<-fine.entered
+	fine.gate <- struct{}{}
+	deadline := time.Now().Add(10 * time.Second)
+	for p.SinkWatermarks()["fine"] != math.MaxUint64 {
+		if time.Now().After(deadline) {
+			t.Fatalf("fine's watermark = %d after it delivered both, want MaxUint64", p.SinkWatermarks()["fine"])
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := p.SinkWatermarks()["stuck"]; got != 200 {
+		t.Errorf("stuck's watermark = %d while 201 is in flight, want 200", got)
+	}
+	if got := p.Watermark(); got != 200 {
+		t.Errorf("pipeline watermark = %d, want the lowest sink's, 200", got)
+	}
+	select {
+	case <-p.Progress():
+	default:
+		t.Error("no progress signal after fine delivered two batches")
+	}
+	stuck.gate <- struct{}{}
+	<-stuck.entered
+	stuck.gate <- struct{}{}
+	waitWatermark(t, p, math.MaxUint64)
+	_ = p.Shutdown(context.Background())
+}
+
+// After a restart, the source replays from the lowest sink's checkpoint; a sink whose own
+// checkpoint is further on skips what it had, counted, and gets the rest.
+func TestSetDeliveredSkipsWhatASinkHad(t *testing.T) {
+	p, _, m := newTestPipeline(t)
+	behind, ahead := newGateSink(), newGateSink()
+	p.Add("behind", behind, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Add("ahead", ahead, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.SetDelivered("behind", 300)
+	p.SetDelivered("ahead", 302)
+	p.Start()
+	for pos := uint64(301); pos <= 303; pos++ {
+		p.Push(at(pos))
+	}
+	var gotBehind, gotAhead []uint64
+	for range 3 {
+		b := <-behind.entered
+		gotBehind = append(gotBehind, b[0].Position)
+		behind.gate <- struct{}{}
+	}
+	b := <-ahead.entered
+	gotAhead = append(gotAhead, b[0].Position)
+	ahead.gate <- struct{}{}
+	if fmt.Sprint(gotBehind) != "[301 302 303]" || fmt.Sprint(gotAhead) != "[303]" {
+		t.Errorf("behind got %v, want [301 302 303]; ahead got %v, want [303]", gotBehind, gotAhead)
+	}
+	if got := count(m, "ahead", OutcomeSkipped, SkipDeliveredBefore); got != 2 {
+		t.Errorf("ahead skipped %v, want 2", got)
+	}
+	if got := count(m, "behind", OutcomeSkipped, SkipDeliveredBefore); got != 0 {
+		t.Errorf("behind skipped %v, want 0", got)
+	}
+	waitWatermark(t, p, math.MaxUint64)
+	// Forgetting the checkpoint (it belonged to another store) delivers everything again.
+	p.SetDelivered("ahead", 0)
+	p.SetDelivered("behind", 0)
+	p.Push(at(5))
+	if b := <-ahead.entered; b[0].Position != 5 {
+		t.Errorf("after SetDelivered(0) ahead got %d, want 5", b[0].Position)
+	}
+	ahead.gate <- struct{}{}
+	if b := <-behind.entered; b[0].Position != 5 {
+		t.Errorf("after SetDelivered(0) behind got %d, want 5", b[0].Position)
+	}
+	behind.gate <- struct{}{}
+	_ = p.Shutdown(context.Background())
 }
