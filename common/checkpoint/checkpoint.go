@@ -1,7 +1,7 @@
-// Package checkpoint saves and loads herald's delivered position (an etcd resourceVersion and
-// the time it was reached), so that a restart or a hand-over resumes where the last run stopped
-// instead of losing or replaying events. The position is a few dozen bytes whatever the number
-// of events.
+// Package checkpoint saves and loads herald's delivered positions (etcd resourceVersions: one
+// for all sinks and one per sink, and the time they were reached), so that a restart or a
+// hand-over resumes where the last run stopped instead of losing or replaying events. A
+// checkpoint is a few dozen bytes per sink whatever the number of events.
 package checkpoint
 
 import (
@@ -9,30 +9,57 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 )
 
-// formatVersion is the "version" field of the encoding; Decode refuses others.
-const formatVersion = 1
+// formatVersion is the "version" field Encode writes. Decode also reads version 1 (herald
+// 0.1: one position, no per-sink ones).
+const formatVersion = 2
 
 // Checkpoint is a delivered position: every event written at or below ResourceVersion had left
-// every sink (delivered, filtered, rejected, or dropped and counted) by Time.
+// every sink (delivered, filtered, rejected, or dropped and counted) by Time; every event at or
+// below Sinks[key] had left that sink. A sink missing from Sinks is at ResourceVersion.
 type Checkpoint struct {
 	ResourceVersion uint64
-	Time            time.Time
+	// Sinks are per-sink positions, keyed by the sink's redacted --sink value.
+	Sinks map[string]uint64
+	Time  time.Time
 }
 
-// wire is the stored form. resourceVersion is a string, as the API server writes it.
+// Sink is the position of the sink with key: its own, or ResourceVersion when it has none (it is
+// new since the checkpoint was saved).
+func (c Checkpoint) Sink(key string) uint64 {
+	if p, ok := c.Sinks[key]; ok && p >= c.ResourceVersion {
+		return p
+	}
+	return c.ResourceVersion
+}
+
+// samePosition reports whether a and b are the same positions, whatever their times.
+func samePosition(a, b Checkpoint) bool {
+	return a.ResourceVersion == b.ResourceVersion && maps.Equal(a.Sinks, b.Sinks)
+}
+
+// wire is the stored form. resourceVersions are strings, as the API server writes them.
 type wire struct {
-	Version         int    `json:"version"`
-	ResourceVersion string `json:"resourceVersion"`
-	Time            string `json:"time"`
+	Version         int               `json:"version"`
+	ResourceVersion string            `json:"resourceVersion"`
+	Sinks           map[string]string `json:"sinks,omitempty"`
+	Time            string            `json:"time"`
 }
 
 // Encode returns c as a small JSON document.
 func Encode(c Checkpoint) []byte {
-	b, _ := json.Marshal(wire{Version: formatVersion, ResourceVersion: strconv.FormatUint(c.ResourceVersion, 10), Time: c.Time.UTC().Format(time.RFC3339Nano)})
+	w := wire{Version: formatVersion, ResourceVersion: strconv.FormatUint(c.ResourceVersion, 10), Time: c.Time.UTC().Format(time.RFC3339Nano)}
+	if len(c.Sinks) > 0 {
+		w.Sinks = make(map[string]string, len(c.Sinks))
+		for k, v := range c.Sinks {
+			w.Sinks[k] = strconv.FormatUint(v, 10)
+		}
+	}
+	b, _ := json.Marshal(w) // map keys are sorted: the same checkpoint encodes the same
 	return b
 }
 
@@ -57,8 +84,11 @@ func decode(b []byte) (Checkpoint, error) {
 	if err := dec.Decode(&w); err != nil {
 		return Checkpoint{}, fmt.Errorf("not a herald checkpoint: %v", err)
 	}
-	if w.Version != formatVersion {
-		return Checkpoint{}, fmt.Errorf("checkpoint format version %d; this herald reads version %d", w.Version, formatVersion)
+	if w.Version != formatVersion && w.Version != 1 {
+		return Checkpoint{}, fmt.Errorf("checkpoint format version %d; this herald reads versions 1 and %d (a newer herald wrote it?)", w.Version, formatVersion)
+	}
+	if w.Version == 1 && w.Sinks != nil {
+		return Checkpoint{}, errors.New("checkpoint format version 1 has no per-sink positions")
 	}
 	rv, err := strconv.ParseUint(w.ResourceVersion, 10, 64)
 	if err != nil || rv == 0 {
@@ -68,7 +98,18 @@ func decode(b []byte) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint time %q: %v", w.Time, err)
 	}
-	return Checkpoint{ResourceVersion: rv, Time: t}, nil
+	c := Checkpoint{ResourceVersion: rv, Time: t}
+	for k, v := range w.Sinks {
+		p, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || p == 0 {
+			return Checkpoint{}, fmt.Errorf("checkpoint position %q of sink %q is not a positive number", v, k)
+		}
+		if c.Sinks == nil {
+			c.Sinks = make(map[string]uint64, len(w.Sinks))
+		}
+		c.Sinks[k] = p
+	}
+	return c, nil
 }
 
 // ErrNotFound is returned by Store.Load when no checkpoint has been saved yet.

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,14 +39,34 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			t.Errorf("encoding is %d bytes: %s", len(b), b)
 		}
 	}
-	if got := string(Encode(Checkpoint{ResourceVersion: 42, Time: t0})); got != `{"version":1,"resourceVersion":"42","time":"2026-11-23T18:53:15.123456789Z"}` {
+	if got := string(Encode(Checkpoint{ResourceVersion: 42, Time: t0})); got != `{"version":2,"resourceVersion":"42","time":"2026-11-23T18:53:15.123456789Z"}` {
 		t.Errorf("encoding changed: %s", got)
+	}
+	withSinks := Checkpoint{ResourceVersion: 42, Sinks: map[string]uint64{"webhook:http://b/": 50, "kafka:?brokers=k:9092": 42}, Time: t0}
+	b := Encode(withSinks)
+	if got := string(b); got != `{"version":2,"resourceVersion":"42","sinks":{"kafka:?brokers=k:9092":"42","webhook:http://b/":"50"},"time":"2026-11-23T18:53:15.123456789Z"}` {
+		t.Errorf("encoding with sinks changed: %s", got)
+	}
+	got, err := Decode(b)
+	if err != nil || !samePosition(got, withSinks) {
+		t.Errorf("round trip of %+v gave %+v, %v", withSinks, got, err)
+	}
+	if got.Sink("webhook:http://b/") != 50 || got.Sink("new:sink") != 42 {
+		t.Errorf("Sink() = %d for a saved sink (want 50), %d for a new one (want 42)", got.Sink("webhook:http://b/"), got.Sink("new:sink"))
+	}
+	// What herald 0.1 wrote still resumes.
+	v1, err := Decode([]byte(`{"version":1,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`))
+	if err != nil || v1.ResourceVersion != 42 || v1.Sink("any") != 42 {
+		t.Errorf("version 1: %+v, %v", v1, err)
 	}
 }
 
 func TestDecodeRefusesWhatItCannotTrust(t *testing.T) {
 	for _, in := range []string{
-		``, `not json`, `{"version":2,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`,
+		``, `not json`, `{"version":3,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`,
+		`{"version":1,"resourceVersion":"42","sinks":{"a":"43"},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":2,"resourceVersion":"42","sinks":{"a":"-1"},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":2,"resourceVersion":"42","sinks":{"a":"0"},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"x42","time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"0","time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"42","time":"yesterday"}`,
@@ -139,24 +160,56 @@ func TestConfigMapSaveLoad(t *testing.T) {
 func TestParse(t *testing.T) {
 	client := fake.NewClientset()
 	good := map[string]string{
-		"off":                                "<nil>",
-		"file:/var/lib/herald/checkpoint":    "file:/var/lib/herald/checkpoint",
-		"configmap:herald/herald-checkpoint": "configmap:herald/herald-checkpoint",
+		"off":                                "",
+		"file:/var/lib/herald/checkpoint":    "file:/var/lib/herald/checkpoint every 0s",
+		"configmap:herald/herald-checkpoint": "configmap:herald/herald-checkpoint every 1s",
+		"file:/run/herald/cp,configmap:herald/herald-checkpoint": "file:/run/herald/cp every 0s; configmap:herald/herald-checkpoint every 1s",
 	}
 	for in, want := range good {
-		s, err := Parse(in, client)
-		got := "<nil>"
-		if s != nil {
-			got = s.String()
+		targets, err := Parse(in, client, time.Second)
+		var got []string
+		for _, tg := range targets {
+			got = append(got, fmt.Sprintf("%s every %s", tg.Store, tg.Interval))
 		}
-		if err != nil || got != want {
-			t.Errorf("Parse(%q) = %s, %v; want %s", in, got, err, want)
+		if err != nil || strings.Join(got, "; ") != want {
+			t.Errorf("Parse(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "on", "file:", "configmap:herald", "configmap:/x", "configmap:Herald/x", "configmap:herald/X_Y", "off:x", "etcd:x"} {
-		if s, err := Parse(in, client); err == nil || !strings.Contains(err.Error(), "--checkpoint=") {
+	for _, in := range []string{"", "on", "file:", "configmap:herald", "configmap:/x", "configmap:Herald/x", "configmap:herald/X_Y", "off:x", "etcd:x",
+		"off,file:/x", "file:/x,", "file:/x,file:/x"} {
+		if s, err := Parse(in, client, time.Second); err == nil || !strings.Contains(err.Error(), "--checkpoint=") {
 			t.Errorf("Parse(%q) = %v, %v; want an error naming the flag", in, s, err)
 		}
+	}
+}
+
+// The newest of several stores wins; a store with nothing or garbage is passed over.
+func TestLoadNewest(t *testing.T) {
+	dir := t.TempDir()
+	older := &File{Path: filepath.Join(dir, "older")}
+	newer := &File{Path: filepath.Join(dir, "newer")}
+	empty := &File{Path: filepath.Join(dir, "empty")}
+	garbage := &File{Path: filepath.Join(dir, "garbage")}
+	if err := older.Save(Checkpoint{ResourceVersion: 10, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := newer.Save(Checkpoint{ResourceVersion: 12, Time: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(garbage.Path, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	targets := []Target{{Store: older}, {Store: empty}, {Store: garbage}, {Store: newer}}
+	c, from, err := LoadNewest(targets)
+	if err != nil || c.ResourceVersion != 12 || from != newer {
+		t.Errorf("LoadNewest = %+v from %v, %v; want 12 from %s", c, from, err, newer)
+	}
+	if _, _, err := LoadNewest([]Target{{Store: empty}, {Store: garbage}}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LoadNewest of nothing usable: %v, want ErrNotFound", err)
+	}
+	unreadable := &File{Path: dir} // a directory: read fails with an I/O error
+	if _, _, err := LoadNewest([]Target{{Store: older}, {Store: unreadable}}); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("LoadNewest with an unreadable store: %v, want its error", err)
 	}
 }
 
@@ -181,8 +234,8 @@ func TestWriterSavesOnlyWhenMovedAndAlwaysAtTheEnd(t *testing.T) {
 	store := &memStore{}
 	var pos uint64
 	m := NewMetrics(nil)
-	w := NewWriter(store, func() uint64 { return pos }, clk, m, Checkpoint{ResourceVersion: 5, Time: t0})
-	step := func() { clk.Step(time.Second); _ = w.tick(false) }
+	w := NewWriter([]Target{{Store: store, Interval: time.Second}}, func() Checkpoint { return Checkpoint{ResourceVersion: pos} }, clk, m, Checkpoint{ResourceVersion: 5, Time: t0})
+	step := func() { clk.Step(time.Second); w.save(false) }
 
 	step() // position unknown (0): nothing saved
 	pos = 5
@@ -201,7 +254,7 @@ func TestWriterSavesOnlyWhenMovedAndAlwaysAtTheEnd(t *testing.T) {
 	store.fail = nil
 	step() // retried
 	clk.Step(DefaultRefresh)
-	_ = w.tick(false) // unmoved but old: refreshed so the time stays true
+	w.save(false) // unmoved but old: refreshed so the time stays true
 	if err := w.Final(); err != nil {
 		t.Fatal(err)
 	}
@@ -209,57 +262,70 @@ func TestWriterSavesOnlyWhenMovedAndAlwaysAtTheEnd(t *testing.T) {
 	for _, s := range store.saves {
 		rvs = append(rvs, s.ResourceVersion)
 	}
-	want := []uint64{9, 12, 13, 13, 13}
-	if len(rvs) != len(want) {
+	if want := []uint64{9, 12, 13, 13, 13}; fmt.Sprint(rvs) != fmt.Sprint(want) {
 		t.Fatalf("saved %v, want %v", rvs, want)
-	}
-	for i := range want {
-		if rvs[i] != want[i] {
-			t.Fatalf("saved %v, want %v", rvs, want)
-		}
 	}
 	if w.Last().ResourceVersion != 13 || !w.Last().Time.Equal(clk.Now()) || testutil.ToFloat64(m.position) != 13 {
 		t.Errorf("last %+v, gauge %v", w.Last(), testutil.ToFloat64(m.position))
 	}
 }
 
-// Run saves on the injected clock's ticks, at most once per interval.
-func TestWriterRunTicks(t *testing.T) {
+// A per-sink position that moves is a move even when the overall one stays.
+func TestWriterSavesPerSinkMoves(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	store := &memStore{}
+	pos := Checkpoint{ResourceVersion: 5, Sinks: map[string]uint64{"a": 5, "b": 5}}
+	w := NewWriter([]Target{{Store: store}}, func() Checkpoint { return pos }, clk, nil, Checkpoint{ResourceVersion: 5, Sinks: map[string]uint64{"a": 5, "b": 5}, Time: t0})
+	w.save(false)
+	pos = Checkpoint{ResourceVersion: 5, Sinks: map[string]uint64{"a": 5, "b": 9}}
+	w.save(false)
+	if len(store.saves) != 1 || store.saves[0].Sinks["b"] != 9 {
+		t.Errorf("saves %+v, want one with b at 9", store.saves)
+	}
+}
+
+// Run saves soon after each delivery to a target with no interval (a file) and at most once per
+// interval to the other (a ConfigMap), on the injected clock.
+func TestWriterRunSavesAfterDeliveries(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	file, cm := &memStore{}, &memStore{}
 	var mu sync.Mutex
 	pos := uint64(1)
-	w := NewWriter(store, func() uint64 { mu.Lock(); defer mu.Unlock(); pos++; return pos }, clk, nil, Checkpoint{ResourceVersion: 1, Time: t0})
+	setPos := func(p uint64) { mu.Lock(); pos = p; mu.Unlock() }
+	w := NewWriter([]Target{{Store: file}, {Store: cm, Interval: time.Second}},
+		func() Checkpoint { mu.Lock(); defer mu.Unlock(); return Checkpoint{ResourceVersion: pos} }, clk, nil, Checkpoint{ResourceVersion: 1, Time: t0})
+	saves := func(m *memStore) int { w.mu.Lock(); defer w.mu.Unlock(); return len(m.saves) }
 	ctx, cancel := context.WithCancel(context.Background())
+	progress := make(chan struct{}, 1)
 	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	for i := 0; i < 3; i++ {
-		for !clk.HasWaiters() {
-			time.Sleep(time.Millisecond)
-		}
-		clk.Step(500 * time.Millisecond)
-		mu.Lock()
-		p := pos
-		mu.Unlock()
-		if p != uint64(1+i) {
-			t.Fatalf("saved before a full interval: position read %d times", p-1)
-		}
-		clk.Step(500 * time.Millisecond)
-		for {
-			mu.Lock()
-			p = pos
-			mu.Unlock()
-			if p == uint64(2+i) {
-				break
+	go func() { w.Run(ctx, progress); close(done) }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (file saves %d, configmap saves %d)", what, saves(file), saves(cm))
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
+	for i := 1; i <= 3; i++ { // three deliveries without the clock moving
+		setPos(uint64(1 + i))
+		progress <- struct{}{}
+		waitFor("the file save after a delivery", func() bool { return saves(file) == i })
+	}
+	// The ConfigMap saved after the first delivery and waits for its interval for the rest.
+	if got := saves(cm); got != 1 {
+		t.Errorf("configmap saved %d times within one interval, want 1", got)
+	}
+	waitFor("the writer to sleep out the configmap's interval", clk.HasWaiters)
+	clk.Step(time.Second)
+	waitFor("the configmap save after its interval", func() bool { return saves(cm) == 2 })
+	if got := cm.saves[1].ResourceVersion; got != 4 {
+		t.Errorf("configmap's second save at %d, want the latest, 4", got)
+	}
 	cancel()
 	<-done
-	if len(store.saves) != 3 {
-		t.Errorf("%d saves over 3 intervals, want 3", len(store.saves))
-	}
 }
 
 // With no checkpoint yet, the first one is saved as soon as there is a position, not a whole
@@ -268,9 +334,9 @@ func TestWriterSavesTheFirstCheckpointPromptly(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	store := &memStore{}
 	saved := make(chan struct{})
-	w := NewWriter(store, func() uint64 { return 7 }, clk, nil, Checkpoint{})
+	w := NewWriter([]Target{{Store: store, Interval: time.Second}}, func() Checkpoint { return Checkpoint{ResourceVersion: 7} }, clk, nil, Checkpoint{})
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { w.Run(ctx); close(saved) }()
+	go func() { w.Run(ctx, nil); close(saved) }()
 	for !clk.HasWaiters() {
 		time.Sleep(time.Millisecond)
 	}

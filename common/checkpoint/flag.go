@@ -1,17 +1,48 @@
 package checkpoint
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/golang/glog"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 )
 
-// Parse reads a --checkpoint value: "off", "file:PATH" or "configmap:NAMESPACE/NAME". It returns
-// a nil Store for "off".
-func Parse(value string, client kubernetes.Interface) (Store, error) {
+// Parse reads a --checkpoint value: "off", or a comma-separated list of "file:PATH" and
+// "configmap:NAMESPACE/NAME". A file is saved after every delivered batch, a ConfigMap at most
+// once per interval. It returns no targets for "off".
+func Parse(value string, client kubernetes.Interface, interval time.Duration) ([]Target, error) {
+	if value == "off" {
+		return nil, nil
+	}
+	var out []Target
+	seen := map[string]bool{}
+	for _, one := range strings.Split(value, ",") {
+		s, err := parseOne(strings.TrimSpace(one), client)
+		if err != nil {
+			return nil, err
+		}
+		if s == nil {
+			return nil, fmt.Errorf("--checkpoint=%s: off cannot be combined with a store; write --checkpoint=off alone", value)
+		}
+		if seen[s.String()] {
+			return nil, fmt.Errorf("--checkpoint=%s: %s is given twice", value, s)
+		}
+		seen[s.String()] = true
+		t := Target{Store: s, Interval: interval}
+		if _, ok := s.(*File); ok {
+			t.Interval = 0
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func parseOne(value string, client kubernetes.Interface) (Store, error) {
 	const fix = "write --checkpoint=configmap:NAMESPACE/NAME, --checkpoint=file:PATH or --checkpoint=off"
 	kind, rest, _ := strings.Cut(value, ":")
 	switch kind {
@@ -42,4 +73,33 @@ func Parse(value string, client kubernetes.Interface) (Store, error) {
 		return &ConfigMap{Client: client, Namespace: ns, Name: name}, nil
 	}
 	return nil, fmt.Errorf("--checkpoint=%s: unknown kind %q; %s", value, kind, fix)
+}
+
+// LoadNewest loads every target's checkpoint and returns the newest (by saved time): after a
+// container restart the local file is ahead of the ConfigMap; on a new node only the ConfigMap
+// has one. It returns ErrNotFound when none has one. A checkpoint that cannot be decoded is
+// logged and passed over; any other error (RBAC, I/O) is returned.
+func LoadNewest(targets []Target) (Checkpoint, Store, error) {
+	var best Checkpoint
+	var from Store
+	for _, t := range targets {
+		c, err := t.Store.Load()
+		var d *DecodeError
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case errors.As(err, &d):
+			glog.Errorf("checkpoint %s: %v; passing over it (it is overwritten on the next save)", t.Store, err)
+			continue
+		case err != nil:
+			return Checkpoint{}, nil, err
+		}
+		if from == nil || c.Time.After(best.Time) {
+			best, from = c, t.Store
+		}
+	}
+	if from == nil {
+		return Checkpoint{}, nil, ErrNotFound
+	}
+	return best, from, nil
 }

@@ -29,6 +29,9 @@ func (s *store) checkSince(since *Since, list []any, listRV string) *Since {
 	if rv, err := strconv.ParseUint(listRV, 10, 64); err == nil && rv < since.ResourceVersion {
 		glog.Warningf("kubernetes source: the checkpoint's resourceVersion %d is ahead of the API server's %d in %s: it belongs to another store (etcd replaced or restored); ignoring it: events present now are recorded, not delivered", since.ResourceVersion, rv, scopeText(s.scope))
 		s.metrics.gaps.Inc()
+		if s.sinceIgnored != nil {
+			s.sinceIgnored()
+		}
 		return nil
 	}
 	if since.Time.IsZero() {

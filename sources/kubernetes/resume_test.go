@@ -119,9 +119,16 @@ func TestResumeReportsTheExpiredWindowAsAGap(t *testing.T) {
 func TestCheckpointFromAnotherStoreIsIgnored(t *testing.T) {
 	got := &collector{}
 	s, m := newResumeStore(got, &Since{ResourceVersion: 5000, Time: t0}, 0)
+	ignored := 0
+	s.sinceIgnored = func() { ignored++ }
 	_ = s.Replace([]any{eventAt(1, 90, 0), eventAt(2, 120, 0)}, "125")
 	if n := len(got.all()); n != 0 || counter(m.gaps) != 1 || counter(m.initial) != 2 {
 		t.Errorf("delivered %d, gaps %d, initial %d; want 0, 1, 2", n, counter(m.gaps), counter(m.initial))
+	}
+	// The pipeline is told, so it stops skipping at or below the foreign positions: later
+	// events of the new store (resourceVersion 126, under 5000) must be delivered.
+	if ignored != 1 {
+		t.Errorf("SinceIgnored called %d times, want 1", ignored)
 	}
 }
 

@@ -58,6 +58,10 @@ type Config struct {
 	// while herald was down) and records the others. Nil: nothing is replayed. Not together
 	// with Seed.
 	Since *Since
+	// SinceIgnored is called (before any event of the initial list is emitted) when Since is
+	// ignored because it belongs to another store (etcd replaced or restored): whoever skips
+	// events at or below a checkpoint position must stop, or new events would be lost.
+	SinceIgnored func()
 	// EventTTL is the API server's --event-ttl (default DefaultEventTTL): resuming from a
 	// checkpoint older than this reports the expired window as a gap.
 	EventTTL time.Duration
@@ -131,7 +135,7 @@ func New(cfg Config) (*Source, error) {
 			store: newStore(storeOptions{
 				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, clock: cfg.Clock,
 				metrics: cfg.Metrics, history: s.history, seed: cfg.Seed,
-				since: cfg.Since, ttl: cfg.EventTTL,
+				since: cfg.Since, sinceIgnored: cfg.SinceIgnored, ttl: cfg.EventTTL,
 			}),
 			health:  h,
 			lw:      &observedLW{events: cfg.Client.CoreV1().Events(ns), health: h, noWatchList: noWatchList},

@@ -124,7 +124,9 @@ type store struct {
 	synced bool                     // the first Replace (the initial list) is done
 	seed   map[types.UID]EventState // consulted by the first Replace only
 	since  *Since                   // consulted by the first Replace only
-	ttl    time.Duration            // the API server's --event-ttl, to tell a gap
+	// sinceIgnored is Config.SinceIgnored.
+	sinceIgnored func()
+	ttl          time.Duration // the API server's --event-ttl, to tell a gap
 
 	// position is the resourceVersion up to which every event this store will deliver has been
 	// emitted: the list's, then each watch notification's and bookmark's. 0 before the first list.
@@ -145,7 +147,9 @@ type storeOptions struct {
 	history *podHistory
 	seed    map[types.UID]EventState
 	since   *Since
-	ttl     time.Duration
+	// sinceIgnored is called when since is ignored (Config.SinceIgnored).
+	sinceIgnored func()
+	ttl          time.Duration
 }
 
 func newStore(o storeOptions) *store {
@@ -159,8 +163,10 @@ func newStore(o storeOptions) *store {
 		seed:    o.seed,
 		since:   o.since,
 		ttl:     o.ttl,
-		skipLog: newLogEvery(o.clock, time.Minute),
-		states:  newStateMap(0),
+
+		sinceIgnored: o.sinceIgnored,
+		skipLog:      newLogEvery(o.clock, time.Minute),
+		states:       newStateMap(0),
 	}
 }
 
