@@ -116,6 +116,9 @@ type Built struct {
 	Options core.SinkOptions
 	// Redacted is the --sink value with secrets replaced, safe to log.
 	Redacted string
+	// Key names this sink in checkpoints across restarts: its name= parameter, or its redacted
+	// --sink value, so that reordering the flags keeps each sink's position.
+	Key string
 }
 
 // Build parses one --sink value (the index-th, from 1) and constructs the sink.
@@ -149,6 +152,10 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// New may have passed unknown parameters through to the receiver (webhook); redact those too.
 	b.Redacted = redact.Text(raw, p.SecretNames()...)
+	b.Key = b.Redacted
+	if n := p.String("name"); n != "" {
+		b.Key = "name=" + n
+	}
 	// Report parameter problems first: they are usually why New failed.
 	if perr := p.Err(); perr != nil {
 		if sink != nil {
@@ -168,6 +175,7 @@ func BuildAll(raws []string, env Env) ([]*Built, error) {
 	var out []*Built
 	var errs []error
 	ids := map[string]int{}
+	keys := map[string]bool{}
 	for i, raw := range raws {
 		b, err := Build(i+1, raw, env)
 		if err != nil {
@@ -180,6 +188,11 @@ func BuildAll(raws []string, env Env) ([]*Built, error) {
 			continue
 		}
 		ids[b.ID] = i + 1
+		if keys[b.Key] {
+			// Two sinks that differ only in a secret: tell them apart by position.
+			b.Key += fmt.Sprintf(" (#%d)", i+1)
+		}
+		keys[b.Key] = true
 		out = append(out, b)
 	}
 	if len(errs) > 0 {

@@ -3,52 +3,80 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/golang/glog"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
 	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 )
 
-// loadCheckpoint opens --checkpoint and reads where the last run stopped. It returns a nil store
-// for --checkpoint=off, and a nil Since when there is nothing to resume from. A store that cannot
-// be read (RBAC, I/O) stops herald; a checkpoint that cannot be decoded is logged and ignored.
-func loadCheckpoint(o *options, client kubernetes.Interface) (checkpoint.Store, *kubesource.Since, checkpoint.Checkpoint, error) {
-	store, err := checkpoint.Parse(o.checkpoint, client)
-	if err != nil || store == nil {
-		return nil, nil, checkpoint.Checkpoint{}, err
+// loadCheckpoint opens --checkpoint and reads where the last run stopped (the newest of its
+// stores). It returns no targets for --checkpoint=off, and a zero Checkpoint when there is
+// nothing to resume from. A store that cannot be read (RBAC, I/O) stops herald; a checkpoint that
+// cannot be decoded is logged and passed over.
+func loadCheckpoint(o *options, client kubernetes.Interface) ([]checkpoint.Target, checkpoint.Checkpoint, error) {
+	targets, err := checkpoint.Parse(o.checkpoint, client, o.checkpointEvery)
+	if err != nil || len(targets) == 0 {
+		return nil, checkpoint.Checkpoint{}, err
 	}
-	cp, err := store.Load()
+	cp, from, err := checkpoint.LoadNewest(targets)
 	switch {
 	case errors.Is(err, checkpoint.ErrNotFound):
-		glog.Infof("checkpoint %s: none saved yet; starting without replay (events present now are recorded, not delivered)", store)
-		return store, nil, checkpoint.Checkpoint{}, nil
-	case err != nil && isDecodeError(err):
-		glog.Errorf("checkpoint %s: %v; ignoring it and starting without replay (it is overwritten on the next save)", store, err)
-		return store, nil, checkpoint.Checkpoint{}, nil
+		glog.Infof("checkpoint %s: none saved yet; starting without replay (events present now are recorded, not delivered)", o.checkpoint)
+		return targets, checkpoint.Checkpoint{}, nil
 	case err != nil:
-		return nil, nil, checkpoint.Checkpoint{}, fmt.Errorf("--checkpoint=%s: %v", o.checkpoint, err)
+		return nil, checkpoint.Checkpoint{}, fmt.Errorf("--checkpoint=%s: %v", o.checkpoint, err)
 	}
-	glog.Infof("checkpoint %s: resuming after resourceVersion %d (saved %s)", store, cp.ResourceVersion, cp.Time.Format("2006-01-02T15:04:05Z07:00"))
-	return store, &kubesource.Since{ResourceVersion: cp.ResourceVersion, Time: cp.Time}, cp, nil
+	glog.Infof("checkpoint %s: resuming after resourceVersion %d (saved %s)", from, cp.ResourceVersion, cp.Time.Format("2006-01-02T15:04:05Z07:00"))
+	return targets, cp, nil
 }
 
-func isDecodeError(err error) bool {
-	var d *checkpoint.DecodeError
-	return errors.As(err, &d)
+// resume tells the pipeline where each sink stopped and returns where the source must start:
+// the lowest of the sinks' positions (a sink new since the checkpoint starts at its overall
+// position). Nil when there is no checkpoint.
+func resume(cp checkpoint.Checkpoint, built []*sinks.Built, p *core.Pipeline) *kubesource.Since {
+	if cp.ResourceVersion == 0 {
+		return nil
+	}
+	start := uint64(math.MaxUint64)
+	for _, b := range built {
+		pos := cp.Sink(b.Key)
+		p.SetDelivered(b.ID, pos)
+		start = min(start, pos)
+		if pos > cp.ResourceVersion {
+			glog.Infof("checkpoint: sink %s had everything up to resourceVersion %d; it skips what is replayed to the others", b.ID, pos)
+		}
+	}
+	return &kubesource.Since{ResourceVersion: start, Time: cp.Time}
 }
 
-// deliveredPosition is the checkpoint position: the smaller of the source's position and the
-// pipeline's watermark, the source's read first (see core.Pipeline.Watermark). 0 while the
-// source has not listed yet.
-func deliveredPosition(src *kubesource.Source, p *core.Pipeline) func() uint64 {
-	return func() uint64 {
+// forgetDelivered undoes resume's per-sink positions: the checkpoint belongs to another store.
+func forgetDelivered(built []*sinks.Built, p *core.Pipeline) func() {
+	return func() {
+		for _, b := range built {
+			p.SetDelivered(b.ID, 0)
+		}
+	}
+}
+
+// deliveredPositions are the checkpoint positions: the pipeline's watermarks, overall and per
+// sink, each bounded by the source's position, the source's read first (see
+// core.Pipeline.Watermark). Zero while the source has not listed yet.
+func deliveredPositions(src *kubesource.Source, p *core.Pipeline, built []*sinks.Built) func() checkpoint.Checkpoint {
+	return func() checkpoint.Checkpoint {
 		s := src.Position()
 		if s == 0 {
-			return 0
+			return checkpoint.Checkpoint{}
 		}
-		return min(s, p.Watermark())
+		per := p.SinkWatermarks()
+		c := checkpoint.Checkpoint{ResourceVersion: min(s, p.Watermark()), Sinks: make(map[string]uint64, len(built))}
+		for _, b := range built {
+			c.Sinks[b.Key] = min(s, per[b.ID])
+		}
+		return c
 	}
 }

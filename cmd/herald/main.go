@@ -47,6 +47,7 @@ type options struct {
 	location        *time.Location
 	podRestarts     podRestartOptions
 	checkpoint      string
+	checkpointEvery time.Duration
 	eventTTL        time.Duration
 
 	leaderElect          bool
@@ -65,7 +66,8 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
 	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
-	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered position, so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "shortest time between two checkpoint saves to a ConfigMap (a file is saved after every delivered batch); after a SIGKILL, what was delivered in the last interval may be delivered again")
 	fs.DurationVar(&o.eventTTL, "event-ttl", time.Hour, "the API server's --event-ttl: when herald resumes from a checkpoint older than this, the events written in between have expired; herald reports that window as a gap (logged, herald_source_gaps_total)")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease \"herald\" watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
 	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE)")
@@ -147,6 +149,9 @@ func (o *options) validate() error {
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
 	}
+	if o.checkpointEvery < 0 {
+		return fmt.Errorf("--checkpoint-interval=%s: must be 0 (save after every delivered batch) or positive", o.checkpointEvery)
+	}
 	if o.eventTTL <= 0 {
 		return fmt.Errorf("--event-ttl=%s: must be positive (the API server's default is 1h)", o.eventTTL)
 	}
@@ -161,7 +166,7 @@ func (o *options) validate() error {
 			return fmt.Errorf("--leader-elect-lease-duration (%s) > --leader-elect-renew-deadline (%s) > --leader-elect-retry-period (%s) > 0 must hold", o.leaseDuration, o.renewDeadline, o.retryPeriod)
 		}
 	}
-	if o.leaderElect && o.checkpoint != "" && !strings.HasPrefix(o.checkpoint, "configmap:") {
+	if o.leaderElect && o.checkpoint != "" && !strings.Contains(o.checkpoint, "configmap:") {
 		glog.Warningf("--leader-elect with --checkpoint=%s: replicas do not share it unless the path is on a shared volume; a new leader resumes only from a checkpoint it can read (use configmap:NS/NAME)", o.checkpoint)
 	}
 	if o.checkpoint == "" {

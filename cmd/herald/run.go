@@ -104,25 +104,27 @@ func runDaemon(o *options) int {
 		}
 	}
 
-	cpStore, since, loaded, err := loadCheckpoint(o, client)
+	cpTargets, loaded, err := loadCheckpoint(o, client)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
 	}
+	since := resume(loaded, built, pipeline)
 
 	podEvents := 0
 	if o.podRestarts.enabled {
 		podEvents = o.podRestarts.podEvents
 	}
 	src, err := kubesource.New(kubesource.Config{
-		Client:     client,
-		Namespaces: settings.Namespaces,
-		Cluster:    o.clusterName,
-		Emit:       pipeline.Push,
-		Metrics:    kubesource.NewMetrics(reg),
-		Since:      since,
-		EventTTL:   o.eventTTL,
-		PodEvents:  podEvents,
+		Client:       client,
+		Namespaces:   settings.Namespaces,
+		Cluster:      o.clusterName,
+		Emit:         pipeline.Push,
+		Metrics:      kubesource.NewMetrics(reg),
+		Since:        since,
+		SinceIgnored: forgetDelivered(built, pipeline),
+		EventTTL:     o.eventTTL,
+		PodEvents:    podEvents,
 	})
 	if err != nil {
 		glog.Errorf("%v", err)
@@ -137,9 +139,9 @@ func runDaemon(o *options) int {
 	restartsRef.Store(restarts)
 
 	var cpWriter *checkpoint.Writer
-	if cpStore != nil {
-		cpWriter = checkpoint.NewWriter(cpStore, deliveredPosition(src, pipeline), nil, checkpoint.NewMetrics(reg), loaded)
-		go cpWriter.Run(ctx)
+	if len(cpTargets) > 0 {
+		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built), nil, checkpoint.NewMetrics(reg), loaded)
+		go cpWriter.Run(ctx, pipeline.Progress())
 	}
 	srcDone := make(chan struct{})
 	go func() {
@@ -161,7 +163,7 @@ func runDaemon(o *options) int {
 	if cpWriter != nil {
 		// After the flush: everything the source pushed has left every sink (or is counted).
 		if err := cpWriter.Final(); err == nil {
-			glog.Infof("checkpoint %s: saved resourceVersion %d", cpStore, cpWriter.Last().ResourceVersion)
+			glog.Infof("checkpoint %s: saved resourceVersion %d", o.checkpoint, cpWriter.Last().ResourceVersion)
 		}
 	}
 	glog.Info("stopped")
