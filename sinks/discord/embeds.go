@@ -151,12 +151,12 @@ func logTail(log, note string) string {
 	}
 	const fence = "```"
 	log = strings.ReplaceAll(log, fence, "ˋˋˋ")
-	room := MaxFieldValue - 2*len(fence) - 2 - width(chat.Marker)
-	if width(log) > room {
+	room := MaxFieldValue - 2*len(fence) - 2 - chat.Width(chat.Marker)
+	if chat.Width(log) > room {
 		rs := []rune(log)
 		n, i := 0, len(rs)
-		for i > 0 && n+width(string(rs[i-1])) <= room {
-			n += width(string(rs[i-1]))
+		for i > 0 && n+chat.Width(string(rs[i-1])) <= room {
+			n += chat.Width(string(rs[i-1]))
 			i--
 		}
 		log = chat.Marker + string(rs[i:])
@@ -220,7 +220,7 @@ func groupText(g chat.GroupView) string {
 // check reports the first Discord limit m breaks ("" when none) and the characters its embeds
 // hold, which Discord limits in total.
 func check(m *Message) (problem string, total int) {
-	if width(m.Content) > MaxContent {
+	if chat.Width(m.Content) > MaxContent {
 		return "content over the limit", 0
 	}
 	if len(m.Embeds) > MaxEmbeds {
@@ -228,22 +228,22 @@ func check(m *Message) (problem string, total int) {
 	}
 	for i, e := range m.Embeds {
 		switch {
-		case width(e.Title) > MaxTitle:
+		case chat.Width(e.Title) > MaxTitle:
 			return fmt.Sprintf("embed %d: title over %d", i, MaxTitle), 0
-		case width(e.Description) > MaxDescription:
+		case chat.Width(e.Description) > MaxDescription:
 			return fmt.Sprintf("embed %d: description over %d", i, MaxDescription), 0
 		case len(e.Fields) > MaxFields:
 			return fmt.Sprintf("embed %d: %d fields, over %d", i, len(e.Fields), MaxFields), 0
 		}
-		total += width(e.Title) + width(e.Description)
+		total += chat.Width(e.Title) + chat.Width(e.Description)
 		if e.Footer != nil {
-			total += width(e.Footer.Text)
+			total += chat.Width(e.Footer.Text)
 		}
 		for _, f := range e.Fields {
-			if width(f.Name) > MaxFieldName || width(f.Value) > MaxFieldValue || strings.TrimSpace(f.Name) == "" || strings.TrimSpace(f.Value) == "" {
+			if chat.Width(f.Name) > MaxFieldName || chat.Width(f.Value) > MaxFieldValue || strings.TrimSpace(f.Name) == "" || strings.TrimSpace(f.Value) == "" {
 				return fmt.Sprintf("embed %d: field %q is empty or too long", i, f.Name), 0
 			}
-			total += width(f.Name) + width(f.Value)
+			total += chat.Width(f.Name) + chat.Width(f.Value)
 		}
 	}
 	if total > MaxEmbedTotal {
