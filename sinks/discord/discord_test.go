@@ -173,17 +173,20 @@ func TestLongTextsAreCutToDiscordLimits(t *testing.T) {
 	f := newFakeDiscord(t)
 	s := build(t, "discord:"+f.hookURL()+"?mentions=everyone", sinks.Env{Cluster: strings.Repeat("c", 400)})
 	e := event("shop", strings.Repeat("n", 300), strings.Repeat("R*", 200), strings.Repeat("容器启动失败😀 *_~ ", 20000))
-	e.Restart = &core.PodRestart{Container: "app", RestartCount: 4, PreviousLog: strings.Repeat("line ``` x\n", 2000) + "THE LAST LINE\n"}
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
+	r := event("shop", strings.Repeat("n", 300), "ContainerRestarted", "restarted")
+	r.Restart = &core.PodRestart{Container: "app", Pod: strings.Repeat("p", 300), RestartCount: 4, PreviousLog: strings.Repeat("line ``` x\n", 2000) + "THE LAST LINE\n"}
+	for _, ev := range []*core.Event{e, r} {
+		if err := s.Export(context.Background(), []*core.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.noProblems(t)
-	em := f.messages()[0].Message.Embeds[0]
-	if !strings.HasSuffix(em.Description, chat.Marker) {
+	if em := f.messages()[0].Message.Embeds[0]; !strings.HasSuffix(em.Description, chat.Marker) {
 		t.Errorf("the cut description does not end with the marker")
 	}
-	if log := em.field("Previous log"); !strings.Contains(log, "THE LAST LINE") || !strings.HasPrefix(log, "```") || !strings.HasSuffix(log, "```") {
-		t.Errorf("previous log field %q: want the end of the log in a code block", log)
+	log := f.messages()[1].Message.Embeds[0].Description
+	if !strings.Contains(log, "THE LAST LINE") || !strings.HasPrefix(log, "**Previous log**\n```\n"+chat.Marker) || !strings.HasSuffix(log, "\n```") || strings.Count(log, "```") != 2 {
+		t.Errorf("description %q: want the end of the log in one code block", log)
 	}
 }
 
