@@ -29,7 +29,7 @@ type Style struct {
 // QuotedLines writes a log as quoted lines ("> " each, escaped), for markdown dialects that
 // document no multi-line code block (Work WeChat's).
 func QuotedLines(s string) string {
-	lines := strings.Split(EscapeMarkdown(s), "\n")
+	lines := strings.Split(BreakFences(EscapeMarkdown(s)), "\n")
 	for i, l := range lines {
 		lines[i] = "> " + l
 	}
