@@ -65,14 +65,11 @@ func Width(s string) int {
 // Clip cuts s to at most max UTF-16 code units at a character boundary, ending in Marker when
 // cut. Invalid UTF-8 is replaced first, so the result is valid UTF-8.
 func Clip(s string, max int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if Width(s) <= max {
+	s, keep := clipRoom(s, max)
+	if keep < 0 {
 		return s
 	}
-	keep := max - Width(Marker)
-	if keep <= 0 {
+	if keep == 0 {
 		return ""
 	}
 	n := 0
@@ -89,14 +86,11 @@ func Clip(s string, max int) string {
 // when cut, from the start of a line when one begins in what is kept. A log's last lines (those
 // before a crash) are what a reader needs. Invalid UTF-8 is replaced first.
 func ClipTail(s string, max int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if Width(s) <= max {
+	s, room := clipRoom(s, max)
+	if room < 0 {
 		return s
 	}
-	room := max - Width(Marker)
-	if room <= 0 {
+	if room == 0 {
 		return ""
 	}
 	n, i := 0, len(s)
@@ -113,4 +107,16 @@ func ClipTail(s string, max int) string {
 		t = t[nl+1:]
 	}
 	return Marker + t
+}
+
+// clipRoom makes s valid UTF-8 and says how many UTF-16 code units of it a cut to max keeps
+// beside Marker: -1 when s is within max and needs no cut, 0 when nothing can be kept.
+func clipRoom(s string, limit int) (string, int) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if Width(s) <= limit {
+		return s, -1
+	}
+	return s, max(limit-Width(Marker), 0)
 }

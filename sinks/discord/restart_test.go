@@ -13,24 +13,14 @@ import (
 // TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
 // 1 MiB termination message; the receiver checks Discord's embed limits.
 func TestRestartLayout(t *testing.T) {
-	for _, logBytes := range []int{0, 200 << 10} {
+	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
 		f := newFakeDiscord(t)
 		s := build(t, "discord:"+f.hookURL(), sinks.Env{Cluster: "prod-eu-1"})
-		e := chattest.RestartEvent(logBytes)
 		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
 			t.Fatal(err)
 		}
 		f.noProblems(t)
-		got := f.messages()
-		if len(got) != 1 || len(got[0].Message.Embeds) != 1 {
-			t.Fatalf("%d messages, want 1 with one embed", len(got))
-		}
-		em := got[0].Message.Embeds[0]
-		texts := []string{em.Title, em.Description}
-		for _, fl := range em.Fields {
-			texts = append(texts, fl.Name, fl.Value)
-		}
-		chattest.CheckRestart(t, strings.Join(texts, "\n"), e)
+		em := f.messages()[0].Message.Embeds[0]
 		if !strings.HasPrefix(em.Title, "container app of pod shop/checkout-7d4b9c6f5-x2x9z restarted: exit code 137 (OOMKilled)") {
 			t.Errorf("title %q", em.Title)
 		}
@@ -39,7 +29,9 @@ func TestRestartLayout(t *testing.T) {
 				t.Errorf("field %s = %q, want %q", name, v, want)
 			}
 		}
+		texts := []string{em.Title, em.Description}
 		for _, fl := range em.Fields {
+			texts = append(texts, fl.Name, fl.Value)
 			if wide := fl.Name == "Recent events" || fl.Name == "Termination message"; fl.Inline == wide {
 				t.Errorf("field %s inline %v", fl.Name, fl.Inline)
 			}
@@ -47,8 +39,9 @@ func TestRestartLayout(t *testing.T) {
 		if !strings.HasPrefix(em.Description, "**Previous log**\n```\n") || !strings.HasSuffix(em.Description, "\n```") {
 			t.Errorf("description does not hold the logs in code blocks: %.80q…", em.Description)
 		}
-		if logBytes > 0 && (!strings.Contains(em.Description, "\n```\n**Current log**\n```\n…") || chars(em.Description) < 3000) {
+		if large && (!strings.Contains(em.Description, "\n```\n**Current log**\n```\n…") || chars(em.Description) < 3000) {
 			t.Errorf("the current log is not shown after the previous one, or the room is not used (%d characters)", chars(em.Description))
 		}
-	}
+		return strings.Join(texts, "\n")
+	})
 }

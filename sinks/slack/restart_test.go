@@ -13,20 +13,14 @@ import (
 // TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
 // 1 MiB termination message; the receiver checks Slack's limits.
 func TestRestartLayout(t *testing.T) {
-	for _, logBytes := range []int{0, 200 << 10} {
+	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
 		f := newFakeSlack(t)
 		s := build(t, "slack:"+f.hookURL()+"?mentions=here", sinks.Env{Cluster: "prod-eu-1"})
-		e := chattest.RestartEvent(logBytes)
 		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
 			t.Fatal(err)
 		}
 		f.noProblems(t)
-		got := f.messages()
-		if len(got) != 1 {
-			t.Fatalf("%d messages, want 1", len(got))
-		}
-		m := got[0].Message
-		chattest.CheckRestart(t, strings.Join(m.texts(""), "\n"), e)
+		m := f.messages()[0].Message
 		if h := m.Blocks[0]; h.Type != "header" || !strings.HasPrefix(h.Text.Text, "container app of pod shop/checkout-7d4b9c6f5-x2x9z restarted: exit code 137 (OOMKilled)") {
 			t.Errorf("header %+v", h.Text)
 		}
@@ -47,8 +41,9 @@ func TestRestartLayout(t *testing.T) {
 				}
 			}
 		}
-		if want := map[int]int{0: 1, 200 << 10: 2}[logBytes]; logs != want {
+		if want := map[bool]int{false: 1, true: 2}[large]; logs != want {
 			t.Errorf("%d log sections, want %d", logs, want)
 		}
-	}
+		return strings.Join(m.texts(""), "\n")
+	})
 }

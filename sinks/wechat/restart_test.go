@@ -7,37 +7,30 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/heraldproject/herald/common/chat/chattest"
+	"github.com/heraldproject/herald/core"
 )
 
 // TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
 // 1 MiB termination message as markdown; the receiver checks the 4096-byte limit. Work WeChat
 // documents no multi-line code block, so the logs are quoted lines.
 func TestRestartLayout(t *testing.T) {
-	for _, logBytes := range []int{0, 200 << 10} {
+	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
 		clk := clocktesting.NewFakeClock(chattest.Start)
 		rc := newReceiver(t, clk)
 		s := build(t, "wechat:"+rc.robotURL()+"&msg_type=markdown", clk)
-		e := chattest.RestartEvent(logBytes)
 		if err := export(t, s, e); err != nil {
 			t.Fatal(err)
 		}
 		if r := rc.rejections(); len(r) > 0 {
 			t.Fatalf("the receiver refused: %v", r)
 		}
-		got := rc.got()
-		if len(got) != 1 {
-			t.Fatalf("%d messages, want 1", len(got))
+		text := rc.got()[0].Content
+		if strings.Contains(text, "```") || !strings.Contains(text, "Previous log:\n> ") {
+			t.Errorf("a code fence in Work WeChat markdown, or the previous log is not quoted:\n%s", text)
 		}
-		text := got[0].Content
-		chattest.CheckRestart(t, text, e)
-		if strings.Contains(text, "```") {
-			t.Errorf("a code fence in Work WeChat markdown:\n%s", text)
-		}
-		if !strings.Contains(text, "Previous log:\n> ") {
-			t.Errorf("the previous log is not quoted:\n%s", text)
-		}
-		if logBytes > 0 && (len(text) < 4096*3/4 || !strings.Contains(text, "Current log:\n> ")) {
+		if large && (len(text) < 4096*3/4 || !strings.Contains(text, "Current log:\n> ")) {
 			t.Errorf("%d bytes of 4096 used, or no current log:\n%s", len(text), text)
 		}
-	}
+		return text
+	})
 }

@@ -119,3 +119,22 @@ func CheckRestart(t testing.TB, text string, e *core.Event) {
 		t.Errorf("%d code fence lines: a code block is not closed:\n%s", fences, text)
 	}
 }
+
+// LargeLogBytes is the size of each log of the large restart ForEachRestart sends.
+const LargeLogBytes = 200 << 10
+
+// ForEachRestart runs send in a subtest for the sample restart (RestartEvent(0)) and for a
+// large one (RestartEvent(LargeLogBytes)); send delivers e through a sink of its own, checks
+// what is particular to the sink, and returns all the text the message shows, which
+// CheckRestart then checks. large says which of the two runs.
+func ForEachRestart(t *testing.T, send func(t *testing.T, e *core.Event, large bool) string) {
+	for _, c := range []struct {
+		name  string
+		bytes int
+	}{{"sample", 0}, {"large", LargeLogBytes}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := RestartEvent(c.bytes)
+			CheckRestart(t, send(t, e, c.bytes > 0), e)
+		})
+	}
+}
