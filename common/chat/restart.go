@@ -187,9 +187,15 @@ func CodeFence(s string) string {
 	return "```\n" + BreakFences(s) + "\n```"
 }
 
-// BreakFences puts a zero-width space into every ``` of s, so that s cannot close (or open) a
-// code block.
-func BreakFences(s string) string { return strings.ReplaceAll(s, "```", "`\u200b``") }
+// BreakFences puts zero-width spaces into every run of three or more backticks in s, so that s
+// cannot close (or open) a code block.
+func BreakFences(s string) string {
+	// One pass leaves "`\u200b```" of "````": repeat until no run of three is left.
+	for strings.Contains(s, "```") {
+		s = strings.ReplaceAll(s, "```", "`\u200b``")
+	}
+	return s
+}
 
 // FencedTail writes the end of log as a code block (CodeFence) of at most max UTF-16 code
 // units, escaped by esc (nil: as it is) after the cut, so the cut never splits what esc writes.
