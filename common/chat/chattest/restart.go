@@ -138,3 +138,15 @@ func ForEachRestart(t *testing.T, send func(t *testing.T, e *core.Event, large b
 		})
 	}
 }
+
+// FuzzRestart is the sample restart with fuzzer input in every text a restart layout shows:
+// both logs, the termination message, the container, the owner and a recent event.
+func FuzzRestart(message, reason string) *core.Event {
+	e := RestartEvent(0)
+	r := e.Restart
+	r.PreviousLog, r.CurrentLog = message, reason+"\n"+message
+	r.LastState.Message, r.LastState.Reason = message, reason
+	r.Container, r.OwnerName = reason, message
+	r.RecentEvents = []*corev1.Event{{Type: corev1.EventTypeWarning, Reason: reason, Message: message}}
+	return e
+}
