@@ -124,9 +124,15 @@ func buildView(d *Digest, items [][]Fields, groups, named int) *View {
 	return v
 }
 
-// FitSingle renders one event within limit. A restart report's log tails are cut first (their
-// ends kept, behind Marker), down to nothing; then the message is cut (with Marker). It fails
-// with ErrNoFit when even an empty message is too large.
+// restartMessageBytes is how much of a restart report's message is kept while its log tails
+// are cut: the logs say more than the message, which repeats the headline.
+const restartMessageBytes = 1 << 10
+
+// FitSingle renders one event within limit, cutting its message (with Marker). For a restart
+// report with log tails, the message is first cut to restartMessageBytes; if the whole logs
+// then fit, the message gets the room left, otherwise the log tails are cut (their ends kept,
+// behind Marker), down to nothing before the message is cut further. It fails with ErrNoFit
+// when even an empty message is too large.
 func FitSingle(f Fields, limit int, render RenderSingle) ([]byte, error) {
 	payload, size, err := render(f)
 	if err != nil {
@@ -136,6 +142,14 @@ func FitSingle(f Fields, limit int, render RenderSingle) ([]byte, error) {
 		return payload, nil
 	}
 	if f.PreviousLog != "" || f.CurrentLog != "" {
+		short := f
+		short.Message = Truncate(f.Message, restartMessageBytes)
+		if _, size, err := render(short); err != nil {
+			return nil, err
+		} else if size <= limit {
+			return fitMessage(f, limit, render)
+		}
+		f = short
 		prev, cur := f.PreviousLog, f.CurrentLog
 		withLogs := func(n int) Fields {
 			g := f

@@ -58,3 +58,32 @@ func FuzzDigest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFencedTail checks what the Slack and Discord restart layouts rely on for any log: the
+// block is valid UTF-8, within max UTF-16 code units, exactly one code block, and ends where
+// the log ends.
+func FuzzFencedTail(f *testing.F) {
+	f.Add("line 1\nline ``` 2\nlast", uint16(20))
+	f.Add("日本😀\n\xff```````\x00", uint16(12))
+	f.Add(strings.Repeat("a&b\n", 3000), uint16(3000))
+	f.Fuzz(func(t *testing.T, log string, max uint16) {
+		esc := func(s string) string { return strings.ReplaceAll(s, "&", "&amp;") }
+		got := FencedTail(log, int(max), esc)
+		if got == "" {
+			return
+		}
+		if !utf8.ValidString(got) || Width(got) > int(max) {
+			t.Fatalf("max %d: %d units, valid %v: %q", max, Width(got), utf8.ValidString(got), got)
+		}
+		if !strings.HasPrefix(got, "```\n") || !strings.HasSuffix(got, "\n```") || strings.Count(got, "```") != 2 {
+			t.Fatalf("not one code block: %q", got)
+		}
+		clean := strings.ToValidUTF8(log, "\uFFFD")
+		if last, _ := utf8.DecodeLastRuneInString(clean); len(clean) > 0 && last != '`' && last != '&' {
+			body := strings.TrimSuffix(got, "\n```")
+			if r, _ := utf8.DecodeLastRuneInString(body); r != last {
+				t.Fatalf("the end of the log is lost: log ends %q, block %q", last, got)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Restart layout bounds, shared by the chat sinks' default restart layouts.
@@ -11,6 +12,9 @@ const (
 	MaxRecentEvents = 5
 	// maxRecentLine cuts each recent event line.
 	maxRecentLine = 200
+	// maxTermination cuts the container's termination message (its terminationMessagePath),
+	// which layouts show on one line.
+	maxTermination = 300
 	// MaxLogBytes is the most of each log tail a restart message carries before fitting cuts it
 	// further to the service's limit.
 	MaxLogBytes = 16 << 10
@@ -67,6 +71,50 @@ func (f Fields) RestartFacts() []Fact {
 	}
 	add("Node", r.Node)
 	return out
+}
+
+// StateFacts are the container's facts of a restart report, the ones known: Container,
+// Restarts (the restart count), Exit code ("137 (OOMKilled)"), Signal, and Finished (when the
+// container died, in the event's time zone).
+func (f Fields) StateFacts() []Fact {
+	r := f.Restart
+	if r == nil {
+		return nil
+	}
+	var out []Fact
+	if c := clean(OneLine(r.Container), maxShortField); c != "" {
+		out = append(out, Fact{"Container", c})
+	}
+	out = append(out, Fact{"Restarts", fmt.Sprint(r.RestartCount)})
+	ls := r.LastState
+	if ls == nil {
+		return out
+	}
+	code := fmt.Sprint(ls.ExitCode)
+	if reason := clean(OneLine(ls.Reason), maxShortField); reason != "" {
+		code += " (" + reason + ")"
+	}
+	out = append(out, Fact{"Exit code", code})
+	if ls.Signal != 0 {
+		out = append(out, Fact{"Signal", fmt.Sprint(ls.Signal)})
+	}
+	if !ls.FinishedAt.IsZero() {
+		loc := time.UTC
+		if !f.Time.IsZero() {
+			loc = f.Time.Location()
+		}
+		out = append(out, Fact{"Finished", ls.FinishedAt.In(loc).Format(TimeLayout)})
+	}
+	return out
+}
+
+// TerminationMessage is the container's termination message on one line, cut short; "" when
+// it left none.
+func (f Fields) TerminationMessage() string {
+	if f.Restart == nil || f.Restart.LastState == nil {
+		return ""
+	}
+	return clean(OneLine(cutRunes(f.Restart.LastState.Message, 4*maxTermination)), maxTermination)
 }
 
 // RecentEvents are the last MaxRecentEvents of the pod's recent events, one line each
@@ -136,5 +184,40 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // CodeFence writes s as a markdown code block, with any ``` in s broken so the block cannot be
 // closed early.
 func CodeFence(s string) string {
-	return "```\n" + strings.ReplaceAll(s, "```", "`\u200b``") + "\n```"
+	return "```\n" + BreakFences(s) + "\n```"
+}
+
+// BreakFences puts zero-width spaces into every run of three or more backticks in s, so that s
+// cannot close (or open) a code block.
+func BreakFences(s string) string {
+	// One pass leaves "`\u200b```" of "````": repeat until no run of three is left.
+	for strings.Contains(s, "```") {
+		s = strings.ReplaceAll(s, "```", "`\u200b``")
+	}
+	return s
+}
+
+// FencedTail writes the end of log as a code block (CodeFence) of at most max UTF-16 code
+// units, escaped by esc (nil: as it is) after the cut, so the cut never splits what esc writes.
+// The block starts with Marker when the log was cut. It returns "" when log is empty or max
+// leaves no room for a line.
+func FencedTail(log string, max int, esc func(string) string) string {
+	if esc == nil {
+		esc = func(s string) string { return s }
+	}
+	const fences = len("```\n\n```")
+	room := max - fences
+	n := room
+	for n > Width(Marker) {
+		body := BreakFences(esc(ClipTail(log, n)))
+		if body == "" {
+			return ""
+		}
+		if w := Width(body); w > room {
+			n -= w - room
+			continue
+		}
+		return "```\n" + body + "\n```"
+	}
+	return ""
 }

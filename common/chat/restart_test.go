@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/heraldproject/herald/core"
 )
@@ -94,4 +96,75 @@ func TestTail(t *testing.T) {
 	assert.LessOrEqual(t, len(got), 10)
 	assert.True(t, strings.HasPrefix(got, Marker))
 	assert.Equal(t, "", Tail("abcdef", 2))
+}
+
+func TestClipAndClipTailCountUTF16(t *testing.T) {
+	assert.Equal(t, 2, Width("😀"))
+	assert.Equal(t, "abc", Clip("abc", 3))
+	got := Clip(strings.Repeat("😀", 10), 7)
+	assert.LessOrEqual(t, Width(got), 7)
+	assert.True(t, strings.HasSuffix(got, Marker))
+	log := "first\nsecond\nthird 😀"
+	assert.Equal(t, log, ClipTail(log, Width(log)))
+	tail := ClipTail(log, 12)
+	assert.Equal(t, Marker+"third 😀", tail, "from a line start, the end kept")
+	assert.LessOrEqual(t, Width(tail), 12)
+	assert.Equal(t, "", ClipTail(log, 1))
+}
+
+func TestFencedTail(t *testing.T) {
+	log := strings.Repeat("line ``` & x\n", 500) + "THE END"
+	esc := func(s string) string { return strings.ReplaceAll(s, "&", "&amp;") }
+	for _, max := range []int{3000, 1024, 100, 20} {
+		got := FencedTail(log, max, esc)
+		assert.LessOrEqual(t, Width(got), max, max)
+		assert.True(t, strings.HasPrefix(got, "```\n"+Marker), max)
+		assert.True(t, strings.HasSuffix(got, "THE END\n```"), max)
+		assert.Equal(t, 2, strings.Count(got, "```"), "the log's own fences are broken")
+		assert.NotContains(t, got, "&am"+"\n", "escaped after the cut")
+	}
+	assert.Equal(t, "", FencedTail("", 100, nil))
+	assert.Equal(t, "", FencedTail(log, 9, nil), "no room for a line")
+}
+
+func TestStateFactsAndTerminationMessage(t *testing.T) {
+	e := restartEv("", "")
+	e.Restart.LastState.Signal = 9
+	e.Restart.LastState.FinishedAt = metav1.NewTime(t0)
+	e.Restart.LastState.Message = "panic: out of memory\n" + strings.Repeat("goroutine 1 ", 1<<16)
+	f := FieldsOf(e, "prod", time.FixedZone("CST", 8*3600))
+	assert.Equal(t, []Fact{{"Container", "app"}, {"Restarts", "5"}, {"Exit code", "137 (OOMKilled)"}, {"Signal", "9"}, {"Finished", t0.In(time.FixedZone("CST", 8*3600)).Format(TimeLayout)}}, f.StateFacts())
+	tm := f.TerminationMessage()
+	assert.True(t, strings.HasPrefix(tm, "panic: out of memory goroutine 1"), tm)
+	assert.LessOrEqual(t, len(tm), maxTermination)
+	text := TextLayout{Style: Markdown}.Event(f)
+	assert.Contains(t, text, "Termination message: panic: out of memory")
+	assert.Contains(t, text, "Signal: 9")
+	assert.Nil(t, FieldsOf(ev("shop", "web-1", "BackOff", "x", 0), "", nil).StateFacts())
+}
+
+func TestQuotedLines(t *testing.T) {
+	assert.Equal(t, "> a ＜@all>\n> `\u200b``yaml\n> ", QuotedLines("a <@all>\n```yaml\n"))
+}
+
+func TestFitSingleCutsALongMessageBeforeTheLogs(t *testing.T) {
+	e := restartEv(strings.Repeat("p", 3000)+"\nprevious end", "current end")
+	f := FieldsOf(e, "prod", nil)
+	f.Message = strings.Repeat("m", 20000)
+	render := func(f Fields) ([]byte, int, error) {
+		text := f.Message + "\n" + f.PreviousLog + "\n" + f.CurrentLog
+		return []byte(text), len(text), nil
+	}
+	body, err := FitSingle(f, 6000, render)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(body), 6000)
+	assert.Contains(t, string(body), strings.Repeat("p", 3000)+"\nprevious end\ncurrent end", "the logs are whole: the message gave way")
+	assert.Greater(t, len(body), 6000-8, "the message takes the room left")
+
+	f.PreviousLog = strings.Repeat("p", 10000) + "\nprevious end"
+	body, err = FitSingle(f, 6000, render)
+	require.NoError(t, err)
+	msg, _, _ := strings.Cut(string(body), "\n")
+	assert.LessOrEqual(t, len(msg), 1<<10, "the message is cut to 1 KiB before the logs are cut")
+	assert.Contains(t, string(body), "previous end\ncurrent end")
 }

@@ -26,6 +26,16 @@ type Style struct {
 	Code func(s string) string
 }
 
+// QuotedLines writes a log as quoted lines ("> " each, escaped), for markdown dialects that
+// document no multi-line code block (Work WeChat's).
+func QuotedLines(s string) string {
+	lines := strings.Split(BreakFences(EscapeMarkdown(s)), "\n")
+	for i, l := range lines {
+		lines[i] = "> " + l
+	}
+	return strings.Join(lines, "\n")
+}
+
 // PlainText is a style for plain text messages (Work WeChat, DingTalk and Feishu text).
 var PlainText = Style{
 	NewLine: "\n",
@@ -118,10 +128,12 @@ func (l TextLayout) Event(f Fields) string {
 }
 
 // restart writes a restart report's section: the headline, its facts, the pod's recent events,
-// the log tails (code blocks in markdown) and the note on a missing log:
+// the container's termination message, the log tails (code blocks in markdown) and the note on
+// a missing log:
 //
 //	container app of pod shop/web-1 restarted: exit code 137 (OOMKilled) · restart 5
 //	Cluster: prod · Namespace: shop · Owner: Deployment web · Node: node-3 · 2026-11-24 02:53:15 CST
+//	Termination message: out of memory in the catalogue cache
 //	Recent events:
 //	- Warning BackOff: Back-off restarting failed container app (×3)
 //	Previous log:
@@ -142,8 +154,14 @@ func (l TextLayout) restart(f Fields) []string {
 	if w := f.When(); w != "" {
 		facts = append(facts, w)
 	}
+	if ls := f.Restart.LastState; ls != nil && ls.Signal != 0 {
+		facts = append(facts, fmt.Sprintf("Signal: %d", ls.Signal))
+	}
 	if len(facts) > 0 {
 		lines = append(lines, s.Quote(strings.Join(facts, " · ")))
+	}
+	if tm := f.TerminationMessage(); tm != "" {
+		lines = append(lines, "Termination message: "+s.Escape(tm))
 	}
 	if recent := f.RecentEvents(); len(recent) > 0 {
 		lines = append(lines, "Recent events:")

@@ -72,7 +72,7 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	c.HTTP = httpx.OptionsFromParams(p)
 	if p.Has("username") {
 		lower := strings.ToLower(c.Username)
-		switch n := width(c.Username); {
+		switch n := chat.Width(c.Username); {
 		case n < 1 || n > 80:
 			p.Errorf("username", "write 1 to 80 characters", "%d characters", n)
 		case strings.Contains(lower, "discord") || strings.Contains(lower, "clyde"):

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
@@ -173,17 +174,20 @@ func TestLongTextsAreCutToDiscordLimits(t *testing.T) {
 	f := newFakeDiscord(t)
 	s := build(t, "discord:"+f.hookURL()+"?mentions=everyone", sinks.Env{Cluster: strings.Repeat("c", 400)})
 	e := event("shop", strings.Repeat("n", 300), strings.Repeat("R*", 200), strings.Repeat("容器启动失败😀 *_~ ", 20000))
-	e.Restart = &core.PodRestart{Container: "app", RestartCount: 4, PreviousLog: strings.Repeat("line ``` x\n", 2000) + "THE LAST LINE\n"}
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
+	r := event("shop", strings.Repeat("n", 300), "ContainerRestarted", "restarted")
+	r.Restart = &core.PodRestart{Container: "app", Pod: strings.Repeat("p", 300), RestartCount: 4, PreviousLog: strings.Repeat("line ``` x\n", 2000) + "THE LAST LINE\n"}
+	for _, ev := range []*core.Event{e, r} {
+		if err := s.Export(context.Background(), []*core.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.noProblems(t)
-	em := f.messages()[0].Message.Embeds[0]
-	if !strings.HasSuffix(em.Description, chat.Marker) {
+	if em := f.messages()[0].Message.Embeds[0]; !strings.HasSuffix(em.Description, chat.Marker) {
 		t.Errorf("the cut description does not end with the marker")
 	}
-	if log := em.field("Previous log"); !strings.Contains(log, "THE LAST LINE") || !strings.HasPrefix(log, "```") || !strings.HasSuffix(log, "```") {
-		t.Errorf("previous log field %q: want the end of the log in a code block", log)
+	log := f.messages()[1].Message.Embeds[0].Description
+	if !strings.Contains(log, "THE LAST LINE") || !strings.HasPrefix(log, "**Previous log**\n```\n"+chat.Marker) || !strings.HasSuffix(log, "\n```") || strings.Count(log, "```") != 2 {
+		t.Errorf("description %q: want the end of the log in one code block", log)
 	}
 }
 
@@ -358,4 +362,40 @@ func TestRegistration(t *testing.T) {
 	if _, ok := b.Sink.(sinks.Previewer); !ok {
 		t.Error("the sink is not a sinks.Previewer")
 	}
+}
+
+// TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
+// 1 MiB termination message; the receiver checks Discord's embed limits.
+func TestRestartLayout(t *testing.T) {
+	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
+		f := newFakeDiscord(t)
+		s := build(t, "discord:"+f.hookURL(), sinks.Env{Cluster: "prod-eu-1"})
+		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		f.noProblems(t)
+		em := f.messages()[0].Message.Embeds[0]
+		if !strings.HasPrefix(em.Title, "container app of pod shop/checkout-7d4b9c6f5-x2x9z restarted: exit code 137 (OOMKilled)") {
+			t.Errorf("title %q", em.Title)
+		}
+		for name, want := range map[string]string{"Owner": "ReplicaSet checkout-7d4b9c6f5", "Node": "node-3", "Cluster": "prod-eu-1", "Container": "app", "Exit code": "137 (OOMKilled)", "Restarts": "5"} {
+			if v := em.field(name); v != want {
+				t.Errorf("field %s = %q, want %q", name, v, want)
+			}
+		}
+		texts := []string{em.Title, em.Description}
+		for _, fl := range em.Fields {
+			texts = append(texts, fl.Name, fl.Value)
+			if wide := fl.Name == "Recent events" || fl.Name == "Termination message"; fl.Inline == wide {
+				t.Errorf("field %s inline %v", fl.Name, fl.Inline)
+			}
+		}
+		if !strings.HasPrefix(em.Description, "**Previous log**\n```\n") || !strings.HasSuffix(em.Description, "\n```") {
+			t.Errorf("description does not hold the logs in code blocks: %.80q…", em.Description)
+		}
+		if large && (!strings.Contains(em.Description, "\n```\n**Current log**\n```\n…") || chars(em.Description) < 3000) {
+			t.Errorf("the current log is not shown after the previous one, or the room is not used (%d characters)", chars(em.Description))
+		}
+		return strings.Join(texts, "\n")
+	})
 }

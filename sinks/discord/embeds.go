@@ -100,24 +100,19 @@ func timestamp(t time.Time) string {
 }
 
 // event lays out one event as one embed: the reason and object as title, the message as
-// description, the other fields inline, and for a restart the container's state and log tail.
+// description, the other fields inline. A restart report has a layout of its own (restart).
 func (l *layout) event(f chat.Fields) *Message {
-	color := ColorNormal
-	if f.Type == "Warning" {
-		color = ColorWarning
+	if f.Restart != nil {
+		return l.restart(f)
 	}
 	e := Embed{
 		Title:       clip(md(chat.OneLine(f.Reason+": "+f.Object())), MaxTitle),
 		Description: clip(md(f.Message), MaxDescription),
-		Color:       color,
+		Color:       color(f.Type),
 		Timestamp:   timestamp(f.Time),
 		Footer:      &Footer{Text: "herald"},
 	}
-	add := func(name, value string, inline bool) {
-		if strings.TrimSpace(value) != "" && len(e.Fields) < MaxFields {
-			e.Fields = append(e.Fields, Field{Name: name, Value: clip(value, MaxFieldValue), Inline: inline})
-		}
-	}
+	add := fieldAdder(&e)
 	add("Cluster", md(f.Cluster), true)
 	add("Namespace", md(f.Namespace), true)
 	add("Kind", md(f.Kind), true)
@@ -127,41 +122,74 @@ func (l *layout) event(f chat.Fields) *Message {
 	add("Count", fmt.Sprint(f.Count), true)
 	add("Time", f.When(), true)
 	add("Node", md(f.Host), true)
-	if r := f.Restart; r != nil {
-		state := fmt.Sprintf("%s · restart %d", md(r.Container), r.RestartCount)
-		if t := r.LastState; t != nil {
-			state += fmt.Sprintf(" · %s (exit code %d)", md(t.Reason), t.ExitCode)
-		}
-		add("Container", state, false)
-		if log := logTail(r.PreviousLog, r.LogNote); log != "" {
-			add("Previous log", log, false)
-		}
-	}
 	return l.message("", []Embed{e})
 }
 
-// logTail is the end of a log in a code block that fits a field value.
-func logTail(log, note string) string {
-	log = strings.TrimRight(log, "\n")
-	if log == "" {
-		log = strings.TrimRight(note, "\n")
+// color is an event's embed colour by its type.
+func color(eventType string) int {
+	if eventType == "Warning" {
+		return ColorWarning
 	}
-	if strings.TrimSpace(log) == "" {
-		return ""
-	}
-	const fence = "```"
-	log = strings.ReplaceAll(log, fence, "ˋˋˋ")
-	room := MaxFieldValue - 2*len(fence) - 2 - width(chat.Marker)
-	if width(log) > room {
-		rs := []rune(log)
-		n, i := 0, len(rs)
-		for i > 0 && n+width(string(rs[i-1])) <= room {
-			n += width(string(rs[i-1]))
-			i--
+	return ColorNormal
+}
+
+// fieldAdder returns a function that appends a field to e, up to MaxFields, skipping empty
+// values and cutting long ones.
+func fieldAdder(e *Embed) func(name, value string, inline bool) {
+	return func(name, value string, inline bool) {
+		if strings.TrimSpace(value) != "" && len(e.Fields) < MaxFields {
+			e.Fields = append(e.Fields, Field{Name: name, Value: clip(value, MaxFieldValue), Inline: inline})
 		}
-		log = chat.Marker + string(rs[i:])
 	}
-	return fence + "\n" + log + "\n" + fence
+}
+
+// restart lays out a restart report as one embed: the headline as title; the cluster,
+// namespace, pod, owner, node and the container's state as inline fields; the termination
+// message and the pod's recent events as fields; and as description the previous and current
+// logs' ends in code blocks (the previous log, the container that died, gets three quarters of
+// the room when both are long), or the note on why a log is missing. chat.FitSingle cuts the
+// logs further when the embed is over Discord's total.
+func (l *layout) restart(f chat.Fields) *Message {
+	e := Embed{
+		Title:     clip(md(f.RestartHeader()), MaxTitle),
+		Color:     color(f.Type),
+		Timestamp: timestamp(f.Time),
+		Footer:    &Footer{Text: "herald"},
+	}
+	add := fieldAdder(&e)
+	for _, fa := range f.RestartFacts() {
+		add(fa.Name, md(fa.Value), true)
+	}
+	add("Pod", md(chat.OneLine(f.Restart.Pod)), true)
+	for _, fa := range f.StateFacts() {
+		add(fa.Name, md(fa.Value), true)
+	}
+	add("Termination message", md(f.TerminationMessage()), false)
+	if recent := f.RecentEvents(); len(recent) > 0 {
+		add("Recent events", "• "+md(strings.Join(recent, "\n• ")), false)
+	}
+	const prevLabel, curLabel = "**Previous log**\n", "\n**Current log**\n"
+	note := f.LogNote()
+	if note != "" {
+		note = "\n*" + clip(md(note), MaxDescription/4) + "*"
+	}
+	room := MaxDescription - chat.Width(prevLabel) - chat.Width(curLabel) - chat.Width(note)
+	curRoom := room
+	if f.PreviousLog != "" {
+		curRoom = room / 4
+	}
+	cur := chat.FencedTail(f.CurrentLog, curRoom, nil)
+	prev := chat.FencedTail(f.PreviousLog, room-chat.Width(cur), nil)
+	var d strings.Builder
+	if prev != "" {
+		d.WriteString(prevLabel + prev)
+	}
+	if cur != "" {
+		d.WriteString(curLabel + cur)
+	}
+	d.WriteString(note)
+	e.Description = strings.TrimPrefix(d.String(), "\n")
+	return l.message("", []Embed{e})
 }
 
 // digest lays out merged events: a summary in the content, one embed per group naming its
@@ -220,7 +248,7 @@ func groupText(g chat.GroupView) string {
 // check reports the first Discord limit m breaks ("" when none) and the characters its embeds
 // hold, which Discord limits in total.
 func check(m *Message) (problem string, total int) {
-	if width(m.Content) > MaxContent {
+	if chat.Width(m.Content) > MaxContent {
 		return "content over the limit", 0
 	}
 	if len(m.Embeds) > MaxEmbeds {
@@ -228,22 +256,22 @@ func check(m *Message) (problem string, total int) {
 	}
 	for i, e := range m.Embeds {
 		switch {
-		case width(e.Title) > MaxTitle:
+		case chat.Width(e.Title) > MaxTitle:
 			return fmt.Sprintf("embed %d: title over %d", i, MaxTitle), 0
-		case width(e.Description) > MaxDescription:
+		case chat.Width(e.Description) > MaxDescription:
 			return fmt.Sprintf("embed %d: description over %d", i, MaxDescription), 0
 		case len(e.Fields) > MaxFields:
 			return fmt.Sprintf("embed %d: %d fields, over %d", i, len(e.Fields), MaxFields), 0
 		}
-		total += width(e.Title) + width(e.Description)
+		total += chat.Width(e.Title) + chat.Width(e.Description)
 		if e.Footer != nil {
-			total += width(e.Footer.Text)
+			total += chat.Width(e.Footer.Text)
 		}
 		for _, f := range e.Fields {
-			if width(f.Name) > MaxFieldName || width(f.Value) > MaxFieldValue || strings.TrimSpace(f.Name) == "" || strings.TrimSpace(f.Value) == "" {
+			if chat.Width(f.Name) > MaxFieldName || chat.Width(f.Value) > MaxFieldValue || strings.TrimSpace(f.Name) == "" || strings.TrimSpace(f.Value) == "" {
 				return fmt.Sprintf("embed %d: field %q is empty or too long", i, f.Name), 0
 			}
-			total += width(f.Name) + width(f.Value)
+			total += chat.Width(f.Name) + chat.Width(f.Value)
 		}
 	}
 	if total > MaxEmbedTotal {

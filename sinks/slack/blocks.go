@@ -49,7 +49,7 @@ type Text struct {
 }
 
 func header(s string) Block {
-	return Block{Type: "header", Text: &Text{Type: "plain_text", Text: clip(s, MaxHeaderText), Emoji: true}}
+	return Block{Type: "header", Text: &Text{Type: "plain_text", Text: chat.Clip(s, MaxHeaderText), Emoji: true}}
 }
 
 func mrkdwn(s string) Block {
@@ -57,7 +57,7 @@ func mrkdwn(s string) Block {
 }
 
 func plain(s string) Block {
-	return Block{Type: "section", Text: &Text{Type: "plain_text", Text: clip(s, MaxSectionText)}}
+	return Block{Type: "section", Text: &Text{Type: "plain_text", Text: chat.Clip(s, MaxSectionText)}}
 }
 
 // layout builds messages with the sink's options.
@@ -84,7 +84,7 @@ func (l *layout) mentionBlock() []Block {
 	if len(l.mentions) == 0 {
 		return nil
 	}
-	return []Block{mrkdwn(clip(strings.Join(l.mentions, " "), MaxSectionText))}
+	return []Block{mrkdwn(chat.Clip(strings.Join(l.mentions, " "), MaxSectionText))}
 }
 
 func icon(eventType string) string {
@@ -94,18 +94,17 @@ func icon(eventType string) string {
 	return ":information_source:"
 }
 
-// event lays out one event: a header, the fields as a two-column section, the message, and for
-// a restart the container's last state and log tail. Every text is cut to its block's limit.
+// event lays out one event: a header, the fields as a two-column section, the message. A
+// restart report has a layout of its own (restart). Every text is cut to its block's limit.
 func (l *layout) event(f chat.Fields) *Message {
+	if f.Restart != nil {
+		return l.restart(f)
+	}
 	title := chat.OneLine(fmt.Sprintf("%s %s: %s", icon(f.Type), f.Reason, f.Object()))
 	blocks := []Block{header(title)}
 	blocks = append(blocks, l.mentionBlock()...)
 	var fields []Text
-	add := func(label, value string) {
-		if value != "" && len(fields) < MaxFields {
-			fields = append(fields, Text{Type: "mrkdwn", Text: clipEscaped("*"+label+"*\n"+esc(value), MaxFieldText)})
-		}
-	}
+	add := fieldAdder(&fields)
 	add("Cluster", f.Cluster)
 	add("Namespace", f.Namespace)
 	add("Kind", f.Kind)
@@ -121,73 +120,55 @@ func (l *layout) event(f chat.Fields) *Message {
 	if f.Message != "" {
 		blocks = append(blocks, plain(f.Message))
 	}
-	if f.Restart != nil {
-		blocks = append(blocks, restartBlocks(f)...)
-	}
 	return l.message(fmt.Sprintf("[%s] %s %s: %s", f.Type, esc(f.Reason), esc(f.Object()), esc(f.OneLine())), blocks)
 }
 
-// restartBlocks show a restarted container's last state and the tail of its previous log.
-func restartBlocks(f chat.Fields) []Block {
-	r := f.Restart
-	state := fmt.Sprintf("*Container* %s · restart %d", esc(r.Container), r.RestartCount)
-	if t := r.LastState; t != nil {
-		state += fmt.Sprintf(" · %s (exit code %d)", esc(t.Reason), t.ExitCode)
-	}
-	if r.Folded > 0 {
-		state += fmt.Sprintf(" · %d more restarts folded in", r.Folded)
-	}
-	out := []Block{mrkdwn(clipEscaped(state, MaxSectionText))}
-	log := strings.TrimRight(r.PreviousLog, "\n")
-	if log == "" {
-		log = strings.TrimRight(r.LogNote, "\n")
-	}
-	if log != "" {
-		const fence = "```"
-		// Keep the end of the log (the lines before the crash), and no fence inside it.
-		log = strings.ReplaceAll(esc(log), fence, "ˋˋˋ")
-		room := MaxSectionText - 2*len(fence) - 2 - width(chat.Marker)
-		if width(log) > room {
-			log = chat.Marker + tail(log, room)
+// fieldAdder returns a function that appends a "*label*\nvalue" field to fields, up to
+// MaxFields, skipping empty values.
+func fieldAdder(fields *[]Text) func(label, value string) {
+	return func(label, value string) {
+		if value != "" && len(*fields) < MaxFields {
+			*fields = append(*fields, Text{Type: "mrkdwn", Text: clipEscaped("*"+label+"*\n"+esc(value), MaxFieldText)})
 		}
-		out = append(out, mrkdwn(fence+"\n"+log+"\n"+fence))
 	}
-	return out
 }
 
-// tail returns the end of s, at most max UTF-16 code units, starting on a line when it can.
-func tail(s string, max int) string {
-	rs := []rune(s)
-	n, i := 0, len(rs)
-	for i > 0 {
-		w := width(string(rs[i-1]))
-		if n+w > max {
-			break
+// restart lays out a restart report: the headline as header; the cluster, namespace, pod,
+// owner, node and the container's state as fields; the termination message; the pod's recent
+// events; and the previous and current logs' ends in code blocks, or the note on why a log is
+// missing. chat.FitSingle cuts the logs further when the blocks together are over budget.
+func (l *layout) restart(f chat.Fields) *Message {
+	blocks := []Block{header(f.RestartHeader())}
+	blocks = append(blocks, l.mentionBlock()...)
+	var fields []Text
+	add := fieldAdder(&fields)
+	for _, fa := range f.RestartFacts() {
+		add(fa.Name, fa.Value)
+	}
+	add("Pod", f.Restart.Pod)
+	for _, fa := range f.StateFacts() {
+		add(fa.Name, fa.Value)
+	}
+	blocks = append(blocks, Block{Type: "section", Fields: fields})
+	if tm := f.TerminationMessage(); tm != "" {
+		blocks = append(blocks, mrkdwn(clipEscaped("*Termination message*\n"+esc(tm), MaxSectionText)))
+	}
+	if recent := f.RecentEvents(); len(recent) > 0 {
+		text := "*Recent events*"
+		for _, r := range recent {
+			text += "\n• " + esc(r)
 		}
-		n += w
-		i--
+		blocks = append(blocks, mrkdwn(clipEscaped(text, MaxSectionText)))
 	}
-	t := string(rs[i:])
-	if nl := strings.IndexByte(t, '\n'); nl >= 0 && nl < len(t)-1 && i > 0 {
-		t = t[nl+1:]
-	}
-	// Do not start inside an entity ("mp;" of "&amp;").
-	if semi := strings.IndexByte(t, ';'); semi >= 0 && isEntityTail(t[:semi+1]) {
-		t = t[semi+1:]
-	}
-	return t
-}
-
-// isEntityTail reports whether s is the end of one of the three entities esc writes.
-func isEntityTail(s string) bool {
-	for _, e := range []string{"&amp;", "&lt;", "&gt;"} {
-		for i := 1; i < len(e); i++ {
-			if s == e[i:] {
-				return true
-			}
+	for _, lg := range []struct{ label, log string }{{"*Previous log*", f.PreviousLog}, {"*Current log*", f.CurrentLog}} {
+		if code := chat.FencedTail(lg.log, MaxSectionText-chat.Width(lg.label)-1, esc); code != "" {
+			blocks = append(blocks, mrkdwn(lg.label+"\n"+code))
 		}
 	}
-	return false
+	if n := f.LogNote(); n != "" {
+		blocks = append(blocks, mrkdwn(clipEscaped(esc(n), MaxSectionText)))
+	}
+	return l.message(fmt.Sprintf("[%s] %s", f.Type, esc(f.RestartHeader())), blocks)
 }
 
 // digest lays out a view of merged events: a header with the count, a summary line, then one
@@ -251,12 +232,12 @@ func check(m *Message) (problem string, total int) {
 	if len(m.Blocks) > MaxBlocks {
 		return fmt.Sprintf("%d blocks, over %d", len(m.Blocks), MaxBlocks), 0
 	}
-	if width(m.Text) > MaxMessageText {
+	if chat.Width(m.Text) > MaxMessageText {
 		return "text over the message limit", 0
 	}
 	for i, b := range m.Blocks {
 		if b.Text != nil {
-			w := width(b.Text.Text)
+			w := chat.Width(b.Text.Text)
 			total += w
 			switch {
 			case w == 0:
@@ -271,7 +252,7 @@ func check(m *Message) (problem string, total int) {
 			return fmt.Sprintf("section block %d has %d fields, over %d", i, len(b.Fields), MaxFields), 0
 		}
 		for _, f := range b.Fields {
-			w := width(f.Text)
+			w := chat.Width(f.Text)
 			total += w
 			if w > MaxFieldText {
 				return fmt.Sprintf("a field of block %d is %d characters, over %d", i, w, MaxFieldText), 0

@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/slack"
@@ -40,6 +41,11 @@ func FuzzLayouts(f *testing.F) {
 			t.Fatalf("preview: %v", err)
 		}
 		checkBody(t, []byte(single))
+		restart, err := s.Preview(chattest.FuzzRestart(message, reason))
+		if err != nil {
+			t.Fatalf("restart preview: %v", err)
+		}
+		checkBody(t, []byte(restart))
 
 		count := int(n%600) + 1
 		events := make([]*core.Event, count)

@@ -91,20 +91,15 @@ func subtle(s string) Element {
 	return Element{Type: "TextBlock", Text: s, IsSubtle: true, Wrap: true}
 }
 
-// event lays out one event: a title coloured by type, the fields as facts, the message, and
-// for a restart the container's last state and log tail.
+// event lays out one event: a title coloured by type, the fields as facts, the message. A
+// restart report has a layout of its own (restart).
 func event(f chat.Fields) *Message {
-	color := "Good"
-	if f.Type == "Warning" {
-		color = "Attention"
+	if f.Restart != nil {
+		return restart(f)
 	}
-	body := []Element{title(chat.OneLine(f.Reason+": "+f.Object()), color)}
+	body := []Element{title(chat.OneLine(f.Reason+": "+f.Object()), color(f.Type))}
 	var facts []Fact
-	add := func(name, value string) {
-		if value != "" {
-			facts = append(facts, Fact{Title: name, Value: value})
-		}
-	}
+	add := factAdder(&facts)
 	add("Cluster", f.Cluster)
 	add("Namespace", f.Namespace)
 	add("Kind", f.Kind)
@@ -118,39 +113,65 @@ func event(f chat.Fields) *Message {
 	if f.Message != "" {
 		body = append(body, text(f.Message))
 	}
-	if r := f.Restart; r != nil {
-		state := fmt.Sprintf("Container %s · restart %d", r.Container, r.RestartCount)
-		if t := r.LastState; t != nil {
-			state += fmt.Sprintf(" · %s (exit code %d)", t.Reason, t.ExitCode)
+	return message(body)
+}
+
+// color is a title's colour by the event's type.
+func color(eventType string) string {
+	if eventType == "Warning" {
+		return "Attention"
+	}
+	return "Good"
+}
+
+// factAdder returns a function that appends a fact to facts, skipping empty values.
+func factAdder(facts *[]Fact) func(name, value string) {
+	return func(name, value string) {
+		if value != "" {
+			*facts = append(*facts, Fact{Title: name, Value: value})
 		}
-		body = append(body, Element{Type: "TextBlock", Text: state, Weight: "Bolder", Wrap: true, Separator: true})
-		log := strings.TrimRight(r.PreviousLog, "\n")
-		if log == "" {
-			log = strings.TrimRight(r.LogNote, "\n")
+	}
+}
+
+// restart lays out a restart report: the headline as title; the cluster, namespace, pod,
+// owner, node and the container's state as facts; the termination message; the pod's recent
+// events as a list; and the previous and current logs' ends in monospace blocks (a ``` in a log
+// broken, should a Teams client read it as a code fence), or the note on why a log is missing. chat.FitSingle cuts the logs further when the card is over MaxBody.
+func restart(f chat.Fields) *Message {
+	body := []Element{title(f.RestartHeader(), color(f.Type))}
+	var facts []Fact
+	add := factAdder(&facts)
+	for _, fa := range f.RestartFacts() {
+		add(fa.Name, fa.Value)
+	}
+	add("Pod", chat.OneLine(f.Restart.Pod))
+	for _, fa := range f.StateFacts() {
+		add(fa.Name, fa.Value)
+	}
+	body = append(body, Element{Type: "FactSet", Facts: facts})
+	if tm := f.TerminationMessage(); tm != "" {
+		body = append(body, text("Termination message: "+tm))
+	}
+	heading := func(s string) Element {
+		return Element{Type: "TextBlock", Text: s, Weight: "Bolder", Wrap: true, Separator: true}
+	}
+	if recent := f.RecentEvents(); len(recent) > 0 {
+		body = append(body, heading("Recent events"), text("- "+strings.Join(recent, "\n- ")))
+	}
+	for _, lg := range []struct{ label, log string }{{"Previous log", f.PreviousLog}, {"Current log", f.CurrentLog}} {
+		if lg.log != "" {
+			body = append(body, heading(lg.label),
+				Element{Type: "TextBlock", Text: chat.BreakFences(chat.Tail(lg.log, maxLog)), FontType: "Monospace", IsSubtle: true, Wrap: true})
 		}
-		if log != "" {
-			// The end of a long log matters most; chat.FitSingle cuts the message first.
-			body = append(body, Element{Type: "TextBlock", Text: tail(log, maxLog), FontType: "Monospace", IsSubtle: true, Wrap: true})
-		}
+	}
+	if n := f.LogNote(); n != "" {
+		body = append(body, subtle(n))
 	}
 	return message(body)
 }
 
-// maxLog is the most of a previous log a card shows, in bytes.
+// maxLog is the most of each log a card shows, in bytes: two of them stay well within MaxBody.
 const maxLog = 8 << 10
-
-// tail returns the end of s, at most max bytes, starting at a line when it can, behind
-// chat.Marker when cut.
-func tail(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	t := s[len(s)-max:]
-	if nl := strings.IndexByte(t, '\n'); nl >= 0 && nl < len(t)-1 {
-		t = t[nl+1:]
-	}
-	return chat.Marker + strings.ToValidUTF8(t, "")
-}
 
 // digest lays out merged events: a title with the count, a summary, then per group a heading
 // and its named events as facts, each group's rest and the hidden groups counted in "and N

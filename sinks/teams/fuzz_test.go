@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/teams"
@@ -36,12 +37,16 @@ func FuzzLayouts(f *testing.F) {
 		defer s.Close()
 
 		e := event(namespace, "web-1", reason, message)
-		e.Restart = &core.PodRestart{Container: "app", PreviousLog: message}
 		single, err := s.Preview(e)
 		if err != nil {
 			t.Fatalf("preview: %v", err)
 		}
 		checkBody(t, []byte(single))
+		restart, err := s.Preview(chattest.FuzzRestart(message, reason))
+		if err != nil {
+			t.Fatalf("restart preview: %v", err)
+		}
+		checkBody(t, []byte(restart))
 
 		count := int(n%600) + 1
 		events := make([]*core.Event, count)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
@@ -43,17 +44,17 @@ func TestAdaptiveCardLayout(t *testing.T) {
 		t.Errorf("card version %q msteams %+v", c.Version, c.MSTeams)
 	}
 	head := c.Body[0]
-	if !strings.Contains(*head.Text, "ContainerRestarted") || head.Color != "Attention" || head.Weight != "Bolder" {
+	if !strings.HasPrefix(*head.Text, "container app of pod shop/checkout-7d4b9c6f5-x2x9z restarted: exit code 137 (OOMKilled)") || head.Color != "Attention" || head.Weight != "Bolder" {
 		t.Errorf("title %+v", head)
 	}
-	want := map[string]string{"Cluster": "prod-eu-1", "Namespace": "shop", "Kind": "Pod", "Name": "checkout-7d4b9c6f5-x2x9z", "Reason": "ContainerRestarted", "Count": "1", "Time": "2026-11-23 19:53:15 CET", "Node": "node-3"}
+	want := map[string]string{"Cluster": "prod-eu-1", "Namespace": "shop", "Pod": "checkout-7d4b9c6f5-x2x9z", "Owner": "ReplicaSet checkout-7d4b9c6f5", "Node": "node-3", "Container": "app", "Restarts": "5", "Exit code": "137 (OOMKilled)", "Finished": "2026-11-23 19:53:13 CET"}
 	for title, v := range want {
 		if got := m.fact(title); got != v {
 			t.Errorf("fact %s = %q, want %q", title, got, v)
 		}
 	}
 	texts := strings.Join(m.texts(), "\n")
-	for _, w := range []string{e.Message, "OOMKilled (exit code 137)", "cache warm: 1.9 GiB"} {
+	for _, w := range []string{"exit code 137 (OOMKilled)", "Previous log", "cache warm: 1.9 GiB"} {
 		if !strings.Contains(texts, w) {
 			t.Errorf("the card does not show %q:\n%s", w, texts)
 		}
@@ -125,21 +126,28 @@ func TestLongTextsFitTheBodyLimit(t *testing.T) {
 	f := newFakeWorkflow(t)
 	s := build(t, "teams:"+f.hookURL(), sinks.Env{Cluster: strings.Repeat("c", 400)})
 	e := event("shop", strings.Repeat("n", 300), strings.Repeat("R", 300), strings.Repeat("容器启动失败😀 \"quoted\" \x01 ", 20000))
-	e.Restart = &core.PodRestart{Container: "app", RestartCount: 4, PreviousLog: strings.Repeat("line\n", 20000) + "THE LAST LINE\n"}
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
+	r := event("shop", strings.Repeat("n", 300), "ContainerRestarted", "restarted")
+	r.Restart = &core.PodRestart{Container: "app", RestartCount: 4, PreviousLog: strings.Repeat("line\n", 20000) + "THE LAST LINE\n"}
+	for _, ev := range []*core.Event{e, r} {
+		if err := s.Export(context.Background(), []*core.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.noProblems(t)
-	r := f.messages()[0]
-	if len(r.Body) > teams.MaxBody {
-		t.Errorf("body is %d bytes, over %d", len(r.Body), teams.MaxBody)
+	got := f.messages()
+	if len(got[0].Body) < teams.MaxBody*9/10 {
+		t.Errorf("body is only %d bytes: the message was cut more than needed", len(got[0].Body))
 	}
-	if len(r.Body) < teams.MaxBody*9/10 {
-		t.Errorf("body is only %d bytes: the message was cut more than needed", len(r.Body))
+	for _, m := range got {
+		if len(m.Body) > teams.MaxBody {
+			t.Errorf("body is %d bytes, over %d", len(m.Body), teams.MaxBody)
+		}
+		if texts := strings.Join(m.Message.texts(), "\n"); !strings.Contains(texts, chat.Marker) {
+			t.Errorf("a cut text carries no marker:\n%.300s", texts)
+		}
 	}
-	texts := strings.Join(r.Message.texts(), "\n")
-	if !strings.Contains(texts, chat.Marker) || !strings.Contains(texts, "THE LAST LINE") {
-		t.Error("a cut text carries no marker, or the end of the log was lost")
+	if texts := strings.Join(got[1].Message.texts(), "\n"); !strings.Contains(texts, "THE LAST LINE") {
+		t.Error("the end of the log was lost")
 	}
 }
 
@@ -311,4 +319,40 @@ func TestRegistration(t *testing.T) {
 	if _, ok := b.Sink.(sinks.Previewer); !ok {
 		t.Error("the sink is not a sinks.Previewer")
 	}
+}
+
+// TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
+// 1 MiB termination message; the receiver checks the card and Teams' size limit.
+func TestRestartLayout(t *testing.T) {
+	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
+		f := newFakeWorkflow(t)
+		s := build(t, "teams:"+f.hookURL(), sinks.Env{Cluster: "prod-eu-1"})
+		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		f.noProblems(t)
+		got := f.messages()[0]
+		m := got.Message
+		for title, want := range map[string]string{"Owner": "ReplicaSet checkout-7d4b9c6f5", "Node": "node-3", "Cluster": "prod-eu-1", "Container": "app", "Exit code": "137 (OOMKilled)", "Restarts": "5"} {
+			if v := m.fact(title); v != want {
+				t.Errorf("fact %s = %q, want %q", title, v, want)
+			}
+		}
+		texts, mono := m.texts(), 0
+		for _, el := range m.card() {
+			for _, fa := range el.Facts {
+				texts = append(texts, *fa.Title+": "+*fa.Value)
+			}
+			if el.FontType == "Monospace" {
+				mono++
+			}
+		}
+		if want := map[bool]int{false: 1, true: 2}[large]; mono != want {
+			t.Errorf("%d monospace log blocks, want %d", mono, want)
+		}
+		if large && len(got.Body) < teams.MaxBody/2 {
+			t.Errorf("body is %d bytes: the logs were cut more than the limit needs", len(got.Body))
+		}
+		return strings.Join(texts, "\n")
+	})
 }

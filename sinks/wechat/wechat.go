@@ -96,6 +96,9 @@ func style(msgType string) chat.Style {
 		return chat.PlainText
 	}
 	st := chat.Markdown
+	// Work WeChat's markdown documents inline code "not across lines" and no code block: a
+	// log's lines are quoted instead.
+	st.Code = chat.QuotedLines
 	st.Title = func(typ, title string) string {
 		color := "info"
 		if typ == "Warning" {
