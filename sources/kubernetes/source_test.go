@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestInitialListIsRecordedNotDelivered(t *testing.T) {
@@ -296,6 +299,51 @@ func TestReadyFollowsTheWatch(t *testing.T) {
 	h.failWatches(nil)
 	h.nextWatch()
 	eventually(t, "ready again", h.src.Ready)
+}
+
+// A network cut between herald and the API server: the watch stream ends, and client-go answers
+// each new watch request, after its own retries, with an empty watch instead of an error. The
+// source must count that as a failure and be unready until a real watch is up again.
+func TestReadyFalseWhileWatchesComeBackEmpty(t *testing.T) {
+	h := newHarness(t, Config{})
+	var mu sync.Mutex
+	cut := false
+	h.client.PrependWatchReactor("events", func(k8stesting.Action) (bool, watch.Interface, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return cut, watch.NewEmptyWatch(), nil
+	})
+	h.start()
+	w := h.nextWatch()
+	eventually(t, "ready", h.src.Ready)
+	errorsBefore := counter(h.metrics.watchErrors)
+	mu.Lock()
+	cut = true
+	mu.Unlock()
+	w.w.Stop() // the stream ends
+	for deadline := time.Now().Add(20 * time.Second); counter(h.metrics.watchErrors) < errorsBefore+2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("empty watches were not counted as failures (%v failures)", counter(h.metrics.watchErrors)-errorsBefore)
+		}
+		if h.clock.HasWaiters() {
+			h.clock.Step(time.Second)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if h.src.Ready() {
+		t.Fatal("ready while every watch request comes back empty")
+	}
+	mu.Lock()
+	cut = false
+	mu.Unlock()
+	for len(h.watchers) == 0 {
+		if h.clock.HasWaiters() {
+			h.clock.Step(time.Second)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.nextWatch()
+	eventually(t, "ready again once a watch is up", h.src.Ready)
 }
 
 // A nil, foreign or UID-less object on the watch is skipped with a log line, never a panic, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -107,6 +108,13 @@ func (h *health) watching() {
 		h.failLog.reset()
 		glog.Infof("kubernetes source: watching events in %s again, after %d failed attempts over %s", scopeText(h.scope), n, h.clock.Since(since).Round(time.Second))
 	}
+}
+
+// interrupted records a watch stream that ended; the reflector starts the next one at once.
+func (h *health) interrupted() {
+	h.mu.Lock()
+	h.up = false
+	h.mu.Unlock()
 }
 
 // failed records a failed list or watch.
@@ -216,9 +224,27 @@ func (o *observedLW) WatchWithContext(ctx context.Context, opts metav1.ListOptio
 		}
 		return nil, err
 	}
+	if isEmptyWatch(w) {
+		// client-go's answer when every retry of the request ended in EOF or a reset (a
+		// link or a load balancer in between is gone): no error, a watch that is closed.
+		if ctx.Err() == nil {
+			o.health.failed("watch", errConnectionClosed)
+		}
+		return w, nil
+	}
 	o.health.watching()
 	return newObservedWatch(ctx, w, o.health), nil
 }
+
+// errConnectionClosed is what herald reports when the API server's connection closed before
+// any answer on every retry.
+var errConnectionClosed = errors.New("the connection to the API server was closed before it answered, on every retry (EOF or reset: a network cut, or a proxy or load balancer in between that lost the API server)")
+
+// emptyWatchType is the type of watch.NewEmptyWatch(), which client-go's REST client returns in
+// place of an error when a watch request keeps failing with EOF.
+var emptyWatchType = reflect.TypeOf(watch.NewEmptyWatch())
+
+func isEmptyWatch(w watch.Interface) bool { return reflect.TypeOf(w) == emptyWatchType }
 
 // IsWatchListSemanticsUnSupported tells the reflector whether the client can stream lists
 // (watch-list); see k8s.io/client-go/util/watchlist.
@@ -247,6 +273,11 @@ func (w *observedWatch) loop(ctx context.Context, h *health) {
 			return
 		case e, ok := <-in:
 			if !ok {
+				if ctx.Err() == nil {
+					// The stream ended (a server timeout, or the connection broke): down
+					// until the next watch is established, without counting a failure.
+					h.interrupted()
+				}
 				return
 			}
 			if e.Type == watch.Error && ctx.Err() == nil {
