@@ -215,12 +215,7 @@ func (c *Cluster) apiserverPort() string { return strings.TrimPrefix(c.URL, "htt
 
 func (c *Cluster) apiserverArgs(hostport string) []string {
 	port := hostport[strings.LastIndexByte(hostport, ':')+1:]
-	etcdURL := ""
-	for _, a := range c.etcd.args {
-		if v, ok := strings.CutPrefix(a, "--advertise-client-urls="); ok {
-			etcdURL = v
-		}
-	}
+	etcdURL := c.EtcdURL()
 	saKey := filepath.Join(c.Dir, "service-account.key")
 	args := []string{
 		"--etcd-servers=" + etcdURL,

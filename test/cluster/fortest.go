@@ -14,7 +14,14 @@ import (
 // hack/kube-binaries.sh first and exports HERALD_KUBE_BIN.
 func ForTest(t testing.TB) *Cluster {
 	t.Helper()
-	c, err := Start(t.Context(), Options{Dir: t.TempDir()})
+	return ForTestWith(t, Options{})
+}
+
+// ForTestWith is ForTest with options (its Dir is always t.TempDir()).
+func ForTestWith(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	c, err := Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("cannot start the test Kubernetes API server (kube-apiserver + etcd from $%s or hack/kube-binaries.sh): %v", BinDirEnv, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -255,4 +256,34 @@ func (h *Herald) WaitMetric(want float64, name string, labels ...string) float64
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// CPUTime is the CPU time (user + system) herald has used so far, from /proc (Linux).
+func (h *Herald) CPUTime() time.Duration {
+	h.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.Process.Pid))
+	if err != nil {
+		h.t.Fatalf("herald's CPU time: %v", err)
+	}
+	// Fields after the command name (which may hold spaces, so cut at its closing paren):
+	// state is field 3; utime and stime are fields 14 and 15, in clock ticks (100 a second).
+	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
+	f := strings.Fields(rest)
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		h.t.Fatalf("herald's CPU time: cannot read %q", rest)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// Ready reports whether /readyz answers 200, and its body.
+func (h *Herald) Ready() (bool, string) {
+	resp, err := http.Get(h.URL("/readyz"))
+	if err != nil {
+		return false, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK, string(body)
 }
