@@ -41,8 +41,7 @@ func waitLeader(t *testing.T, h *harness.Herald) {
 // TestLeaderElection: two herald processes share a Lease and a ConfigMap checkpoint. Exactly one
 // delivers. The leader is killed (SIGKILL, so it cannot release the lease); the standby takes
 // over once the lease expires and resumes from the checkpoint: every event written during the
-// hand-over arrives once, and only events delivered after the dead leader's last checkpoint save
-// arrive twice.
+// hand-over arrives once, and nothing the dead leader delivered is sent again.
 func TestLeaderElection(t *testing.T) {
 	client := shared.Client()
 	ns := namespace(t, shared, "ha")
@@ -84,16 +83,29 @@ func TestLeaderElection(t *testing.T) {
 		t.Errorf("delivered by leader %v, by standby %v; want %d, 0", d1, d2, n)
 	}
 
+	savedCheckpoint := func() checkpoint.Checkpoint {
+		cm, err := client.CoreV1().ConfigMaps(ns).Get(context.Background(), "herald-checkpoint", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the leader saved no checkpoint ConfigMap: %v", err)
+		}
+		saved, err := checkpoint.Decode([]byte(cm.Data[checkpoint.ConfigMapKey]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return saved
+	}
+	// Kill at any moment after the leader saved the checkpoint of its last delivery (at most
+	// --checkpoint-interval, 1 s, after it). A kill inside that second repeats what was
+	// delivered in it; TestResumeAfterRestart/SIGKILL-in-flight shows that case exactly.
+	last := rvOf[before[n-1]]
+	for deadline := time.Now().Add(30 * time.Second); savedCheckpoint().ResourceVersion < last; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint ConfigMap never reached the last delivery (%d): %+v", last, savedCheckpoint())
+		}
+	}
 	h1.Kill()
 	killed := time.Now()
-	cm, err := client.CoreV1().ConfigMaps(ns).Get(context.Background(), "herald-checkpoint", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("the leader saved no checkpoint ConfigMap: %v", err)
-	}
-	saved, err := checkpoint.Decode([]byte(cm.Data[checkpoint.ConfigMapKey]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := savedCheckpoint()
 	for i := range n {
 		down = append(down, create("down", i))
 	}
@@ -116,6 +128,9 @@ func TestLeaderElection(t *testing.T) {
 			t.Errorf("%s (resourceVersion %d, checkpoint %d) arrived %d times, want %d", m, rvOf[m], saved.ResourceVersion, seen[m], want)
 		}
 		dups += seen[m] - 1
+	}
+	if dups != 0 {
+		t.Errorf("%d events delivered before the kill were delivered again by the new leader", dups)
 	}
 	for _, m := range append(append([]string(nil), down...), after...) {
 		if seen[m] != 1 {
