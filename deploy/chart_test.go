@@ -26,7 +26,7 @@ func TestHelmLint(t *testing.T) {
 func TestHelmTemplateDefaults(t *testing.T) {
 	objs := helmTemplate(t, "herald", "herald")
 	a := args(t, objs)
-	for _, want := range []string{"--sink=log:?level=Warning", "--checkpoint=configmap:herald/herald-checkpoint", "--healthz-port=8084"} {
+	for _, want := range []string{"--sink=log:?level=Warning", "--checkpoint=file:/var/run/herald/checkpoint,configmap:herald/herald-checkpoint", "--healthz-port=8084"} {
 		if !slices.Contains(a, want) {
 			t.Errorf("default args %q lack %q", a, want)
 		}
@@ -55,7 +55,7 @@ func TestHelmTemplateEveryOption(t *testing.T) {
 		"--source=kubernetes:https://kubernetes.default?namespaces=prod,staging",
 		"--sink=log:?format=json&level=Normal",
 		"--sink=slack:${SLACK_WEBHOOK_URL}?level=Warning",
-		"--checkpoint=configmap:herald-helm/herald-position",
+		"--checkpoint=file:/var/run/herald/checkpoint,configmap:herald-helm/herald-position", "--checkpoint-interval=2s",
 		"--leader-elect", "--leader-elect-namespace=herald-helm", "--leader-elect-lease-duration=20s",
 		"--leader-elect-renew-deadline=15s", "--leader-elect-retry-period=3s",
 		"--pod-restarts", "--pod-restart-selector=tier!=batch",

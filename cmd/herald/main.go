@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang/glog"
 
+	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/sinks"
 	_ "github.com/heraldproject/herald/sinks/all"
@@ -179,6 +180,9 @@ func (o *options) validate() error {
 			}
 			glog.Info("checkpoint off: POD_NAMESPACE is not set and no --checkpoint was given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
 		}
+	}
+	if _, err := checkpoint.Parse(o.checkpoint, nil, o.checkpointEvery); err != nil {
+		return err
 	}
 	return nil
 }

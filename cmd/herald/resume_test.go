@@ -31,6 +31,18 @@ func TestCheckpointDefault(t *testing.T) {
 	if err := o.validate(); err != nil || o.checkpoint != "file:/x" {
 		t.Errorf("explicit: checkpoint %q, %v", o.checkpoint, err)
 	}
+	for _, bad := range []string{"configmapp:herald/cp", "file:/x,off", "file:"} {
+		o = validOptions()
+		o.checkpoint = bad
+		if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--checkpoint=") {
+			t.Errorf("--checkpoint=%s: %v; want an error naming the flag", bad, err)
+		}
+	}
+	o = validOptions()
+	o.checkpointEvery = -time.Second
+	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--checkpoint-interval") {
+		t.Errorf("--checkpoint-interval=-1s: %v", err)
+	}
 	o = validOptions()
 	o.eventTTL = 0
 	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--event-ttl") {
