@@ -59,6 +59,8 @@ type Pipeline struct {
 	offer *watermark
 	// progress gets a signal (never blocking) each time a batch leaves a sink.
 	progress chan struct{}
+	// skip says what a sink had before a restart (SetSkip).
+	skip atomic.Pointer[func(string, *Event) bool]
 }
 
 // NewPipeline returns a pipeline with no sinks.
@@ -116,8 +118,9 @@ func (p *Pipeline) Push(e *Event) {
 	// the others have queued it.
 	p.offer.hold(e, 1)
 	defer p.offer.release(e)
+	skip := p.skip.Load()
 	for _, r := range p.runners {
-		if e.Position != 0 && e.Position <= r.deliveredBefore.Load() {
+		if skip != nil && e.Position != 0 && (*skip)(r.id, e) {
 			// A resumed run replays from the lowest sink's checkpoint; this sink had this
 			// event already.
 			m.events.WithLabelValues(r.id, OutcomeSkipped, SkipDeliveredBefore).Inc()
@@ -194,16 +197,16 @@ func (p *Pipeline) SinkWatermarks() map[string]uint64 {
 	return out
 }
 
-// SetDelivered tells the pipeline that sink id already had every event with a position at or
-// below pos (a checkpoint of an earlier run): Push skips those for it, counting them as
-// herald_sink_events_total{outcome="skipped",reason="delivered_before"}. Call before Start, or
-// with pos 0 to forget it (the checkpoint turned out not to belong to this API server).
-func (p *Pipeline) SetDelivered(id string, pos uint64) {
-	for _, r := range p.runners {
-		if r.id == id {
-			r.deliveredBefore.Store(pos)
-		}
+// SetSkip tells the pipeline what each sink already had before a restart (from a checkpoint):
+// Push skips an event (with a Position) for sink id when skip(id, e) is true, counting it as
+// herald_sink_events_total{outcome="skipped",reason="delivered_before"}. Nil skips nothing
+// (the checkpoint turned out not to belong to this API server). Safe to call at any time.
+func (p *Pipeline) SetSkip(skip func(id string, e *Event) bool) {
+	if skip == nil {
+		p.skip.Store(nil)
+		return
 	}
+	p.skip.Store(&skip)
 }
 
 // Progress signals (coalesced, never blocking the pipeline) each time a batch has left a sink:
@@ -229,8 +232,6 @@ type runner struct {
 	p     *Pipeline
 	// wm tracks the positions this sink has queued and not yet finished.
 	wm *watermark
-	// deliveredBefore is this sink's checkpointed position: events at or below it are skipped.
-	deliveredBefore atomic.Uint64
 
 	dropMu      sync.Mutex
 	lastDropLog time.Time

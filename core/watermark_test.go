@@ -208,13 +208,13 @@ func TestSinkWatermarks(t *testing.T) {
 
 // After a restart, the source replays from the lowest sink's checkpoint; a sink whose own
 // checkpoint is further on skips what it had, counted, and gets the rest.
-func TestSetDeliveredSkipsWhatASinkHad(t *testing.T) {
+func TestSetSkipSkipsWhatASinkHad(t *testing.T) {
 	p, _, m := newTestPipeline(t)
 	behind, ahead := newGateSink(), newGateSink()
 	p.Add("behind", behind, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
 	p.Add("ahead", ahead, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
-	p.SetDelivered("behind", 300)
-	p.SetDelivered("ahead", 302)
+	had := map[string]uint64{"behind": 300, "ahead": 302}
+	p.SetSkip(func(id string, e *Event) bool { return e.Position <= had[id] })
 	p.Start()
 	for pos := uint64(301); pos <= 303; pos++ {
 		p.Push(at(pos))
@@ -239,15 +239,14 @@ func TestSetDeliveredSkipsWhatASinkHad(t *testing.T) {
 	}
 	waitWatermark(t, p, math.MaxUint64)
 	// Forgetting the checkpoint (it belonged to another store) delivers everything again.
-	p.SetDelivered("ahead", 0)
-	p.SetDelivered("behind", 0)
+	p.SetSkip(nil)
 	p.Push(at(5))
 	if b := <-ahead.entered; b[0].Position != 5 {
-		t.Errorf("after SetDelivered(0) ahead got %d, want 5", b[0].Position)
+		t.Errorf("after SetSkip(nil) ahead got %d, want 5", b[0].Position)
 	}
 	ahead.gate <- struct{}{}
 	if b := <-behind.entered; b[0].Position != 5 {
-		t.Errorf("after SetDelivered(0) behind got %d, want 5", b[0].Position)
+		t.Errorf("after SetSkip(nil) behind got %d, want 5", b[0].Position)
 	}
 	behind.gate <- struct{}{}
 	_ = p.Shutdown(context.Background())

@@ -35,47 +35,56 @@ func loadCheckpoint(o *options, client kubernetes.Interface) ([]checkpoint.Targe
 	return targets, cp, nil
 }
 
-// resume tells the pipeline where each sink stopped and returns where the source must start:
-// the lowest of the sinks' positions (a sink new since the checkpoint starts at its overall
-// position). Nil when there is no checkpoint.
-func resume(cp checkpoint.Checkpoint, built []*sinks.Built, p *core.Pipeline) *kubesource.Since {
+// resume returns where each of the source's watches must start after a restart: for each
+// namespace watched, the lowest over the sinks of what both the sink and the namespace's watch
+// had done (a sink or a namespace new since the checkpoint starts at its overall position); and
+// the pipeline's skip rule (core.Pipeline.SetSkip): what each sink and the event's watch had both
+// done. Nils when there is no checkpoint.
+func resume(cp checkpoint.Checkpoint, built []*sinks.Built, scopes []string, scopeOf func(*core.Event) string) (*kubesource.Since, func(string, *core.Event) bool) {
 	if cp.ResourceVersion == 0 {
-		return nil
+		return nil, nil
 	}
-	start := uint64(math.MaxUint64)
+	had := make(map[string]uint64, len(built)) // sink id -> its position
 	for _, b := range built {
-		pos := cp.Sink(b.Key)
-		p.SetDelivered(b.ID, pos)
-		start = min(start, pos)
-		if pos > cp.ResourceVersion {
-			glog.Infof("checkpoint: sink %s had everything up to resourceVersion %d; it skips what is replayed to the others", b.ID, pos)
+		had[b.ID] = cp.Sink(b.Key)
+		if had[b.ID] > cp.ResourceVersion {
+			glog.Infof("checkpoint: sink %s had everything up to resourceVersion %d; it skips what is replayed to the others", b.ID, had[b.ID])
 		}
 	}
-	return &kubesource.Since{ResourceVersion: start, Time: cp.Time}
-}
-
-// forgetDelivered undoes resume's per-sink positions: the checkpoint belongs to another store.
-func forgetDelivered(built []*sinks.Built, p *core.Pipeline) func() {
-	return func() {
-		for _, b := range built {
-			p.SetDelivered(b.ID, 0)
+	since := &kubesource.Since{ResourceVersion: cp.ResourceVersion, Time: cp.Time, Scopes: map[string]uint64{}}
+	for _, scope := range scopes {
+		start := uint64(math.MaxUint64)
+		for _, pos := range had {
+			start = min(start, pos, cp.Scope(scope))
 		}
+		since.Scopes[scope] = start
+	}
+	return since, func(id string, e *core.Event) bool {
+		return e.Position <= min(had[id], cp.Scope(scopeOf(e)))
 	}
 }
 
-// deliveredPositions are the checkpoint positions: the pipeline's watermarks, overall and per
-// sink, each bounded by the source's position, the source's read first (see
+// deliveredPositions are the checkpoint positions: the pipeline's watermark of each sink and the
+// source's position of each watched namespace, the source's read first (see
 // core.Pipeline.Watermark). Zero while the source has not listed yet.
 func deliveredPositions(src *kubesource.Source, p *core.Pipeline, built []*sinks.Built) func() checkpoint.Checkpoint {
 	return func() checkpoint.Checkpoint {
-		s := src.Position()
-		if s == 0 {
+		scopes := src.Positions()
+		low, high := uint64(math.MaxUint64), uint64(0)
+		for _, pos := range scopes {
+			low, high = min(low, pos), max(high, pos)
+		}
+		if low == 0 {
 			return checkpoint.Checkpoint{}
 		}
 		per := p.SinkWatermarks()
-		c := checkpoint.Checkpoint{ResourceVersion: min(s, p.Watermark()), Sinks: make(map[string]uint64, len(built))}
+		c := checkpoint.Checkpoint{Sinks: make(map[string]uint64, len(built)), Scopes: scopes}
+		c.ResourceVersion = low
 		for _, b := range built {
-			c.Sinks[b.Key] = min(s, per[b.ID])
+			// A sink's value is bounded by the furthest watch; each event is bounded again by
+			// its own watch's value (Checkpoint.Scopes) when the checkpoint is used.
+			c.Sinks[b.Key] = min(high, per[b.ID])
+			c.ResourceVersion = min(c.ResourceVersion, c.Sinks[b.Key])
 		}
 		return c
 	}

@@ -7,7 +7,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/heraldproject/herald/common/checkpoint"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
 )
 
 func validOptions() *options {
@@ -102,4 +108,40 @@ func TestLeaderElectionOneLeads(t *testing.T) {
 		t.Fatal("the standby never took over after the leader released the lease")
 	}
 	b.release()
+}
+
+// resume starts each namespace's watch from what every sink and that watch had done, and skips
+// for each sink what it and the event's watch had both done.
+func TestResumePerSinkAndNamespace(t *testing.T) {
+	built := []*sinks.Built{{ID: "fast", Key: "name=fast"}, {ID: "slow", Key: "name=slow"}, {ID: "new", Key: "name=new"}}
+	cp := checkpoint.Checkpoint{ResourceVersion: 40,
+		Sinks:  map[string]uint64{"name=fast": 100, "name=slow": 70},
+		Scopes: map[string]uint64{"busy": 100, "quiet": 40}}
+	scopeOf := func(e *core.Event) string { return e.Namespace }
+	since, skip := resume(cp, built[:2], []string{"busy", "quiet"}, scopeOf)
+	if since.Scopes["busy"] != 70 || since.Scopes["quiet"] != 40 {
+		t.Errorf("start positions %v, want busy 70 (the slow sink), quiet 40", since.Scopes)
+	}
+	ev := func(ns string, rv uint64) *core.Event {
+		return &core.Event{Event: &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns}}, Position: rv}
+	}
+	for _, c := range []struct {
+		sink string
+		e    *core.Event
+		want bool
+	}{
+		{"fast", ev("busy", 90), true},  // fast had busy up to 100
+		{"slow", ev("busy", 90), false}, // slow had only up to 70
+		{"slow", ev("busy", 70), true},
+		{"fast", ev("quiet", 60), false}, // the quiet watch had only up to 40
+	} {
+		if got := skip(c.sink, c.e); got != c.want {
+			t.Errorf("skip(%s, %s@%d) = %v, want %v", c.sink, c.e.Namespace, c.e.Position, got, c.want)
+		}
+	}
+	// A sink new since the checkpoint starts at the overall position.
+	since, _ = resume(cp, built, []string{"busy", "quiet"}, scopeOf)
+	if since.Scopes["busy"] != 40 {
+		t.Errorf("with a new sink busy starts at %d, want 40", since.Scopes["busy"])
+	}
 }

@@ -109,20 +109,24 @@ func runDaemon(o *options) int {
 		glog.Errorf("%v", err)
 		return 2
 	}
-	since := resume(loaded, built, pipeline)
 
 	podEvents := 0
 	if o.podRestarts.enabled {
 		podEvents = o.podRestarts.podEvents
 	}
-	src, err := kubesource.New(kubesource.Config{
+	// The skip rule asks the source which watch covers an event; it runs only once the source
+	// runs, after src is set.
+	var src *kubesource.Source
+	since, skip := resume(loaded, built, kubesource.Scopes(settings.Namespaces), func(e *core.Event) string { return src.ScopeOf(e) })
+	pipeline.SetSkip(skip)
+	src, err = kubesource.New(kubesource.Config{
 		Client:       client,
 		Namespaces:   settings.Namespaces,
 		Cluster:      o.clusterName,
 		Emit:         pipeline.Push,
 		Metrics:      kubesource.NewMetrics(reg),
 		Since:        since,
-		SinceIgnored: forgetDelivered(built, pipeline),
+		SinceIgnored: func() { pipeline.SetSkip(nil) },
 		EventTTL:     o.eventTTL,
 		PodEvents:    podEvents,
 	})

@@ -23,23 +23,32 @@ const formatVersion = 2
 // below Sinks[key] had left that sink. A sink missing from Sinks is at ResourceVersion.
 type Checkpoint struct {
 	ResourceVersion uint64
-	// Sinks are per-sink positions, keyed by the sink's redacted --sink value.
+	// Sinks are per-sink positions, keyed by the sink's name= or redacted --sink value.
 	Sinks map[string]uint64
-	Time  time.Time
+	// Scopes are the source's positions per namespace watched on its own ("" for all
+	// namespaces): events of scope S are done for sink K when at or below both Scope(S) and
+	// Sink(K). A namespace where nothing happens then holds back no other.
+	Scopes map[string]uint64
+	Time   time.Time
 }
 
 // Sink is the position of the sink with key: its own, or ResourceVersion when it has none (it is
 // new since the checkpoint was saved).
-func (c Checkpoint) Sink(key string) uint64 {
-	if p, ok := c.Sinks[key]; ok && p >= c.ResourceVersion {
+func (c Checkpoint) Sink(key string) uint64 { return at(c.Sinks, key, c.ResourceVersion) }
+
+// Scope is the source's position for scope, or ResourceVersion when it has none.
+func (c Checkpoint) Scope(scope string) uint64 { return at(c.Scopes, scope, c.ResourceVersion) }
+
+func at(m map[string]uint64, key string, floor uint64) uint64 {
+	if p, ok := m[key]; ok && p >= floor {
 		return p
 	}
-	return c.ResourceVersion
+	return floor
 }
 
 // samePosition reports whether a and b are the same positions, whatever their times.
 func samePosition(a, b Checkpoint) bool {
-	return a.ResourceVersion == b.ResourceVersion && maps.Equal(a.Sinks, b.Sinks)
+	return a.ResourceVersion == b.ResourceVersion && maps.Equal(a.Sinks, b.Sinks) && maps.Equal(a.Scopes, b.Scopes)
 }
 
 // wire is the stored form. resourceVersions are strings, as the API server writes them.
@@ -47,18 +56,40 @@ type wire struct {
 	Version         int               `json:"version"`
 	ResourceVersion string            `json:"resourceVersion"`
 	Sinks           map[string]string `json:"sinks,omitempty"`
+	Scopes          map[string]string `json:"scopes,omitempty"`
 	Time            string            `json:"time"`
+}
+
+func encodeMap(m map[string]uint64) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = strconv.FormatUint(v, 10)
+	}
+	return out
+}
+
+func decodeMap(m map[string]string, what string) (map[string]uint64, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		p, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || p == 0 {
+			return nil, fmt.Errorf("checkpoint position %q of %s %q is not a positive number", v, what, k)
+		}
+		out[k] = p
+	}
+	return out, nil
 }
 
 // Encode returns c as a small JSON document.
 func Encode(c Checkpoint) []byte {
-	w := wire{Version: formatVersion, ResourceVersion: strconv.FormatUint(c.ResourceVersion, 10), Time: c.Time.UTC().Format(time.RFC3339Nano)}
-	if len(c.Sinks) > 0 {
-		w.Sinks = make(map[string]string, len(c.Sinks))
-		for k, v := range c.Sinks {
-			w.Sinks[k] = strconv.FormatUint(v, 10)
-		}
-	}
+	w := wire{Version: formatVersion, ResourceVersion: strconv.FormatUint(c.ResourceVersion, 10), Time: c.Time.UTC().Format(time.RFC3339Nano),
+		Sinks: encodeMap(c.Sinks), Scopes: encodeMap(c.Scopes)}
 	b, _ := json.Marshal(w) // map keys are sorted: the same checkpoint encodes the same
 	return b
 }
@@ -87,8 +118,8 @@ func decode(b []byte) (Checkpoint, error) {
 	if w.Version != formatVersion && w.Version != 1 {
 		return Checkpoint{}, fmt.Errorf("checkpoint format version %d; this herald reads versions 1 and %d (a newer herald wrote it?)", w.Version, formatVersion)
 	}
-	if w.Version == 1 && w.Sinks != nil {
-		return Checkpoint{}, errors.New("checkpoint format version 1 has no per-sink positions")
+	if w.Version == 1 && (w.Sinks != nil || w.Scopes != nil) {
+		return Checkpoint{}, errors.New("checkpoint format version 1 has no per-sink or per-namespace positions")
 	}
 	rv, err := strconv.ParseUint(w.ResourceVersion, 10, 64)
 	if err != nil || rv == 0 {
@@ -99,15 +130,11 @@ func decode(b []byte) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("checkpoint time %q: %v", w.Time, err)
 	}
 	c := Checkpoint{ResourceVersion: rv, Time: t}
-	for k, v := range w.Sinks {
-		p, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || p == 0 {
-			return Checkpoint{}, fmt.Errorf("checkpoint position %q of sink %q is not a positive number", v, k)
-		}
-		if c.Sinks == nil {
-			c.Sinks = make(map[string]uint64, len(w.Sinks))
-		}
-		c.Sinks[k] = p
+	if c.Sinks, err = decodeMap(w.Sinks, "sink"); err != nil {
+		return Checkpoint{}, err
+	}
+	if c.Scopes, err = decodeMap(w.Scopes, "namespace"); err != nil {
+		return Checkpoint{}, err
 	}
 	return c, nil
 }

@@ -54,6 +54,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if got.Sink("webhook:http://b/") != 50 || got.Sink("new:sink") != 42 {
 		t.Errorf("Sink() = %d for a saved sink (want 50), %d for a new one (want 42)", got.Sink("webhook:http://b/"), got.Sink("new:sink"))
 	}
+	withScopes := Checkpoint{ResourceVersion: 40, Scopes: map[string]uint64{"shop": 40, "pay": 90}, Sinks: map[string]uint64{"a": 90}, Time: t0}
+	got, err = Decode(Encode(withScopes))
+	if err != nil || !samePosition(got, withScopes) || got.Scope("pay") != 90 || got.Scope("other") != 40 {
+		t.Errorf("round trip of %+v gave %+v, %v", withScopes, got, err)
+	}
 	// What herald 0.1 wrote still resumes.
 	v1, err := Decode([]byte(`{"version":1,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`))
 	if err != nil || v1.ResourceVersion != 42 || v1.Sink("any") != 42 {
@@ -67,6 +72,8 @@ func TestDecodeRefusesWhatItCannotTrust(t *testing.T) {
 		`{"version":1,"resourceVersion":"42","sinks":{"a":"43"},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":2,"resourceVersion":"42","sinks":{"a":"-1"},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":2,"resourceVersion":"42","sinks":{"a":"0"},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":2,"resourceVersion":"42","scopes":{"shop":"x"},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":1,"resourceVersion":"42","scopes":{"shop":"43"},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"x42","time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"0","time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"42","time":"yesterday"}`,
@@ -270,7 +277,8 @@ func TestWriterSavesOnlyWhenMovedAndAlwaysAtTheEnd(t *testing.T) {
 	}
 }
 
-// A per-sink position that moves is a move even when the overall one stays.
+// A per-sink or per-namespace position that moves is a move even when the overall one stays,
+// and is saved.
 func TestWriterSavesPerSinkMoves(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	store := &memStore{}
@@ -281,6 +289,11 @@ func TestWriterSavesPerSinkMoves(t *testing.T) {
 	w.save(false)
 	if len(store.saves) != 1 || store.saves[0].Sinks["b"] != 9 {
 		t.Errorf("saves %+v, want one with b at 9", store.saves)
+	}
+	pos = Checkpoint{ResourceVersion: 5, Sinks: map[string]uint64{"a": 5, "b": 9}, Scopes: map[string]uint64{"shop": 12}}
+	w.save(false)
+	if len(store.saves) != 2 || store.saves[1].Scope("shop") != 12 {
+		t.Errorf("saves %+v, want a second one with shop at 12", store.saves)
 	}
 }
 

@@ -177,7 +177,8 @@ func (w *Writer) save(force bool) []error {
 		return nil
 	}
 	now := w.clock.Now()
-	cp := Checkpoint{ResourceVersion: pos.ResourceVersion, Sinks: pos.Sinks, Time: now}
+	cp := pos
+	cp.Time = now
 	errs := make([]error, len(w.targets))
 	for i, t := range w.targets {
 		if !force {

@@ -16,8 +16,23 @@ const DefaultEventTTL = time.Hour
 type Since struct {
 	// ResourceVersion is etcd's revision, as the API server gives it in resourceVersion.
 	ResourceVersion uint64
+	// Scopes are the positions of single namespaces' watches (Source.Positions), when they
+	// differ; a namespace not in it resumes from ResourceVersion.
+	Scopes map[string]uint64
 	// Time is when the checkpoint was written.
 	Time time.Time
+}
+
+// forScope is s for the watch of namespace (all namespaces: ""): its own position if it has one.
+func (s *Since) forScope(namespace string) *Since {
+	if s == nil {
+		return nil
+	}
+	out := &Since{ResourceVersion: s.ResourceVersion, Time: s.Time}
+	if p, ok := s.Scopes[namespace]; ok && p > 0 {
+		out.ResourceVersion = p
+	}
+	return out
 }
 
 // checkSince checks a checkpoint against the initial list. It returns nil, so that the list is

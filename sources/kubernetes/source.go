@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -135,7 +136,7 @@ func New(cfg Config) (*Source, error) {
 			store: newStore(storeOptions{
 				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, clock: cfg.Clock,
 				metrics: cfg.Metrics, history: s.history, seed: cfg.Seed,
-				since: cfg.Since, sinceIgnored: cfg.SinceIgnored, ttl: cfg.EventTTL,
+				since: cfg.Since.forScope(ns), sinceIgnored: cfg.SinceIgnored, ttl: cfg.EventTTL,
 			}),
 			health:  h,
 			lw:      &observedLW{events: cfg.Client.CoreV1().Events(ns), health: h, noWatchList: noWatchList},
@@ -183,6 +184,41 @@ func (s *Source) Ready() bool {
 		}
 	}
 	return true
+}
+
+// Positions are Position for each watch on its own, keyed by namespace ("" when the source
+// watches all namespaces at once): a namespace where nothing happens moves only with the API
+// server's bookmarks, and must not hold back the others' checkpoint. A watch that has not
+// listed yet is 0.
+func (s *Source) Positions() map[string]uint64 {
+	out := make(map[string]uint64, len(s.watches))
+	for _, w := range s.watches {
+		out[w.namespace] = w.store.Position()
+	}
+	return out
+}
+
+// Scopes are the keys Positions will have for a source watching namespaces (none: all).
+func Scopes(namespaces []string) []string {
+	if len(namespaces) == 0 {
+		return []string{corev1.NamespaceAll}
+	}
+	var out []string
+	for _, ns := range namespaces {
+		if !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// ScopeOf is the key of Positions that covers e: its namespace when namespaces are watched one
+// by one, "" when all are watched at once.
+func (s *Source) ScopeOf(e *core.Event) string {
+	if len(s.watches) == 1 && s.watches[0].namespace == corev1.NamespaceAll {
+		return corev1.NamespaceAll
+	}
+	return e.Namespace
 }
 
 // Position is the resourceVersion up to which the source has handed every event it delivers to

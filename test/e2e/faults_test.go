@@ -180,3 +180,46 @@ func TestResumePerSink(t *testing.T) {
 	t.Logf("per-sink resume: created %d; healthy sink delivered %d (duplicated 0, skipped %v on resume); failing sink: %d refused before the stop, %d delivered after the restart, duplicated 0",
 		n+5, len(good.Requests()), skipped, bad.Rejected(), len(bad.Requests()))
 }
+
+// TestResumeWithAQuietNamespace: herald watches two namespaces one by one (namespaces=busy,quiet);
+// nothing happens in quiet, so its watch's position moves only with the API server's bookmarks
+// (about once a minute). The checkpoint keeps a position per namespace, so a restart repeats
+// nothing of busy's events and still delivers what was written in either while herald was down.
+func TestResumeWithAQuietNamespace(t *testing.T) {
+	client := shared.Client()
+	busy, quiet := namespace(t, shared, "busy"), namespace(t, shared, "quiet")
+	recv := harness.NewReceiver(t)
+	cpPath := t.TempDir() + "/checkpoint"
+	opts := harness.Options{Kubeconfig: shared.Kubeconfig, SourceParams: "namespaces=" + busy + "," + quiet,
+		Sinks: []string{fmt.Sprintf("webhook:%s?method=POST", recv.URL)},
+		Args:  []string{"--checkpoint=file:" + cpPath}}
+	h := harness.Start(t, opts)
+	const n = 15
+	var before, down []string
+	for i := range n {
+		before = append(before, createEvent(t, client, busy, fmt.Sprintf("before-%d", i), "Warning", "BackOff", fmt.Sprintf("before-%d", i)).Message)
+	}
+	waitForMessages(t, recv, before)
+	if err := h.Stop(); err != nil {
+		t.Fatalf("herald exit after SIGTERM: %v", err)
+	}
+	cp := readCheckpoint(t, cpPath)
+	if cp.Scope(busy) <= cp.Scope(quiet) {
+		t.Errorf("checkpoint %+v: the busy namespace's position should be past the quiet one's", cp)
+	}
+	down = append(down,
+		createEvent(t, client, busy, "down-busy", "Warning", "BackOff", "down-busy").Message,
+		createEvent(t, client, quiet, "down-quiet", "Warning", "BackOff", "down-quiet").Message)
+	h2 := harness.Start(t, opts)
+	all := append(append([]string(nil), before...), down...)
+	seen := waitForMessages(t, recv, all)
+	dups := 0
+	for _, m := range all {
+		if seen[m] != 1 {
+			t.Errorf("%s arrived %d times, want 1", m, seen[m])
+		}
+		dups += max(0, seen[m]-1)
+	}
+	t.Logf("quiet namespace: created %d, delivered %d, duplicated %d; positions busy %d, quiet %d; skipped on resume %v",
+		len(all), len(recv.Requests()), dups, cp.Scope(busy), cp.Scope(quiet), h2.Metric("herald_sink_events_total", `outcome="skipped"`))
+}

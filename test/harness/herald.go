@@ -74,6 +74,8 @@ type Options struct {
 	Env []string
 	// NoWaitReady returns as soon as the process has started.
 	NoWaitReady bool
+	// SourceParams are added to the --source URI's query (e.g. "namespaces=a,b").
+	SourceParams string
 }
 
 // SourceFlag is the --source value for a kubeconfig-based test cluster.
@@ -86,7 +88,11 @@ func SourceFlag(kubeconfig string) string {
 func Start(t testing.TB, o Options) *Herald {
 	t.Helper()
 	port := freePort(t)
-	args := []string{SourceFlag(o.Kubeconfig), "--healthz-ip=127.0.0.1", "--healthz-port=" + strconv.Itoa(port), "--v=1"}
+	source := SourceFlag(o.Kubeconfig)
+	if o.SourceParams != "" {
+		source += "&" + o.SourceParams
+	}
+	args := []string{source, "--healthz-ip=127.0.0.1", "--healthz-port=" + strconv.Itoa(port), "--v=1"}
 	for _, s := range o.Sinks {
 		args = append(args, "--sink="+s)
 	}
