@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
-	"strconv"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -36,7 +36,9 @@ type sinkSpec struct {
 	placeholders map[string]string
 }
 
-func (s *sinkSpec) add(name, value string) { s.params = append(s.params, param{name: name, value: value}) }
+func (s *sinkSpec) add(name, value string) {
+	s.params = append(s.params, param{name: name, value: value})
+}
 
 // addFile adds a parameter naming a file in the pod.
 func (s *sinkSpec) addFile(name, value string) {

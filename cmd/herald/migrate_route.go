@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 )
@@ -363,9 +362,4 @@ func appendNew(list []string, items ...string) []string {
 		}
 	}
 	return list
-}
-
-// describe names a route target for messages.
-func (t routeTarget) describe() string {
-	return fmt.Sprintf("%s (receiver %q)", t.rule.node.path, t.receiver)
 }
