@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help help-check build run test test-unit lint bench load servers docker clean
+.PHONY: help help-check build run test test-unit lint bench load servers docker clean docs docs-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,10 +26,23 @@ lint: ## gofmt and go vet
 servers: ## build or install every test server (cached under ${XDG_CACHE_HOME:-~/.cache}/herald)
 	hack/servers.sh
 
+docs: ## regenerate docs/sinks/reference/ (every sink's parameters, from the code); commit the result
+	rm -rf docs/sinks/reference
+	$(GO) run ./cmd/herald sinks --out=docs/sinks/reference
+
+docs-check: ## fail when docs/sinks/reference/ differs from what make docs writes
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) run ./cmd/herald sinks --out="$$tmp" || exit 1; \
+	if ! out=$$(diff -rq "$$tmp" docs/sinks/reference 2>&1); then \
+		echo "docs/sinks/reference/ is out of date (generated from the sink definitions):"; \
+		echo "$$out" | sed -e "s|$$tmp|(generated)|g" -e 's/^/  /'; \
+		echo "run \`make docs\` and commit the result"; exit 1; \
+	fi
+
 help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
 
-test: help-check lint servers build ## unit tests and the e2e suite against real servers (what CI runs)
+test: help-check lint docs-check servers build ## unit tests and the e2e suite against real servers (what CI runs)
 	source <(hack/servers.sh --env) && $(GO) test -timeout $(TEST_TIMEOUT) -p 2 ./...
 
 test-unit: ## unit tests only (no servers)

@@ -92,8 +92,11 @@ func main() {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "sinks" {
+	switch cmd {
+	case "sinks":
 		os.Exit(runSinks(args, os.Stdout, os.Stderr))
+	case "migrate":
+		os.Exit(runMigrate(args, os.Stdout, os.Stderr))
 	}
 	var o options
 	registerFlags(flag.CommandLine, &o)
@@ -124,7 +127,7 @@ func main() {
 		}
 		os.Exit(runDaemon(&o))
 	default:
-		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, sinks, version, help\n", cmd)
+		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, sinks, migrate, version, help\n", cmd)
 		os.Exit(2)
 	}
 }
@@ -207,6 +210,9 @@ Usage:
                             through each, print the bodies; sends nothing
   herald sinks [SCHEME]     every sink with every parameter, default and example
                             (--format=markdown|text)
+  herald migrate event-exporter CONFIG.yaml
+                            print the herald flags (--format=helm: Helm values) for a
+                            kubernetes-event-exporter config; names what cannot be carried over
   herald version            print the version
 
 Example:

@@ -10,24 +10,51 @@ import (
 	"github.com/heraldproject/herald/sinks"
 )
 
-// runSinks implements `herald sinks [--format=markdown|text] [SCHEME]`: the reference of every
-// sink's parameters, printed from the same Definitions the --sink parser uses.
+// runSinks implements `herald sinks [--format=markdown|text] [--out=DIR] [SCHEME]`: the reference
+// of every sink's parameters, printed from the same Definitions the --sink parser uses. Flags may
+// come before or after SCHEME. With --out, it writes DIR/<scheme>.md for every sink and an index
+// DIR/README.md instead (what `make docs` commits under docs/sinks/reference).
 func runSinks(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sinks", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "markdown", "output format: markdown or text")
+	out := fs.String("out", "", "write the markdown reference of every sink into this directory (<scheme>.md and README.md) instead of printing it")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	// The flag package stops at the first positional argument: parse what follows SCHEME again,
+	// so `herald sinks kafka --format=text` means what it says.
+	var positional []string
+	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
+		positional = append(positional, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			return 2
+		}
+	}
+	if len(positional) > 1 {
+		fmt.Fprintf(stderr, "herald sinks: unexpected argument %q; give at most one sink type (herald sinks [--format=markdown|text] [SCHEME])\n", positional[1])
 		return 2
 	}
 	if *format != "markdown" && *format != "text" {
 		fmt.Fprintf(stderr, "herald sinks: --format=%q is not known; use markdown or text\n", *format)
 		return 2
 	}
+	if *out != "" {
+		if len(positional) > 0 || *format != "markdown" {
+			fmt.Fprintf(stderr, "herald sinks: --out writes the markdown reference of every sink; give it without SCHEME and --format\n")
+			return 2
+		}
+		if err := writeReferenceDir(*out); err != nil {
+			fmt.Fprintf(stderr, "herald sinks: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	defs := sinks.All()
-	if fs.NArg() > 0 {
-		d, ok := sinks.Lookup(fs.Arg(0))
+	if len(positional) > 0 {
+		d, ok := sinks.Lookup(positional[0])
 		if !ok {
-			fmt.Fprintf(stderr, "herald sinks: no sink %q; sinks: %s\n", fs.Arg(0), strings.Join(sinks.Schemes(), ", "))
+			fmt.Fprintf(stderr, "herald sinks: no sink %q; sinks: %s\n", positional[0], strings.Join(sinks.Schemes(), ", "))
 			return 2
 		}
 		defs = []sinks.Definition{d}

@@ -1,0 +1,638 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// param is one URI parameter of a --sink value.
+type param struct {
+	name, value string
+	// file: a path in the exporter's pod (a CA or client certificate). herald reads it at start,
+	// so the check herald migrate runs here leaves it out.
+	file bool
+}
+
+// sinkSpec is one --sink value being built from an exporter receiver.
+type sinkSpec struct {
+	receiver string
+	from     string // receivers[i].<type>, for messages
+	scheme   string
+	target   string // the part after "scheme:", before '?'; may hold its own query
+	params   []param
+	// layout is the path of a webhook layout turned into body_template ("" if none), so a
+	// template herald refuses can be reported against it.
+	layout string
+	// placeholders maps each ${NAME} the value refers to, to a stand-in used only when herald
+	// migrate checks the value with herald's parser.
+	placeholders map[string]string
+}
+
+func (s *sinkSpec) add(name, value string) {
+	s.params = append(s.params, param{name: name, value: value})
+}
+
+// addFile adds a parameter naming a file in the pod.
+func (s *sinkSpec) addFile(name, value string) {
+	s.params = append(s.params, param{name: name, value: value, file: true})
+}
+
+// secretRE finds header and query names that carry credentials.
+var secretRE = regexp.MustCompile(`(?i)(auth|token|key|secret|passw|sig|cookie|credential)`)
+
+// envRefRE is a whole-value ${NAME} or $NAME, as the exporter expands them (os.ExpandEnv).
+var envRefRE = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
+
+// secret returns a ${NAME} reference standing in for a secret value, and records which variable
+// to set. A value that already is ${NAME} (the exporter expands the environment too) keeps its
+// variable; any other value gets HERALD_<RECEIVER>_<FIELD> and is never printed.
+func (m *migration) secret(s *sinkSpec, y ynode, field string) string {
+	v := y.str()
+	name := ""
+	if g := envRefRE.FindStringSubmatch(v); g != nil && strings.HasPrefix(v, "$") {
+		name = g[1]
+		m.addEnv(name, y.path, true)
+	} else {
+		name = m.envName(s.receiver, field)
+		m.addEnv(name, y.path, false)
+	}
+	s.placeholders[name] = "placeholder"
+	return "${" + name + "}"
+}
+
+// plain returns a non-secret value, turning the exporter's $NAME references into herald's
+// ${NAME} and recording them.
+func (m *migration) plain(s *sinkSpec, y ynode, isURL bool) string {
+	v := y.str()
+	return os.Expand(v, func(name string) string {
+		m.addEnv(name, y.path, true)
+		if isURL && strings.TrimSpace(v) == "${"+name+"}" || isURL && v == "$"+name {
+			s.placeholders[name] = "http://127.0.0.1:9/"
+		} else if _, ok := s.placeholders[name]; !ok {
+			s.placeholders[name] = "placeholder"
+		}
+		return "${" + name + "}"
+	})
+}
+
+var upperSnake = regexp.MustCompile(`[^A-Z0-9]+`)
+var camel = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+
+// envName makes HERALD_<RECEIVER>_<FIELD>, unique within this migration.
+func (m *migration) envName(receiver, field string) string {
+	part := func(s string) string {
+		s = camel.ReplaceAllString(s, "${1}_${2}")
+		return strings.Trim(upperSnake.ReplaceAllString(strings.ToUpper(s), "_"), "_")
+	}
+	base := "HERALD_" + part(receiver) + "_" + part(field)
+	name := base
+	for i := 2; m.envTaken(name); i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	return name
+}
+
+// receiverSinks maps one exporter receiver to a herald sink (without its filter). ok is false
+// when herald has no sink for it.
+func (m *migration) receiverSink(name string, y ynode) (*sinkSpec, bool) {
+	var typ ynode
+	var typName string
+	for _, f := range y.fields() {
+		switch f.key {
+		case "name":
+		default:
+			if typName == "" {
+				typName, typ = f.key, f.val
+			} else {
+				m.warn(f.val, "a receiver has one type; the exporter used only one of %s and %s. Make a receiver for each", typName, f.key)
+			}
+		}
+	}
+	s := &sinkSpec{receiver: name, from: typ.path, placeholders: map[string]string{}}
+	switch typName {
+	case "webhook":
+		m.webhook(s, typ)
+	case "kafka":
+		m.kafka(s, typ)
+	case "elasticsearch":
+		m.elasticsearch(s, typ)
+	case "slack":
+		m.slack(s, typ)
+	case "teams":
+		m.teams(s, typ)
+	case "stdout":
+		m.stdout(s, typ)
+	case "":
+		m.warn(y, "receiver %q has no type (webhook:, kafka:, ...); the exporter refused it", name)
+		return nil, false
+	default:
+		m.warn(typ, "herald has no %s sink; receiver %q is not migrated. %s", typName, name, unsupportedAdvice(typName))
+		return nil, false
+	}
+	return s, s.scheme != ""
+}
+
+func unsupportedAdvice(typ string) string {
+	switch typ {
+	case "opensearch":
+		return "herald's elasticsearch sink speaks to Elasticsearch 7.14+ and 8 only; send to kafka: and index from there, or to a webhook: in front of OpenSearch"
+	case "opsgenie":
+		return "send to an Alertmanager with the alertmanager: sink and route to Opsgenie from there"
+	case "file", "pipe", "syslog", "inMemory":
+		return "use log:?format=json (one JSON object per line on stdout) and let the node's log collector ship it"
+	case "loki":
+		return "use log:?format=json and a log collector (promtail, Alloy, Vector) that pushes to Loki"
+	case "kinesis", "firehose", "sqs", "sns", "eventbridge", "opscenter", "pubsub", "bigquery":
+		return "send to kafka: or to a webhook: bridge that forwards to the cloud service"
+	}
+	return "see `herald sinks` for what herald can send to"
+}
+
+// tlsParams maps the exporter's tls block (pkg/sinks/sink.go TLS) to a sink's parameters.
+func (m *migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam string) {
+	for _, f := range y.fields() {
+		switch f.key {
+		case "insecureSkipVerify":
+			if f.val.boolean() {
+				s.add(insecureParam, "true")
+			}
+		case "caFile":
+			if v := f.val.str(); v != "" {
+				s.addFile(caParam, m.plain(s, f.val, false))
+			}
+		case "serverName", "certFile", "keyFile":
+			if f.val.str() != "" {
+				m.warn(f.val, "herald's %s sink has no %s setting (no client certificate or server name override); herald connects without it. Use a receiver reachable under the certificate's name, without client certificates", s.scheme, f.key)
+			}
+		default:
+			m.note(f.val, "not a tls field the exporter knows; ignored")
+		}
+	}
+}
+
+func (m *migration) webhook(s *sinkSpec, y ynode) {
+	s.scheme = "webhook"
+	var layout ynode
+	for _, f := range y.fields() {
+		switch f.key {
+		case "endpoint":
+			s.target = m.endpoint(s, f.val)
+		case "headers":
+			for _, h := range f.val.stringMap() {
+				v := h.val.str()
+				switch {
+				case strings.Contains(v, "{{"):
+					m.warn(h.val, "herald's headers are fixed text, not templates; this header is left out. Set a fixed value")
+				case secretRE.MatchString(h.key):
+					s.add("header", h.key+"="+m.secret(s, h.val, "header_"+h.key))
+				default:
+					s.add("header", h.key+"="+m.plain(s, h.val, false))
+				}
+			}
+		case "tls":
+			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+		case "layout":
+			layout = f.val
+		default:
+			m.note(f.val, "not a webhook field the exporter knows; ignored")
+		}
+	}
+	// The exporter always POSTs JSON.
+	s.params = append([]param{{name: "method", value: "POST"}, {name: "header", value: "Content-Type=application/json"}}, s.params...)
+	if !layout.isNull() && layout.n != nil {
+		s.add("body_template", layoutTemplate(layout.resolved()))
+		s.layout = layout.path
+	} else {
+		s.add("body_template", "{{ toJson .Event }}")
+		m.note(y, "the exporter posted the whole event as JSON; body_template={{ toJson .Event }} posts the same Event object, without the exporter's additions (clusterName, the involved object's labels, annotations and ownerReferences)")
+	}
+}
+
+// endpoint returns a URL with any credential in its query or user info replaced by ${ENV}.
+func (m *migration) endpoint(s *sinkSpec, y ynode) string {
+	raw := m.plain(s, y, true)
+	if strings.Contains(raw, "${") {
+		// An address from the environment: herald expands it the same way.
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		m.warn(y, "not a valid URL (%v); fix it in the output", err)
+		return raw
+	}
+	userinfo := ""
+	if u.User != nil {
+		userinfo = u.User.Username()
+		if pw, has := u.User.Password(); has {
+			if g := envRefRE.FindStringSubmatch(pw); g != nil && strings.HasPrefix(pw, "$") {
+				userinfo += ":${" + g[1] + "}"
+			} else {
+				name := m.envName(s.receiver, "endpoint_password")
+				m.addEnv(name, y.path+" (password in the URL)", false)
+				s.placeholders[name] = "placeholder"
+				userinfo += ":${" + name + "}"
+			}
+		}
+		u.User = nil
+	}
+	withUser := func(s string) string {
+		if userinfo == "" {
+			return s
+		}
+		scheme, rest, _ := strings.Cut(s, "://")
+		return scheme + "://" + userinfo + "@" + rest
+	}
+	if u.RawQuery == "" {
+		return withUser(u.String())
+	}
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if secretRE.MatchString(k) && !strings.HasPrefix(v, "${") {
+				name := m.envName(s.receiver, "endpoint_"+k)
+				m.addEnv(name, y.path+" (query parameter "+k+")", false)
+				s.placeholders[name] = "placeholder"
+				v = "${" + name + "}"
+			} else {
+				v = queryEscape(v)
+			}
+			parts = append(parts, queryEscape(k)+"="+v)
+		}
+	}
+	u.RawQuery = ""
+	return withUser(u.String()) + "?" + strings.Join(parts, "&")
+}
+
+func (m *migration) kafka(s *sinkSpec, y ynode) {
+	s.scheme = "kafka"
+	var tls, sasl ynode
+	for _, f := range y.fields() {
+		switch f.key {
+		case "brokers":
+			for _, b := range f.val.items() {
+				s.add("brokers", m.plain(s, b, false))
+			}
+		case "topic":
+			s.add("eventstopic", m.plain(s, f.val, false))
+		case "compressionCodec":
+			switch c := f.val.str(); c {
+			case "", "none":
+			case "gzip", "snappy", "lz4", "zstd":
+				s.add("compression", c)
+			default:
+				m.note(f.val, "the exporter ignored the unknown codec %q and sent uncompressed; so does herald", c)
+			}
+		case "version":
+			if v := f.val.str(); v != "" {
+				s.add("version", v)
+			}
+		case "clientId":
+			if f.val.str() != "" {
+				m.warn(f.val, "herald's kafka sink sets its own client id; broker quotas or ACLs keyed on %q need the new id", f.val.str())
+			}
+		case "tls":
+			tls = f.val
+		case "sasl":
+			sasl = f.val
+		case "layout":
+			m.warn(f.val, "herald's kafka records are JSON in herald's schema (format=herald) or kube-eventer's (format=kube-eventer), not a template; consumers that read this layout need changing (docs/sinks/kafka.md lists the fields)")
+		case "avro":
+			if len(f.val.fields()) > 0 {
+				m.warn(f.val, "herald writes JSON records only; consumers of the Avro records need changing")
+			}
+		default:
+			m.note(f.val, "not a kafka field the exporter knows; ignored")
+		}
+	}
+	if tls.n != nil && fieldOf(tls, "enable").boolean() {
+		s.add("tls", "true")
+		for _, f := range tls.fields() {
+			switch f.key {
+			case "enable":
+			case "caFile":
+				if f.val.str() != "" {
+					s.addFile("cacert", m.plain(s, f.val, false))
+				}
+			case "certFile":
+				if f.val.str() != "" {
+					s.addFile("cert", m.plain(s, f.val, false))
+				}
+			case "keyFile":
+				if f.val.str() != "" {
+					s.addFile("key", m.plain(s, f.val, false))
+				}
+			case "insecureSkipVerify":
+				if f.val.boolean() {
+					s.add("insecuressl", "true")
+				}
+			default:
+				m.note(f.val, "not a kafka tls field the exporter knows; ignored")
+			}
+		}
+	}
+	if sasl.n != nil && fieldOf(sasl, "enable").boolean() {
+		for _, f := range sasl.fields() {
+			switch f.key {
+			case "enable":
+			case "username":
+				s.add("user", m.plain(s, f.val, false))
+			case "password":
+				s.add("password", m.secret(s, f.val, "sasl_password"))
+			case "mechanism":
+				switch strings.ToLower(f.val.str()) {
+				case "", "plain":
+					s.add("mechanism", "PLAIN")
+				case "sha256":
+					s.add("mechanism", "SCRAM-SHA-256")
+				case "sha512":
+					s.add("mechanism", "SCRAM-SHA-512")
+				default:
+					m.warn(f.val, "the exporter refused mechanism %q (plain, sha256 or sha512); herald accepts PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512", f.val.str())
+				}
+			default:
+				m.note(f.val, "not a kafka sasl field the exporter knows; ignored")
+			}
+		}
+	}
+	m.note(y, "record keys and values change: herald keys records by namespace/kind/name (the exporter by event UID) and writes herald's JSON schema; see docs/sinks/kafka.md, or format=kube-eventer")
+}
+
+// goTimeLayout maps the exporter's indexFormat (Go time layout between braces) to herald's
+// %Y %m %d %H.
+var goTimeTokens = []struct{ goTok, herald string }{{"2006", "%Y"}, {"01", "%m"}, {"02", "%d"}, {"15", "%H"}}
+
+func indexFromFormat(format string) (string, bool) {
+	open, end := strings.Index(format, "{"), strings.LastIndex(format, "}")
+	if open < 0 || end < open || strings.Count(format, "{") > 1 {
+		return "", false
+	}
+	layout := format[open+1 : end]
+	var b strings.Builder
+	b.WriteString(format[:open])
+	for i := 0; i < len(layout); {
+		matched := false
+		for _, t := range goTimeTokens {
+			if strings.HasPrefix(layout[i:], t.goTok) {
+				b.WriteString(t.herald)
+				i += len(t.goTok)
+				matched = true
+				break
+			}
+		}
+		if matched {
+			continue
+		}
+		c := layout[i]
+		if c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '%' {
+			return "", false
+		}
+		b.WriteByte(c)
+		i++
+	}
+	b.WriteString(format[end+1:])
+	return b.String(), true
+}
+
+func (m *migration) elasticsearch(s *sinkSpec, y ynode) {
+	s.scheme = "elasticsearch"
+	var index, indexFormat ynode
+	for _, f := range y.fields() {
+		switch f.key {
+		case "hosts":
+			hosts := f.val.items()
+			for i, h := range hosts {
+				v := m.plain(s, h, true)
+				if i == 0 {
+					s.target = v
+				}
+				if len(hosts) > 1 {
+					s.add("nodes", v)
+				}
+			}
+		case "index":
+			index = f.val
+		case "indexFormat":
+			indexFormat = f.val
+		case "username":
+			if f.val.str() != "" {
+				s.add("esUserName", m.plain(s, f.val, false))
+			}
+		case "password":
+			if f.val.str() != "" {
+				s.add("esUserSecret", m.secret(s, f.val, "password"))
+			}
+		case "apiKey":
+			if f.val.str() != "" {
+				s.add("api_key", m.secret(s, f.val, "api_key"))
+			}
+		case "cloudID":
+			if f.val.str() != "" {
+				m.warn(f.val, "herald connects to node URLs, not an Elastic Cloud ID; copy the deployment's Elasticsearch endpoint (Elastic Cloud console → Manage → Copy endpoint) into hosts and run herald migrate again")
+			}
+		case "headers":
+			if len(f.val.fields()) > 0 {
+				m.warn(f.val, "herald's elasticsearch sink sends no extra headers; authenticate with esUserName/esUserSecret or api_key")
+			}
+		case "useEventID":
+			if f.val.boolean() {
+				m.note(f.val, "herald always sets the document _id, from the event's UID and count: a retry never duplicates, and each count is its own document (the exporter overwrote one document per event)")
+			}
+		case "deDot":
+			// herald's documents carry no label or annotation keys: nothing to de-dot.
+		case "type":
+			if f.val.str() != "" {
+				m.warn(f.val, "mapping types are for Elasticsearch 6 and older; herald supports 7.14+ and 8 and writes without a type")
+			}
+		case "tls":
+			m.tlsParams(s, f.val, "cacert", "insecuressl")
+		case "layout":
+			m.warn(f.val, "herald writes its own document (docs/sinks/elasticsearch.md lists the fields), not a template; searches and dashboards built on this layout need changing")
+		default:
+			m.note(f.val, "not an elasticsearch field the exporter knows; ignored")
+		}
+	}
+	switch {
+	case indexFormat.n != nil && indexFormat.str() != "":
+		if idx, ok := indexFromFormat(indexFormat.str()); ok {
+			s.add("index", idx)
+		} else {
+			m.warn(indexFormat, "herald's index= takes %%Y %%m %%d %%H only; %q cannot be written with them, so herald's default index is used. Choose an index name with those fields", indexFormat.str())
+		}
+	case index.n != nil && index.str() != "":
+		s.add("index", index.str())
+		m.warn(index, "herald adds a daily suffix to an index name without %%: it writes %s-YYYY.MM.DD, not the single index %q. Point searches at %s-* (or an alias)", index.str(), index.str(), index.str())
+	default:
+		m.warn(y, "neither index nor indexFormat is set; herald writes to its default (heapster-YYYY.MM.DD); set index=")
+	}
+	if s.target == "" {
+		m.warn(y, "no hosts; the exporter could not connect either. Add hosts and run herald migrate again")
+	}
+}
+
+func (m *migration) slack(s *sinkSpec, y ynode) {
+	s.scheme = "slack"
+	s.target = ""
+	hasToken := false
+	for _, f := range y.fields() {
+		switch f.key {
+		case "token":
+			s.add("token", m.secret(s, f.val, "token"))
+			hasToken = true
+		case "channel":
+			if strings.Contains(f.val.str(), "{{") {
+				m.warn(f.val, "herald posts to one fixed channel per sink, not a templated one; add one slack sink per channel (with namespaces= or kinds= to split the events) and set channel= on each")
+			} else {
+				s.add("channel", f.val.str())
+			}
+		case "message", "fields", "color", "title", "footer", "author_name":
+			if f.val.n != nil && !f.val.isNull() {
+				m.warn(f.val, "herald posts its own Block Kit message (reason, object, namespace, message, count) instead of the exporter's text and attachment; to keep this text write body_template (docs/templates.md)")
+			}
+		default:
+			m.note(f.val, "not a slack field the exporter knows; ignored")
+		}
+	}
+	if !hasToken {
+		m.warn(y, "no token; the exporter could not post either. Set token to a bot token and run herald migrate again")
+	}
+}
+
+func (m *migration) teams(s *sinkSpec, y ynode) {
+	s.scheme = "teams"
+	for _, f := range y.fields() {
+		switch f.key {
+		case "endpoint":
+			u, _ := url.Parse(f.val.str())
+			if u != nil && strings.HasSuffix(strings.ToLower(u.Hostname()), "office.com") {
+				m.warn(f.val, "Office 365 connector webhooks are retired; herald posts Adaptive Cards to a Workflows webhook. Create one (Teams → channel → Workflows → \"Post to a channel when a webhook request is received\"), then write --sink=teams:<that URL> with sig=${%s}", m.envName(s.receiver, "sig"))
+				s.scheme = ""
+				return
+			}
+			s.target = m.endpoint(s, f.val)
+		case "headers":
+			if len(f.val.fields()) > 0 {
+				m.warn(f.val, "herald's teams sink sends no extra headers; the Workflows URL's sig= authorizes the post")
+			}
+		case "layout":
+			m.warn(f.val, "herald posts its own Adaptive Card, not a layout; to change it write body_template (docs/templates.md)")
+		default:
+			m.note(f.val, "not a teams field the exporter knows; ignored")
+		}
+	}
+}
+
+func (m *migration) stdout(s *sinkSpec, y ynode) {
+	s.scheme = "log"
+	s.add("format", "json")
+	for _, f := range y.fields() {
+		switch f.key {
+		case "deDot":
+		case "layout":
+			m.warn(f.val, "herald's log sink writes its own JSON object per line, not a layout; log pipelines that read this layout need changing")
+		default:
+			m.note(f.val, "not a stdout field the exporter knows; ignored")
+		}
+	}
+}
+
+func fieldOf(y ynode, key string) ynode {
+	for _, f := range y.fields() {
+		if f.key == key {
+			return f.val
+		}
+	}
+	return ynode{path: y.path + "." + key}
+}
+
+// layoutTemplate writes an exporter layout as a JSON body template. The exporter renders every
+// string of the layout as a Go template and marshals the result, so keys come out sorted and a
+// value that is not a string becomes null; the template reproduces that, and herald escapes
+// what each {{ }} prints for JSON.
+func layoutTemplate(n *yaml.Node) string {
+	var b bytes.Buffer
+	writeLayout(&b, n)
+	return b.String()
+}
+
+func writeLayout(b *bytes.Buffer, n *yaml.Node) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		type kv struct {
+			k string
+			v *yaml.Node
+		}
+		var kvs []kv
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kvs = append(kvs, kv{n.Content[i].Value, n.Content[i+1]})
+		}
+		sort.SliceStable(kvs, func(i, j int) bool { return kvs[i].k < kvs[j].k })
+		b.WriteByte('{')
+		for i, e := range kvs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(e.k)
+			b.Write(k)
+			b.WriteByte(':')
+			writeLayout(b, e.v)
+		}
+		b.WriteByte('}')
+	case yaml.SequenceNode:
+		b.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeLayout(b, c)
+		}
+		b.WriteByte(']')
+	case yaml.ScalarNode:
+		if n.Tag != "!!str" {
+			b.WriteString("null")
+			return
+		}
+		b.WriteByte('"')
+		// Escape the text between actions for JSON; leave {{ ... }} as written.
+		s := n.Value
+		for s != "" {
+			i := strings.Index(s, "{{")
+			if i < 0 {
+				b.WriteString(jsonStringBody(s))
+				break
+			}
+			b.WriteString(jsonStringBody(s[:i]))
+			j := strings.Index(s[i:], "}}")
+			if j < 0 {
+				b.WriteString(s[i:])
+				break
+			}
+			b.WriteString(s[i : i+j+2])
+			s = s[i+j+2:]
+		}
+		b.WriteByte('"')
+	default:
+		b.WriteString("null")
+	}
+}
+
+func jsonStringBody(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q[1 : len(q)-1])
+}
