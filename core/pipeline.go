@@ -27,8 +27,10 @@ type Backoff struct {
 	Jitter  float64
 }
 
-// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 30 s between attempts.
-var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second, Factor: 2, Jitter: 0.2}
+// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 10 s between attempts: a handful of
+// attempts a minute spares a sink that is down, and one that is back gets the backlog within
+// 10 s. A Retry-After longer than that is honoured.
+var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Factor: 2, Jitter: 0.2}
 
 // PipelineConfig configures a Pipeline. Zero values take defaults.
 type PipelineConfig struct {

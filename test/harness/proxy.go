@@ -16,10 +16,11 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	cut   bool
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	cut     bool
+	refused bool // the listening socket is closed
+	wg      sync.WaitGroup
 }
 
 // NewProxy listens on 127.0.0.1 and forwards to target (host:port) until the test ends.
@@ -33,9 +34,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() {
-		ln.Close()
-		p.Cut()
-		p.wg.Wait()
+		p.Refuse()
 	})
 	return p
 }
@@ -54,11 +53,34 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore forwards new connections again.
+// Refuse closes every forwarded connection and the listening socket: new connections are
+// refused (the port is closed) until Restore listens again on the same address.
+func (p *Proxy) Refuse() {
+	p.Cut()
+	p.mu.Lock()
+	p.refused = true
+	p.mu.Unlock()
+	p.ln.Close()
+	p.wg.Wait() // serve has returned; forwarded connections are closed
+}
+
+// Restore forwards new connections again (after Cut or Refuse).
 func (p *Proxy) Restore() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.cut = false
+	refused := p.refused
+	p.refused = false
+	p.mu.Unlock()
+	if !refused {
+		return
+	}
+	ln, err := net.Listen("tcp", p.ln.Addr().String())
+	if err != nil {
+		p.t.Fatalf("proxy: listen again on %s: %v", p.ln.Addr(), err)
+	}
+	p.ln = ln
+	p.wg.Add(1)
+	go p.serve()
 }
 
 // Kubeconfig writes a copy of the kubeconfig at path whose server is the proxy instead of
@@ -82,8 +104,9 @@ func (p *Proxy) Kubeconfig(path, server string) string {
 
 func (p *Proxy) serve() {
 	defer p.wg.Done()
+	ln := p.ln
 	for {
-		in, err := p.ln.Accept()
+		in, err := ln.Accept()
 		if err != nil {
 			return
 		}
