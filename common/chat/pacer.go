@@ -54,6 +54,10 @@ type Pacer struct {
 	lim  *rate.Limiter
 	clk  clock.Clock
 	opts PacerOptions
+
+	// key and users are set for a pacer of SharedPacer (guarded by sharedMu).
+	key   *sharedKey
+	users int
 }
 
 // NewPacer returns a full bucket.
@@ -128,26 +132,52 @@ func (e *WaitError) Unwrap() error { return e.Err }
 // RetryAfter is how long until the next message slot.
 func (e *WaitError) RetryAfter() time.Duration { return e.Delay }
 
+// sharedKey identifies a shared pacer: the robot, and the clock it runs on (sinks on different
+// clocks, which only tests have, never share one).
+type sharedKey struct {
+	robot [32]byte
+	clock clock.Clock
+}
+
 var (
 	sharedMu sync.Mutex
-	shared   = map[[32]byte]*Pacer{}
+	shared   = map[sharedKey]*Pacer{}
 )
 
 // SharedPacer returns the pacer of the robot identified by robot (its webhook URL with key,
 // or corp and agent IDs), creating it with o on first use. Several --sink flags that post to
 // one robot (different filters or mentions, same group) then share its 20 messages a minute.
 // The first sink's options win; robot is hashed, never kept.
+//
+// Each sink calls Release when it closes; the last one forgets the pacer, so a later sink for the
+// same robot (a test server on a reused port) starts with a full bucket, not a stale one.
 func SharedPacer(robot string, o PacerOptions) *Pacer {
-	k := sha256.Sum256([]byte(robot))
+	o = o.withDefaults()
+	k := sharedKey{robot: sha256.Sum256([]byte(robot)), clock: o.Clock}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if p, ok := shared[k]; ok {
-		if w := o.withDefaults(); w.PerMinute != p.opts.PerMinute || w.Burst != p.opts.Burst {
-			glog.Warningf("two chat sinks post to the same robot with different pacing: the robot keeps max_per_minute=%d burst=%d, the later sink's max_per_minute=%d burst=%d does not apply", p.opts.PerMinute, p.opts.Burst, w.PerMinute, w.Burst)
+		if o.PerMinute != p.opts.PerMinute || o.Burst != p.opts.Burst {
+			glog.Warningf("two chat sinks post to the same robot with different pacing: the robot keeps max_per_minute=%d burst=%d, the later sink's max_per_minute=%d burst=%d does not apply", p.opts.PerMinute, p.opts.Burst, o.PerMinute, o.Burst)
 		}
+		p.users++
 		return p
 	}
 	p := NewPacer(o)
+	p.key, p.users = &k, 1
 	shared[k] = p
 	return p
+}
+
+// Release is called by a sink that no longer uses a pacer of SharedPacer (on Close). It does
+// nothing for a pacer of NewPacer.
+func (p *Pacer) Release() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if p.key == nil || p.users == 0 {
+		return
+	}
+	if p.users--; p.users == 0 {
+		delete(shared, *p.key)
+	}
 }

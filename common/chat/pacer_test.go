@@ -156,4 +156,21 @@ func TestSharedPacerPerRobot(t *testing.T) {
 	if a.Options().PerMinute != DefaultPerMinute {
 		t.Fatalf("first options should win, got %+v", a.Options())
 	}
+	// Sinks on another clock (tests) never share it.
+	fake := clocktesting.NewFakeClock(time.Now())
+	if d := SharedPacer("https://robot.example/send?key=TestSharedPacerPerRobot-a", PacerOptions{Clock: fake}); d == a {
+		t.Fatal("a sink on a fake clock got the real clock's pacer")
+	}
+	// Once every sink has released it, the robot's next sink gets a new pacer, not the old
+	// bucket (a test's server on a reused port, a sink rebuilt on reload).
+	a.Release()
+	if e := SharedPacer("https://robot.example/send?key=TestSharedPacerPerRobot-a", PacerOptions{}); e != a {
+		t.Fatal("released by one of two sinks, the pacer must still be shared")
+	}
+	a.Release()
+	a.Release()
+	if f := SharedPacer("https://robot.example/send?key=TestSharedPacerPerRobot-a", PacerOptions{}); f == a {
+		t.Fatal("released by every sink, the pacer must be forgotten")
+	}
+	c.Release()
 }

@@ -203,5 +203,6 @@ func (s *Sink) Close() error {
 		s.body.Close()
 	}
 	s.client.Close()
+	s.pacer.Release()
 	return nil
 }
