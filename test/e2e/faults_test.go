@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/heraldproject/herald/test/cluster"
 	"github.com/heraldproject/herald/test/harness"
 )
@@ -44,10 +46,7 @@ func testCut(t *testing.T, c *cluster.Cluster, cutFor time.Duration, compact boo
 		Args:  []string{"--checkpoint=off"}})
 
 	const n = 20
-	var before, during, after []string
-	for i := range n {
-		before = append(before, createEvent(t, client, ns, fmt.Sprintf("before-%d", i), "Warning", "BackOff", fmt.Sprintf("before-%d", i)).Message)
-	}
+	before := createEvents(t, client, ns, "before", n)
 	waitForMessages(t, recv, before)
 	relists0 := h.Metric("herald_source_relists_total")
 
@@ -64,9 +63,7 @@ func testCut(t *testing.T, c *cluster.Cluster, cutFor time.Duration, compact boo
 		time.Sleep(50 * time.Millisecond)
 	}
 	detected := time.Since(cutAt)
-	for i := range n {
-		during = append(during, createEvent(t, client, ns, fmt.Sprintf("during-%d", i), "Warning", "BackOff", fmt.Sprintf("during-%d", i)).Message)
-	}
+	during := createEvents(t, client, ns, "during", n)
 	compactedAt := int64(0)
 	if compact {
 		rev, err := c.Compact(context.Background())
@@ -84,9 +81,7 @@ func testCut(t *testing.T, c *cluster.Cluster, cutFor time.Duration, compact boo
 	waitForMessages(t, recv, during)
 	recovered := time.Since(restoredAt)
 	h.WaitReady()
-	for i := range 5 {
-		after = append(after, createEvent(t, client, ns, fmt.Sprintf("after-%d", i), "Warning", "BackOff", fmt.Sprintf("after-%d", i)).Message)
-	}
+	after := createEvents(t, client, ns, "after", 5)
 	seen := waitForMessages(t, recv, after)
 
 	dups := 0
@@ -139,10 +134,7 @@ func TestResumePerSink(t *testing.T) {
 		Args: []string{"--checkpoint=file:" + cpPath, "--shutdown-timeout=2s"}}
 	h := harness.Start(t, opts)
 	const n = 15
-	var before, down []string
-	for i := range n {
-		before = append(before, createEvent(t, client, ns, fmt.Sprintf("before-%d", i), "Warning", "BackOff", fmt.Sprintf("before-%d", i)).Message)
-	}
+	before := createEvents(t, client, ns, "before", n)
 	waitForMessages(t, good, before)
 	for deadline := time.Now().Add(30 * time.Second); bad.Rejected() == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -161,9 +153,7 @@ func TestResumePerSink(t *testing.T) {
 	}
 
 	bad.SetStatus(200)
-	for i := range 5 {
-		down = append(down, createEvent(t, client, ns, fmt.Sprintf("down-%d", i), "Warning", "BackOff", fmt.Sprintf("down-%d", i)).Message)
-	}
+	down := createEvents(t, client, ns, "down", 5)
 	h2 := harness.Start(t, opts)
 	all := append(append([]string(nil), before...), down...)
 	seenBad := waitForMessages(t, bad, all)
@@ -194,11 +184,7 @@ func TestResumeWithAQuietNamespace(t *testing.T) {
 		Sinks: []string{fmt.Sprintf("webhook:%s?method=POST", recv.URL)},
 		Args:  []string{"--checkpoint=file:" + cpPath}}
 	h := harness.Start(t, opts)
-	const n = 15
-	var before, down []string
-	for i := range n {
-		before = append(before, createEvent(t, client, busy, fmt.Sprintf("before-%d", i), "Warning", "BackOff", fmt.Sprintf("before-%d", i)).Message)
-	}
+	before := createEvents(t, client, busy, "before", 15)
 	waitForMessages(t, recv, before)
 	if err := h.Stop(); err != nil {
 		t.Fatalf("herald exit after SIGTERM: %v", err)
@@ -207,9 +193,9 @@ func TestResumeWithAQuietNamespace(t *testing.T) {
 	if cp.Scope(busy) <= cp.Scope(quiet) {
 		t.Errorf("checkpoint %+v: the busy namespace's position should be past the quiet one's", cp)
 	}
-	down = append(down,
+	down := []string{
 		createEvent(t, client, busy, "down-busy", "Warning", "BackOff", "down-busy").Message,
-		createEvent(t, client, quiet, "down-quiet", "Warning", "BackOff", "down-quiet").Message)
+		createEvent(t, client, quiet, "down-quiet", "Warning", "BackOff", "down-quiet").Message}
 	h2 := harness.Start(t, opts)
 	all := append(append([]string(nil), before...), down...)
 	seen := waitForMessages(t, recv, all)
@@ -222,4 +208,16 @@ func TestResumeWithAQuietNamespace(t *testing.T) {
 	}
 	t.Logf("quiet namespace: created %d, delivered %d, duplicated %d; positions busy %d, quiet %d; skipped on resume %v",
 		len(all), len(recv.Requests()), dups, cp.Scope(busy), cp.Scope(quiet), h2.Metric("herald_sink_events_total", `outcome="skipped"`))
+}
+
+// createEvents creates n Warning events in ns named and worded PREFIX-0 ... PREFIX-(n-1), and
+// returns their messages.
+func createEvents(t *testing.T, client kubernetes.Interface, ns, prefix string, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		out[i] = createEvent(t, client, ns, name, "Warning", "BackOff", name).Message
+	}
+	return out
 }
