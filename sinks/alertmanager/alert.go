@@ -60,7 +60,7 @@ func (c *Config) alert(e *core.Event, now time.Time) Alert {
 	}
 	set2("source", source(e.Event))
 
-	last := lastSeen(e, now)
+	last := e.LastSeen(now)
 	first := firstSeen(e, last)
 	return Alert{
 		Labels:       labels,
@@ -94,22 +94,6 @@ func source(e *corev1.Event) string {
 		return comp
 	}
 	return host
-}
-
-// lastSeen is when the event last happened: lastTimestamp, the series' last observation,
-// eventTime, or now, as kube-eventer's GetLastEventTimestamp.
-func lastSeen(e *core.Event, now time.Time) time.Time {
-	t := e.LastTimestamp.Time
-	if e.Series != nil && e.Series.LastObservedTime.Time.After(t) {
-		t = e.Series.LastObservedTime.Time
-	}
-	if t.IsZero() && !e.EventTime.IsZero() {
-		t = e.EventTime.Time
-	}
-	if t.IsZero() {
-		t = now
-	}
-	return t
 }
 
 // firstSeen is when the event first happened; never after last.

@@ -59,24 +59,6 @@ func expandIndex(pattern, namespace string, t time.Time) string {
 	return b.String()
 }
 
-// lastTime is the event's last occurrence as kube-eventer computes it: lastTimestamp, else
-// eventTime, else firstTimestamp, else when herald saw it.
-func lastTime(e *core.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.FirstTimestamp.IsZero():
-		return e.FirstTimestamp.Time
-	case !e.Observed.IsZero():
-		return e.Observed
-	}
-	return e.CreationTimestamp.Time
-}
-
 // count is the event's occurrence count (the series count for events.k8s.io-style events).
 func count(e *core.Event) int32 {
 	if e.Series != nil && e.Series.Count > e.Count {
@@ -91,7 +73,7 @@ func count(e *core.Event) int32 {
 func docID(e *core.Event) string {
 	uid := string(e.UID)
 	if uid == "" {
-		h := sha256.Sum256([]byte(e.Namespace + "/" + e.Name + "/" + e.Key() + "/" + e.Reason + "/" + lastTime(e).UTC().Format(time.RFC3339Nano)))
+		h := sha256.Sum256([]byte(e.Namespace + "/" + e.Name + "/" + e.Key() + "/" + e.Reason + "/" + e.LastSeen(e.CreationTimestamp.Time).UTC().Format(time.RFC3339Nano)))
 		uid = hex.EncodeToString(h[:12])
 	}
 	if e.Restart != nil {
@@ -138,7 +120,7 @@ type restartDoc struct {
 
 // document is what herald indexes for e.
 func document(e *core.Event, cluster string) any {
-	last := lastTime(e).UTC()
+	last := e.LastSeen(e.CreationTimestamp.Time).UTC()
 	if r := e.Restart; r != nil {
 		d := restartDoc{
 			Timestamp:     last,

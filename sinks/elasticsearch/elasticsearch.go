@@ -144,7 +144,7 @@ func (s *Sink) action(e *core.Event) (action, error) {
 		if s.cfg.UseNamespace {
 			ns = e.Namespace
 		}
-		index = expandIndex(s.cfg.Index, ns, lastTime(e))
+		index = expandIndex(s.cfg.Index, ns, e.LastSeen(e.CreationTimestamp.Time))
 	}
 	return action{index: index, id: docID(e), doc: doc}, nil
 }

@@ -106,7 +106,7 @@ func (s *Sink) Annotation(e *core.Event) Annotation {
 	return Annotation{
 		DashboardUID: s.cfg.DashboardUID,
 		PanelID:      s.cfg.PanelID,
-		Time:         lastSeen(e, s.now).UnixMilli(),
+		Time:         e.LastSeen(s.now()).UnixMilli(),
 		Tags:         tags,
 		Text:         text.String(),
 	}
@@ -117,19 +117,6 @@ func objectName(ns, kind, name string) string {
 		return kind + "/" + name
 	}
 	return ns + "/" + kind + "/" + name
-}
-
-// lastSeen is when the event last happened: lastTimestamp, eventTime, or now.
-func lastSeen(e *core.Event, now func() time.Time) time.Time {
-	switch {
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return now()
 }
 
 // Export posts one annotation per event, in order. It stops at the first failure worth

@@ -2,30 +2,11 @@ package influxdb
 
 import (
 	"encoding/json"
-	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"github.com/heraldproject/herald/core"
 )
-
-// lastTime is the event's last occurrence as kube-eventer computes it: lastTimestamp, else
-// eventTime, else firstTimestamp, else when herald saw it.
-func lastTime(e *core.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.FirstTimestamp.IsZero():
-		return e.FirstTimestamp.Time
-	case !e.Observed.IsZero():
-		return e.Observed
-	}
-	return e.CreationTimestamp.Time
-}
 
 func count(e *core.Event) int32 {
 	if e.Series != nil && e.Series.Count > e.Count {
@@ -73,7 +54,7 @@ func (s *Sink) point(e *core.Event) *write.Point {
 			p.AddField("value", string(b))
 		}
 	}
-	p.SetTime(lastTime(e))
+	p.SetTime(e.LastSeen(e.Observed))
 	p.SortTags() // the order InfluxDB stores them in, which spares it a sort per point
 	return p
 }

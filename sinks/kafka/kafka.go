@@ -169,7 +169,7 @@ func (s *Sink) message(e *core.Event, index int, now time.Time) (*sarama.Produce
 			{Key: []byte("type"), Value: []byte(e.Type)},
 			{Key: []byte("reason"), Value: []byte(e.Reason)},
 		},
-		Timestamp: lastTime(e.Event, now),
+		Timestamp: e.LastSeen(now),
 		Metadata:  index,
 	}, nil
 }

@@ -66,7 +66,7 @@ func encodeHerald(e *core.Event, now time.Time) ([]byte, error) {
 			}
 			r.Restart.RecentEvents = append(r.Restart.RecentEvents, RecentEvent{
 				Type: re.Type, Reason: re.Reason, Message: re.Message, Count: re.Count,
-				LastTimestamp: lastTime(re, now).UTC(),
+				LastTimestamp: (&core.Event{Event: re}).LastSeen(now).UTC(),
 			})
 		}
 	}
@@ -90,7 +90,7 @@ func encodeKubeEventer(e *core.Event, now time.Time) ([]byte, error) {
 	}
 	p := kubeEventerPoint{
 		EventValue:     string(value),
-		EventTimestamp: lastTime(e.Event, now).UTC(),
+		EventTimestamp: e.LastSeen(now).UTC(),
 		EventTags:      map[string]string{"eventID": string(e.UID)},
 	}
 	if e.InvolvedObject.Kind == "Pod" {
@@ -99,16 +99,4 @@ func encodeKubeEventer(e *core.Event, now time.Time) ([]byte, error) {
 	}
 	p.EventTags["hostname"] = e.Source.Host
 	return json.Marshal(p)
-}
-
-// lastTime is when the event last happened, as kube-eventer computes it: lastTimestamp, else
-// eventTime, else now.
-func lastTime(e *corev1.Event, now time.Time) time.Time {
-	if !e.LastTimestamp.IsZero() {
-		return e.LastTimestamp.Time
-	}
-	if !e.EventTime.IsZero() {
-		return e.EventTime.Time
-	}
-	return now
 }

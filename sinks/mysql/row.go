@@ -24,12 +24,12 @@ func makeRow(e *core.Event, textTimes bool, now time.Time) row {
 	var first, last any
 	if textTimes {
 		first = e.FirstTimestamp.Time.UTC().String()
-		last = lastTime(e.Event, now).UTC().String()
+		last = e.LastSeen(now).UTC().String()
 	} else {
 		if t := firstTime(e.Event); !t.IsZero() {
 			first = t.UTC().Truncate(time.Second)
 		}
-		last = lastTime(e.Event, now).UTC().Truncate(time.Second)
+		last = e.LastSeen(now).UTC().Truncate(time.Second)
 	}
 	o := e.InvolvedObject
 	args := []any{
@@ -76,19 +76,4 @@ func firstTime(e *corev1.Event) time.Time {
 		return e.FirstTimestamp.Time
 	}
 	return e.EventTime.Time
-}
-
-// lastTime is when the event last happened, as kube-eventer computes it: lastTimestamp, else
-// eventTime, else now.
-func lastTime(e *corev1.Event, now time.Time) time.Time {
-	if !e.LastTimestamp.IsZero() {
-		return e.LastTimestamp.Time
-	}
-	if e.Series != nil && !e.Series.LastObservedTime.IsZero() {
-		return e.Series.LastObservedTime.Time
-	}
-	if !e.EventTime.IsZero() {
-		return e.EventTime.Time
-	}
-	return now
 }

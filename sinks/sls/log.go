@@ -5,7 +5,6 @@ import (
 	"time"
 
 	slssdk "github.com/aliyun/aliyun-log-go-sdk"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/heraldproject/herald/core"
 )
@@ -41,17 +40,6 @@ func (c *Config) Log(e *core.Event, now time.Time) (*slssdk.Log, error) {
 	for _, l := range c.Labels {
 		add(l[0], l[1])
 	}
-	t := uint32(lastSeen(e.Event, now).Unix())
+	t := uint32(e.LastSeen(now).Unix())
 	return &slssdk.Log{Time: &t, Contents: contents}, nil
-}
-
-// lastSeen is kube-eventer's GetLastEventTimestamp: lastTimestamp, else eventTime, else now.
-func lastSeen(e *corev1.Event, now time.Time) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return now
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/heraldproject/herald/core"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -75,11 +76,11 @@ func (h *podHistory) put(ev *corev1.Event) {
 	}
 	oldest := 0
 	for i, e := range p.events {
-		if lastSeen(e).Before(lastSeen(p.events[oldest])) {
+		if core.LastSeen(e).Before(core.LastSeen(p.events[oldest])) {
 			oldest = i
 		}
 	}
-	if lastSeen(ev).Before(lastSeen(p.events[oldest])) {
+	if core.LastSeen(ev).Before(core.LastSeen(p.events[oldest])) {
 		return // older than everything kept: the initial list arrives in name order, not time order
 	}
 	p.events[oldest] = ev
@@ -144,6 +145,6 @@ func (h *podHistory) recent(namespace, pod string) []*corev1.Event {
 		out = append(out, el.Value.(*podEvents).events...)
 	}
 	h.mu.Unlock()
-	sort.SliceStable(out, func(i, j int) bool { return lastSeen(out[i]).Before(lastSeen(out[j])) })
+	sort.SliceStable(out, func(i, j int) bool { return core.LastSeen(out[i]).Before(core.LastSeen(out[j])) })
 	return out
 }

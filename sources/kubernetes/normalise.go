@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/heraldproject/herald/core"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -23,7 +24,7 @@ func normalise(in *corev1.Event, now time.Time) *corev1.Event {
 	*ev = *in
 	ev.ManagedFields = nil
 	if ev.LastTimestamp.IsZero() {
-		t := lastSeen(in)
+		t := core.LastSeen(in)
 		if t.IsZero() {
 			t = now
 		}
@@ -31,26 +32,6 @@ func normalise(in *corev1.Event, now time.Time) *corev1.Event {
 	}
 	ev.Message = capMessage(ev.Message)
 	return ev
-}
-
-// lastSeen is when the event last happened, from the fields the API server fills: lastTimestamp
-// (core/v1 writers), series.lastObservedTime (a repeated events.k8s.io/v1 event), eventTime
-// (a first events.k8s.io/v1 occurrence), firstTimestamp. Zero when none is set.
-//
-// kube-eventer used lastTimestamp, then eventTime, then now; herald puts series.lastObservedTime
-// before eventTime so a repeat of a series shows when it repeated, not when the series began.
-func lastSeen(ev *corev1.Event) time.Time {
-	switch {
-	case !ev.LastTimestamp.IsZero():
-		return ev.LastTimestamp.Time
-	case ev.Series != nil && !ev.Series.LastObservedTime.IsZero():
-		return ev.Series.LastObservedTime.Time
-	case !ev.EventTime.IsZero():
-		return ev.EventTime.Time
-	case !ev.FirstTimestamp.IsZero():
-		return ev.FirstTimestamp.Time
-	}
-	return time.Time{}
 }
 
 // capMessage cuts msg to at most MaxMessageBytes, at a UTF-8 character boundary, ending with a

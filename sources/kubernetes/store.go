@@ -38,7 +38,7 @@ func stateOf(ev *corev1.Event) state {
 	if ev.Series != nil {
 		s.series = ev.Series.Count
 	}
-	if t := lastSeen(ev); !t.IsZero() {
+	if t := core.LastSeen(ev); !t.IsZero() {
 		s.last = t.UnixNano()
 	}
 	return s
@@ -301,7 +301,7 @@ func (s *store) Replace(list []any, listRV string) error {
 		sort.SliceStable(deliver, func(i, j int) bool { return resourceVersion(deliver[i]) < resourceVersion(deliver[j]) })
 	} else {
 		// Deliver in the order the events happened, not in the list's name order.
-		sort.SliceStable(deliver, func(i, j int) bool { return lastSeen(deliver[i]).Before(lastSeen(deliver[j])) })
+		sort.SliceStable(deliver, func(i, j int) bool { return core.LastSeen(deliver[i]).Before(core.LastSeen(deliver[j])) })
 	}
 	for _, ev := range deliver {
 		s.deliver(ev)
