@@ -54,7 +54,7 @@ func (s *Sink) point(e *core.Event) *write.Point {
 			p.AddField("value", string(b))
 		}
 	}
-	p.SetTime(e.LastSeen(e.Observed))
+	p.SetTime(e.LastSeen(e.CreationTimestamp.Time))
 	p.SortTags() // the order InfluxDB stores them in, which spares it a sort per point
 	return p
 }
