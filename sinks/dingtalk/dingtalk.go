@@ -77,6 +77,9 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	if cfg.MsgType == "markdown" {
 		st := chat.Markdown
 		st.NewLine = "\n\n" // DingTalk's markdown breaks lines only at blank lines
+		// DingTalk documents headings, quotes, emphasis, links, images and lists, no code
+		// block: a log's lines are quoted, each ending in a hard break ("  \n").
+		st.Code = func(log string) string { return strings.ReplaceAll(chat.QuotedLines(log), "\n", "  \n") }
 		s.layout.Style = st
 		if cfg.ClusterID != "" && cfg.Region != "" {
 			s.layout.Link = consoleLink(cfg.ClusterID, cfg.Region)

@@ -286,10 +286,10 @@ func TestRestartLayout(t *testing.T) {
 			t.Fatalf("the receiver refused: %v", r)
 		}
 		text := rc.got()[0].Text
-		if !strings.Contains(text, "Previous log:\n\n```\n") {
-			t.Errorf("the previous log is not a code block after its label:\n%.2000s", text)
+		if strings.Contains(text, "```") || !strings.Contains(text, "Previous log:\n\n> ") {
+			t.Errorf("the previous log is not quoted lines after its label (DingTalk documents no code block):\n%.2000s", text)
 		}
-		if large && (len(text) < 18000*3/4 || !strings.Contains(text, "Current log:\n\n```\n")) {
+		if large && (len(text) < 18000*3/4 || !strings.Contains(text, "Current log:\n\n> ")) {
 			t.Errorf("%d bytes of 18000 used, or no current log", len(text))
 		}
 		return text
