@@ -50,6 +50,26 @@ func (s messengerSender) SendDigest(ctx context.Context, events []*core.Event) e
 	return nil
 }
 
+// Preview is sinks.Previewer's Preview for a chat sink: the body m would post for e alone, laid
+// out for people (herald check).
+func Preview(m Messenger, e *core.Event) (string, error) {
+	body, err := m.EventBody(e)
+	if err != nil {
+		return "", err
+	}
+	return Indent(body), nil
+}
+
+// PreviewDigest is the body of the digest message m would post for events arriving faster than
+// it may send, laid out for people.
+func PreviewDigest(m Messenger, events []*core.Event) (string, error) {
+	body, err := m.DigestBody(events)
+	if err != nil {
+		return "", err
+	}
+	return Indent(body), nil
+}
+
 // Indent lays out a JSON body for people (herald check); a body that is not JSON is returned
 // as it is.
 func Indent(body []byte) string {

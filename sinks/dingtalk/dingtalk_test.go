@@ -241,7 +241,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatalf("message %+v", m)
 	}
 	p, err := s.Preview(event("shop", "Pod", "web-1", "BackOff", "x"))
-	if err != nil || !strings.Contains(p, `"text":"**BackOff** x"`) {
+	if err != nil || !strings.Contains(p, `"text": "**BackOff** x"`) {
 		t.Fatalf("preview %s %v", p, err)
 	}
 }

@@ -123,8 +123,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 
 // PreviewDigest is the JSON body herald would send for events merged into one message.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	b, err := s.DigestBody(events)
-	return string(b), err
+	return chat.PreviewDigest(s, events)
 }
 
 // DigestBody renders the events merged into one message that fits the limit.
@@ -144,8 +143,7 @@ func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 // Preview implements sinks.Previewer: the JSON body herald would send for e alone (without
 // timestamp and sign, which are made at send time).
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	b, err := s.EventBody(e)
-	return string(b), err
+	return chat.Preview(s, e)
 }
 
 // EventBody renders one event: the user's template (cut to the limit), or the default layout

@@ -91,21 +91,13 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 
 // Preview returns the JSON body the sink would post for e alone.
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	body, err := s.EventBody(e)
-	if err != nil {
-		return "", err
-	}
-	return chat.Indent(body), nil
+	return chat.Preview(s, e)
 }
 
 // PreviewDigest returns the JSON body of the digest card the sink would post for events
 // arriving faster than it may send.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	body, err := s.DigestBody(events)
-	if err != nil {
-		return "", err
-	}
-	return chat.Indent(body), nil
+	return chat.PreviewDigest(s, events)
 }
 
 // EventBody renders one event: the user's template, or the default layout (chat.Messenger).

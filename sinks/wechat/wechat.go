@@ -133,8 +133,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 
 // PreviewDigest is the JSON body herald would send for events merged into one message.
 func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	b, err := s.DigestBody(events)
-	return string(b), err
+	return chat.PreviewDigest(s, events)
 }
 
 // DigestBody renders the events merged into one message that fits the limit.
@@ -153,8 +152,7 @@ func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 
 // Preview implements sinks.Previewer: the JSON body herald would send for e alone.
 func (s *Sink) Preview(e *core.Event) (string, error) {
-	b, err := s.EventBody(e)
-	return string(b), err
+	return chat.Preview(s, e)
 }
 
 // EventBody renders one event: the user's template (its content cut to the limit), or the

@@ -329,7 +329,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatalf("content (%d bytes) %q, mentions %v", len(m.Content), m.Content[:60], m.Mentioned)
 	}
 	p, err := s.Preview(event("shop", "web-1", "BackOff", "short"))
-	if err != nil || !strings.Contains(p, `"content":"BackOff web-1: short"`) {
+	if err != nil || !strings.Contains(p, `"content": "BackOff web-1: short"`) {
 		t.Fatalf("preview %s %v", p, err)
 	}
 }
