@@ -15,9 +15,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldproject/herald/test/daemon"
 )
 
 // Version is the InfluxDB release hack/influxdb.sh builds.
@@ -33,8 +34,7 @@ type Server struct {
 	URL string
 	Dir string
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *daemon.Process
 }
 
 // Binary returns the influxd binary: $HERALD_INFLUXD_BIN, else hack/influxdb.sh's cache.
@@ -109,76 +109,28 @@ func Start(dir string) (*Server, error) {
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(dir, "influxd.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
 	cmd := exec.Command(bin, "run", "-config", conf)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+dir)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %v", bin, err)
+	proc, err := daemon.Start("influxd", cmd, filepath.Join(dir, "influxd.log"))
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), Dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(); err != nil {
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), Dir: dir, proc: proc}
+	if err := proc.WaitReady(60*time.Second, "answer /ping", daemon.HTTPStatus(s.URL+"/ping", http.StatusNoContent)); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) waitReady() error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return fmt.Errorf("influxd exited during start-up; %s", s.logTail())
-		default:
-		}
-		resp, err := http.Get(s.URL + "/ping")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("influxd did not answer /ping within 60s (%v); %s", err, s.logTail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Stop stops influxd (SIGTERM, then SIGKILL after 20s) and waits for it.
 func (s *Server) Stop() error {
-	if s.cmd == nil {
-		return nil
+	if s.proc != nil {
+		s.proc.Stop(20 * time.Second)
+		s.proc = nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	s.cmd = nil
 	return nil
-}
-
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(filepath.Join(s.Dir, "influxd.log"))
-	if err != nil {
-		return "no log"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
-	}
-	return "its log ends with:\n" + strings.Join(lines, "\n")
 }
 
 // Result is one InfluxQL statement's first series.

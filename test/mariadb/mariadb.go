@@ -10,17 +10,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/heraldproject/herald/test/daemon"
 )
 
 // ErrNotInstalled is returned when mariadbd or mariadb-install-db cannot be found.
@@ -41,8 +42,7 @@ type Server struct {
 	mysqld string
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *daemon.Process
 }
 
 // find returns the path of the first name found on PATH or in the Debian locations.
@@ -99,7 +99,7 @@ func (s *Server) Socket() string { return filepath.Join(s.Dir, "mysqld.sock") }
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
+	if s.proc != nil {
 		return fmt.Errorf("mariadb in %s is already running", s.Dir)
 	}
 	args := []string{
@@ -120,25 +120,22 @@ func (s *Server) Start() error {
 		args = append(args, "--user=root")
 	}
 	cmd := exec.Command(s.mysqld, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %v", s.mysqld, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	s.cmd, s.done = cmd, done
-
-	if err := s.waitReady(done); err != nil {
-		_ = cmd.Process.Kill()
-		<-done
-		s.cmd, s.done = nil, nil
+	// mariadbd writes its own log (--log-error); what it prints besides is not needed.
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	proc, err := daemon.Start("mariadbd", cmd, filepath.Join(s.Dir, "error.log"))
+	if err != nil {
 		return err
 	}
+	if err := s.waitReady(proc); err != nil {
+		proc.Stop(0)
+		return err
+	}
+	s.proc = proc
 	return nil
 }
 
 // waitReady polls the unix socket as root until the server answers, then makes sure User exists.
-func (s *Server) waitReady(done <-chan struct{}) error {
+func (s *Server) waitReady(proc *daemon.Process) error {
 	root := mysql.NewConfig()
 	root.User = "root"
 	root.Net = "unix"
@@ -150,23 +147,13 @@ func (s *Server) waitReady(done <-chan struct{}) error {
 	}
 	db := sql.OpenDB(connector)
 	defer db.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("mariadbd exited during start-up; %s", s.logTail())
-		default:
-		}
+	err = proc.WaitReady(60*time.Second, "accept connections", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("mariadbd did not accept connections within 60s: %v; %s", err, s.logTail())
-		}
-		time.Sleep(50 * time.Millisecond)
+		defer cancel()
+		return db.PingContext(ctx)
+	})
+	if err != nil {
+		return err
 	}
 	for _, q := range []string{
 		fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s'", User, s.Password),
@@ -183,17 +170,10 @@ func (s *Server) waitReady(done <-chan struct{}) error {
 func (s *Server) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return nil
+	if s.proc != nil {
+		s.proc.Stop(30 * time.Second)
+		s.proc = nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	s.cmd, s.done = nil, nil
 	return nil
 }
 
@@ -201,7 +181,7 @@ func (s *Server) Stop() error {
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cmd != nil
+	return s.proc != nil
 }
 
 // Addr is host:port for TCP clients.
@@ -232,14 +212,6 @@ func (s *Server) CreateDatabase(name string) error {
 	defer db.Close()
 	_, err = db.Exec("CREATE DATABASE IF NOT EXISTS `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 	return err
-}
-
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(filepath.Join(s.Dir, "error.log"))
-	if err != nil {
-		return "no error.log"
-	}
-	return "error.log ends with:\n" + lastLines(string(b), 15)
 }
 
 func lastLines(s string, n int) string {

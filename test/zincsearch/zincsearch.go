@@ -15,10 +15,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldproject/herald/test/daemon"
 )
 
 // Version is the ZincSearch release hack/zincsearch.sh builds.
@@ -40,8 +40,7 @@ type Server struct {
 	URL string
 	Dir string
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *daemon.Process
 }
 
 // ESURL is the base URL of the Elasticsearch-compatible API, for an elasticsearch sink's nodes.
@@ -81,11 +80,6 @@ func Start(dir string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
-	logFile, err := os.Create(filepath.Join(dir, "zincsearch.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
 	cmd := exec.Command(bin)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
@@ -99,68 +93,25 @@ func Start(dir string) (*Server, error) {
 		"ZINC_PROFILER=false",
 		"GIN_MODE=release",
 	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %v", bin, err)
+	proc, err := daemon.Start("zincsearch", cmd, filepath.Join(dir, "zincsearch.log"))
+	if err != nil {
+		return nil, err
 	}
-	s.cmd, s.done = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(); err != nil {
+	s.proc = proc
+	if err := proc.WaitReady(60*time.Second, "answer /healthz", daemon.HTTPStatus(s.URL+"/healthz", http.StatusOK)); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) waitReady() error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return fmt.Errorf("zincsearch exited during start-up; %s", s.logTail())
-		default:
-		}
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("zincsearch did not answer /healthz within 60s (%v); %s", err, s.logTail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Stop stops the server (SIGTERM, then SIGKILL after 20s) and waits for it.
 func (s *Server) Stop() error {
-	if s.cmd == nil {
-		return nil
+	if s.proc != nil {
+		s.proc.Stop(20 * time.Second)
+		s.proc = nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	s.cmd = nil
 	return nil
-}
-
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(filepath.Join(s.Dir, "zincsearch.log"))
-	if err != nil {
-		return "no log"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
-	}
-	return "its log ends with:\n" + strings.Join(lines, "\n")
 }
 
 // Search runs an Elasticsearch query DSL search on index (a name or pattern) and returns the
