@@ -16,7 +16,6 @@ import (
 
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
-	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -33,13 +32,11 @@ func init() {
 
 // Sink is a discord sink.
 type Sink struct {
-	cfg    *Config
-	target string
-	layout *layout
-	loc    *time.Location
-	pacer  *chat.Pacer
-	body   *template.Body // nil: the embed layout
-	client *httpx.Client
+	chat.Resources // Body nil: the embed layout
+	cfg            *Config
+	target         string
+	layout         *layout
+	loc            *time.Location
 }
 
 // New builds a discord sink from its --sink value.
@@ -53,32 +50,25 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 
 // NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
 func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
-	client, err := httpx.NewClient(cfg.HTTP)
-	if err != nil {
-		return nil, err
-	}
-	body, err := chat.LoadTemplate(env, cfg.Template)
-	if err != nil {
-		client.Close()
-		return nil, err
-	}
 	loc := env.Location
 	if loc == nil {
 		loc = time.UTC
 	}
 	robot := *cfg.URL
 	robot.RawQuery = ""
+	res, err := chat.Open(env, cfg.HTTP, cfg.Template, robot.String(), cfg.Pacing)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sink{
-		cfg:    cfg,
-		target: cfg.URL.String(),
-		layout: &layout{username: cfg.Username, avatarURL: cfg.AvatarURL, mentions: cfg.Mentions, allowed: cfg.Allowed},
-		loc:    loc,
-		pacer:  chat.SharedPacer(robot.String(), cfg.Pacing),
-		body:   body,
-		client: client,
+		Resources: res,
+		cfg:       cfg,
+		target:    cfg.URL.String(),
+		layout:    &layout{username: cfg.Username, avatarURL: cfg.AvatarURL, mentions: cfg.Mentions, allowed: cfg.Allowed},
+		loc:       loc,
 	}
 	// Scheme and host only: the path holds the webhook's token.
-	glog.Infof("%s: webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.pacer.Options().PerMinute)
+	glog.Infof("%s: webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.Pacer.Options().PerMinute)
 	return s, nil
 }
 
@@ -88,7 +78,7 @@ func (s *Sink) Name() string { return "discord" }
 // Export posts the batch as one message per event when the channel is quiet, and as one
 // digest message per paced slot in a storm (common/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, chat.Send(s))
+	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }
 
 // Preview returns the JSON body the sink would post for e alone.
@@ -104,8 +94,8 @@ func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
 
 // EventBody renders one event: the user's template, or the default layout (chat.Messenger).
 func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.body != nil {
-		return s.body.Render(e)
+	if s.Body != nil {
+		return s.Body.Render(e)
 	}
 	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxEmbedTotal, func(f chat.Fields) ([]byte, int, error) {
 		return encode(s.layout.event(f))
@@ -149,7 +139,7 @@ func (s *Sink) Post(ctx context.Context, body []byte) error {
 		return core.Permanent(errors.New("cannot build the request; check the webhook URL"))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	_, err = s.client.Do(ctx, req, nil)
+	_, err = s.Client.Do(ctx, req, nil)
 	var he *httpx.Error
 	if errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
 		he.Wait = max(he.Wait, bodyRetryAfter(he.Detail))
@@ -170,14 +160,4 @@ func bodyRetryAfter(detail string) time.Duration {
 		return httpx.MaxRetryAfter
 	}
 	return time.Duration(math.Ceil(r.RetryAfter*1000)) * time.Millisecond
-}
-
-// Close stops the template's ConfigMap watch and closes idle connections.
-func (s *Sink) Close() error {
-	if s.body != nil {
-		s.body.Close()
-	}
-	s.client.Close()
-	s.pacer.Release()
-	return nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
-	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -55,10 +54,8 @@ func validate(resp *http.Response, body []byte) error {
 
 // Sink is a feishu sink.
 type Sink struct {
+	chat.Resources
 	cfg    *Config
-	client *httpx.Client
-	pacer  *chat.Pacer
-	body   *template.Body
 	layout chat.TextLayout
 }
 
@@ -73,18 +70,13 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 
 // NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
 func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
-	client, err := httpx.NewClient(cfg.HTTP)
-	if err != nil {
-		return nil, err
-	}
-	body, err := chat.LoadTemplate(env, cfg.Template)
-	if err != nil {
-		client.Close()
-		return nil, err
-	}
 	pacing := cfg.Pacing
 	pacing.Clock = cfg.Clock
-	s := &Sink{cfg: cfg, client: client, pacer: chat.SharedPacer(cfg.robotID(), pacing), body: body}
+	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.robotID(), pacing)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{Resources: res, cfg: cfg}
 	s.layout = chat.TextLayout{Style: chat.PlainText, Labels: cfg.Labels, Footer: mentions(cfg)}
 	if cfg.MsgType == "interactive" {
 		st := chat.Markdown
@@ -118,7 +110,7 @@ func (s *Sink) Name() string { return "feishu" }
 
 // Export implements core.Sink (see chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, chat.Send(s))
+	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }
 
 // PreviewDigest is the JSON body herald would send for events merged into one message.
@@ -149,8 +141,8 @@ func (s *Sink) Preview(e *core.Event) (string, error) {
 // EventBody renders one event: the user's template (cut to the limit), or the default layout
 // (chat.Messenger).
 func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.body != nil {
-		b, err := s.body.Render(e)
+	if s.Body != nil {
+		b, err := s.Body.Render(e)
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +228,7 @@ func (s *Sink) Post(ctx context.Context, body []byte) error {
 		}
 		body = signed
 	}
-	_, err := chat.PostJSON(ctx, s.client, s.cfg.Hook.String(), body, validate)
+	_, err := chat.PostJSON(ctx, s.Client, s.cfg.Hook.String(), body, validate)
 	return err
 }
 
@@ -257,14 +249,4 @@ func addFields(body []byte, fields map[string]string) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-// Close stops the template's ConfigMap watch and closes idle connections.
-func (s *Sink) Close() error {
-	if s.body != nil {
-		s.body.Close()
-	}
-	s.client.Close()
-	s.pacer.Release()
-	return nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
-	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -32,14 +31,12 @@ func init() {
 
 // Sink is a slack sink.
 type Sink struct {
-	cfg      *Config
-	target   string
-	layout   *layout
-	loc      *time.Location
-	pacer    *chat.Pacer
-	body     *template.Body // nil: the Block Kit layout
-	client   *httpx.Client
-	validate httpx.Validator
+	chat.Resources // Body nil: the Block Kit layout
+	cfg            *Config
+	target         string
+	layout         *layout
+	loc            *time.Location
+	validate       httpx.Validator
 }
 
 // New builds a slack sink from its --sink value.
@@ -53,13 +50,13 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 
 // NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
 func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
-	client, err := httpx.NewClient(cfg.HTTP)
-	if err != nil {
-		return nil, err
+	// The robot is the webhook, or the API token and channel: what one rate limit covers.
+	robot := cfg.URL.String()
+	if cfg.Mode == API {
+		robot += "#" + cfg.Channel + "#" + cfg.Token.Reveal()
 	}
-	body, err := chat.LoadTemplate(env, cfg.Template)
+	res, err := chat.Open(env, cfg.HTTP, cfg.Template, robot, cfg.Pacing)
 	if err != nil {
-		client.Close()
 		return nil, err
 	}
 	loc := env.Location
@@ -67,25 +64,19 @@ func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
 		loc = time.UTC
 	}
 	s := &Sink{
-		cfg:    cfg,
-		target: cfg.URL.String(),
-		layout: &layout{mentions: cfg.Mentions, username: cfg.Username, iconEmoji: cfg.IconEmoji, channel: cfg.Channel},
-		loc:    loc,
-		body:   body,
-		client: client,
+		Resources: res,
+		cfg:       cfg,
+		target:    cfg.URL.String(),
+		layout:    &layout{mentions: cfg.Mentions, username: cfg.Username, iconEmoji: cfg.IconEmoji, channel: cfg.Channel},
+		loc:       loc,
 	}
-	robot := s.target
-	if cfg.Mode == API {
-		s.validate = apiReply
-		robot += "#" + cfg.Channel + "#" + cfg.Token.Reveal()
-	}
-	s.pacer = chat.SharedPacer(robot, cfg.Pacing)
 	how := "incoming webhook"
 	if cfg.Mode == API {
+		s.validate = apiReply
 		how = "chat.postMessage to " + cfg.Channel
 	}
 	// Scheme and host only: a webhook's path is its secret.
-	glog.Infof("%s: %s at %s://%s, at most %d messages a minute", cfg.ID, how, cfg.URL.Scheme, cfg.URL.Host, s.pacer.Options().PerMinute)
+	glog.Infof("%s: %s at %s://%s, at most %d messages a minute", cfg.ID, how, cfg.URL.Scheme, cfg.URL.Host, s.Pacer.Options().PerMinute)
 	return s, nil
 }
 
@@ -95,7 +86,7 @@ func (s *Sink) Name() string { return "slack" }
 // Export posts the batch as one message per event when the channel is quiet, and as one
 // digest message per paced slot in a storm (common/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, chat.Send(s))
+	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }
 
 // Preview returns the JSON body the sink would post for e alone.
@@ -121,8 +112,8 @@ func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
 
 // EventBody renders one event: the user's template, or the Block Kit layout.
 func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.body != nil {
-		body, err := s.body.Render(e)
+	if s.Body != nil {
+		body, err := s.Body.Render(e)
 		if err != nil {
 			return nil, err
 		}
@@ -185,16 +176,6 @@ func (s *Sink) Post(ctx context.Context, body []byte) error {
 	if s.cfg.Mode == API {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Token.Reveal())
 	}
-	_, err = s.client.Do(ctx, req, s.validate)
+	_, err = s.Client.Do(ctx, req, s.validate)
 	return err
-}
-
-// Close stops the template's ConfigMap watch and closes idle connections.
-func (s *Sink) Close() error {
-	if s.body != nil {
-		s.body.Close()
-	}
-	s.client.Close()
-	s.pacer.Release()
-	return nil
 }

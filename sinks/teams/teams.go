@@ -14,8 +14,6 @@ import (
 	"github.com/golang/glog"
 
 	"github.com/heraldproject/herald/common/chat"
-	"github.com/heraldproject/herald/common/httpx"
-	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -32,12 +30,10 @@ func init() {
 
 // Sink is a teams sink.
 type Sink struct {
-	cfg    *Config
-	target string
-	loc    *time.Location
-	pacer  *chat.Pacer
-	body   *template.Body // nil: the Adaptive Card layout
-	client *httpx.Client
+	chat.Resources // Body nil: the Adaptive Card layout
+	cfg            *Config
+	target         string
+	loc            *time.Location
 }
 
 // New builds a teams sink from its --sink value.
@@ -51,13 +47,8 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 
 // NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
 func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
-	client, err := httpx.NewClient(cfg.HTTP)
+	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.URL.String(), cfg.Pacing)
 	if err != nil {
-		return nil, err
-	}
-	body, err := chat.LoadTemplate(env, cfg.Template)
-	if err != nil {
-		client.Close()
 		return nil, err
 	}
 	loc := env.Location
@@ -65,18 +56,16 @@ func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
 		loc = time.UTC
 	}
 	s := &Sink{
-		cfg:    cfg,
-		target: cfg.URL.String(),
-		loc:    loc,
-		pacer:  chat.SharedPacer(cfg.URL.String(), cfg.Pacing),
-		body:   body,
-		client: client,
+		Resources: res,
+		cfg:       cfg,
+		target:    cfg.URL.String(),
+		loc:       loc,
 	}
 	for _, n := range cfg.Notes {
 		glog.Warning(n)
 	}
 	// Scheme and host only: the query holds the signature.
-	glog.Infof("%s: Workflows webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.pacer.Options().PerMinute)
+	glog.Infof("%s: Workflows webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.Pacer.Options().PerMinute)
 	return s, nil
 }
 
@@ -86,7 +75,7 @@ func (s *Sink) Name() string { return "teams" }
 // Export posts the batch as one card per event when the channel is quiet, and as one digest
 // card per paced slot in a storm (common/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, chat.Send(s))
+	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }
 
 // Preview returns the JSON body the sink would post for e alone.
@@ -102,8 +91,8 @@ func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
 
 // EventBody renders one event: the user's template, or the default layout (chat.Messenger).
 func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.body != nil {
-		body, err := s.body.Render(e)
+	if s.Body != nil {
+		body, err := s.Body.Render(e)
 		if err == nil && len(body) > MaxBody {
 			err = fmt.Errorf("the body template renders %d bytes for event %s, over Teams' %d; shorten long values with truncate, e.g. {{ .Message | truncate 4000 }}", len(body), e.Key(), MaxBody)
 		}
@@ -151,16 +140,6 @@ func (s *Sink) Post(ctx context.Context, body []byte) error {
 		return core.Permanent(errors.New("cannot build the request; check the Workflows URL"))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	_, err = s.client.Do(ctx, req, nil)
+	_, err = s.Client.Do(ctx, req, nil)
 	return err
-}
-
-// Close stops the template's ConfigMap watch and closes idle connections.
-func (s *Sink) Close() error {
-	if s.body != nil {
-		s.body.Close()
-	}
-	s.client.Close()
-	s.pacer.Release()
-	return nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
-	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -43,12 +42,10 @@ var Codes = httpx.Codes{
 
 // Sink is a wechat sink.
 type Sink struct {
-	cfg    *Config
-	client *httpx.Client
-	pacer  *chat.Pacer
-	body   *template.Body // nil: the default layout
-	layout chat.TextLayout
-	token  *tokenCache // app mode
+	chat.Resources // Body nil: the default layout
+	cfg            *Config
+	layout         chat.TextLayout
+	token          *tokenCache // app mode
 }
 
 // New builds a wechat sink from its --sink value.
@@ -62,26 +59,19 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 
 // NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
 func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
-	client, err := httpx.NewClient(cfg.HTTP)
-	if err != nil {
-		return nil, err
-	}
-	body, err := chat.LoadTemplate(env, cfg.Template)
-	if err != nil {
-		client.Close()
-		return nil, err
-	}
 	pacing := cfg.Pacing
 	pacing.Clock = cfg.Clock
+	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.robotID(), pacing)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sink{
-		cfg:    cfg,
-		client: client,
-		pacer:  chat.SharedPacer(cfg.robotID(), pacing),
-		body:   body,
-		layout: chat.TextLayout{Style: style(cfg.MsgType), Labels: cfg.Labels},
+		Resources: res,
+		cfg:       cfg,
+		layout:    chat.TextLayout{Style: style(cfg.MsgType), Labels: cfg.Labels},
 	}
 	if cfg.Mode == ModeApp {
-		s.token = &tokenCache{cfg: cfg, client: client}
+		s.token = &tokenCache{cfg: cfg, client: res.Client}
 		glog.Infof("%s: Work WeChat application %d of corp %s via %s, to %s, %s messages", cfg.ID, cfg.AgentID, cfg.CorpID, cfg.Endpoint, strings.Join(cfg.ToUser, ","), cfg.MsgType)
 	} else {
 		s.layout.Footer = mentionFooter(cfg)
@@ -128,7 +118,7 @@ func (s *Sink) Name() string { return "wechat" }
 // Export implements core.Sink: separate messages when the robot has free slots, otherwise
 // one digest of the batch in the next slot (see chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.pacer, events, chat.Send(s))
+	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }
 
 // PreviewDigest is the JSON body herald would send for events merged into one message.
@@ -158,8 +148,8 @@ func (s *Sink) Preview(e *core.Event) (string, error) {
 // EventBody renders one event: the user's template (its content cut to the limit), or the
 // default layout fitted to the limit.
 func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.body != nil {
-		b, err := s.body.Render(e)
+	if s.Body != nil {
+		b, err := s.Body.Render(e)
 		if err != nil {
 			return nil, err
 		}
@@ -250,16 +240,6 @@ func (s *Sink) Post(ctx context.Context, body []byte) error {
 	if s.cfg.Mode == ModeApp {
 		return s.token.send(ctx, body)
 	}
-	_, err := chat.PostJSON(ctx, s.client, s.cfg.Robot.String(), body, chat.Validator(Codes))
+	_, err := chat.PostJSON(ctx, s.Client, s.cfg.Robot.String(), body, chat.Validator(Codes))
 	return err
-}
-
-// Close stops the template's ConfigMap watch and closes idle connections.
-func (s *Sink) Close() error {
-	if s.body != nil {
-		s.body.Close()
-	}
-	s.client.Close()
-	s.pacer.Release()
-	return nil
 }
