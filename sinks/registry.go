@@ -58,6 +58,10 @@ type Definition struct {
 	Example string
 	Params  []uri.Param
 	New     func(t Target, env Env) (core.Sink, error)
+	// KubeEventer marks a scheme kube-eventer has: its parameters are read as kube-eventer's code
+	// reads them, and what kube-eventer ignored (an unknown parameter) is a warning, not an error.
+	// herald's own sinks stay strict.
+	KubeEventer bool
 }
 
 var (
@@ -119,6 +123,9 @@ type Built struct {
 	// Key names this sink in checkpoints across restarts: its name= parameter, or its redacted
 	// --sink value, so that reordering the flags keeps each sink's position.
 	Key string
+	// Warnings are what herald runs with but reads differently from what kube-eventer did, one
+	// per problem, naming the sink and the parameter. The daemon logs them; herald check fails.
+	Warnings []string
 }
 
 // Build parses one --sink value (the index-th, from 1) and constructs the sink.
@@ -139,6 +146,9 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	id := fmt.Sprintf("%s#%d", d.Scheme, index)
 	owner := fmt.Sprintf("--sink #%d (%s)", index, d.Scheme)
 	p := uri.NewParams(owner, u.Target.Query(), spec)
+	if d.KubeEventer {
+		p.Lenient()
+	}
 	if n := p.String("name"); n != "" {
 		id = n
 	}
@@ -167,6 +177,7 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		return nil, fmt.Errorf("%s: %w", owner, err)
 	}
 	b.Sink = sink
+	b.Warnings = p.Warnings()
 	return b, nil
 }
 

@@ -33,6 +33,10 @@ type Params struct {
 	spec  map[string]Param
 	used  map[string]bool
 	errs  []error
+	warns []string
+	// lenient: unknown parameters are warnings, not errors (a scheme kube-eventer has, whose
+	// code ignored what it did not know).
+	lenient bool
 }
 
 // NewParams wraps query values. owner names the sink or source in error messages; spec lists
@@ -43,6 +47,29 @@ func NewParams(owner string, v url.Values, spec []Param) *Params {
 		p.spec[s.Name] = s
 	}
 	return p
+}
+
+// Lenient makes unknown parameters warnings instead of errors: for the sink types kube-eventer
+// has, whose code ignored parameters it did not know, so what kube-eventer ran with still runs.
+// Bad values of known parameters stay errors unless the reader calls Warnf instead of Errorf.
+func (p *Params) Lenient() { p.lenient = true }
+
+// Warnf records a compatibility warning about parameter name: herald runs, but reads the value
+// differently from what the user may expect. The message should say what kube-eventer did and
+// what herald does. The daemon logs each one; herald check fails on any.
+func (p *Params) Warnf(name, format string, args ...any) {
+	p.warns = append(p.warns, fmt.Sprintf("%s: parameter %q: %s", p.owner, name, fmt.Sprintf(format, args...)))
+}
+
+// Warnings returns the warnings recorded so far, unknown parameters included when lenient.
+func (p *Params) Warnings() []string {
+	out := append([]string(nil), p.warns...)
+	if p.lenient {
+		for _, k := range p.Unknown() {
+			out = append(out, fmt.Sprintf("%s: unknown parameter %q ignored, as kube-eventer ignored it; %s", p.owner, k, p.unknownFix(k)))
+		}
+	}
+	return out
 }
 
 // Owner is the name used in error messages.
@@ -208,18 +235,24 @@ func (p *Params) Suggest(name string) string {
 	return nearest(name, names)
 }
 
-// Err returns every recorded error plus one per unknown parameter. Call it once all parameters
-// have been read.
+// Err returns every recorded error plus one per unknown parameter (unless Lenient). Call it once
+// all parameters have been read.
 func (p *Params) Err() error {
 	errs := append([]error(nil), p.errs...)
-	for _, k := range p.Unknown() {
-		fix := "remove it"
-		if s := p.Suggest(k); s != "" {
-			fix = fmt.Sprintf("did you mean %q?", s)
+	if !p.lenient {
+		for _, k := range p.Unknown() {
+			errs = append(errs, fmt.Errorf("%s: unknown parameter %q; %s", p.owner, k, p.unknownFix(k)))
 		}
-		errs = append(errs, fmt.Errorf("%s: unknown parameter %q; %s (herald --help lists every parameter)", p.owner, k, fix))
 	}
 	return errors.Join(errs...)
+}
+
+func (p *Params) unknownFix(k string) string {
+	fix := "remove it"
+	if s := p.Suggest(k); s != "" {
+		fix = fmt.Sprintf("did you mean %q?", s)
+	}
+	return fix + " (herald --help lists every parameter)"
 }
 
 func suggest(s string, allowed []string) string {
