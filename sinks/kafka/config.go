@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -14,13 +16,18 @@ import (
 	"github.com/heraldproject/herald/sinks"
 )
 
-// Params are the kafka sink's parameters: kube-eventer's, unchanged, plus mechanism, tls, acks,
-// format and version.
+// Params are the kafka sink's parameters: kube-eventer's (brokers, eventstopic, timeseriestopic,
+// compression, user, password, cacert, cert, key, insecuressl), read as its code reads them, plus
+// mechanism, tls, acks, format and version.
 var Params = []uri.Param{
 	{Name: "brokers", Repeatable: true, Example: "kafka-0.kafka:9092",
 		Help: "a broker to bootstrap from, host:port; repeat it (brokers=a:9092&brokers=b:9092) or separate with commas"},
 	{Name: "eventstopic", Default: "heapster-events", Example: "k8s-events",
 		Help: "the topic events are written to (kube-eventer's default, heapster-events)"},
+	{Name: "timeseriestopic", Example: "heapster-metrics",
+		Help: "accepted as kube-eventer accepts it, without effect: it named heapster's metrics topic, and kube-eventer's event sink wrote to eventstopic all the same (herald warns)"},
+	{Name: "topic", Example: "k8s-events",
+		Help: "not a kube-eventer parameter: with brokers= it is ignored as kube-eventer ignored it (herald warns); in the form kafka:HOST:9092,HOST:9092?topic=T, which kube-eventer refused, it names the topic"},
 	{Name: "compression", Default: "none", Example: "zstd",
 		Help: "record compression: none, gzip, snappy, lz4 or zstd (zstd needs version 2.1.0 or later)"},
 	{Name: "user", Example: "herald",
@@ -41,8 +48,8 @@ var Params = []uri.Param{
 		Help: "use TLS with the system's CA certificates (cacert, cert and key turn TLS on by themselves)"},
 	{Name: "acks", Default: "all", Example: "1",
 		Help: `acknowledgement required for a record to count as delivered: "all" (every in-sync replica), "1" (the partition leader) or "0" (none: fire and forget)`},
-	{Name: "format", Default: "herald", Example: "kube-eventer",
-		Help: `record value: "herald" (JSON, schema herald.event/v1, see docs/sinks/kafka.md) or "kube-eventer" (exactly kube-eventer's value, for existing consumers)`},
+	{Name: "format", Default: "kube-eventer", Example: "herald",
+		Help: `record value: "kube-eventer" (kube-eventer's record, field for field, so its consumers keep working) or "herald" (herald's richer JSON, schema herald.event/v1, with cluster and restart details; see docs/sinks/kafka.md)`},
 	{Name: "version", Default: sarama.DefaultVersion.String(), Example: "3.6.0",
 		Help: "Kafka protocol version to speak (the brokers' version or older; at least 0.11.0 for record headers)"},
 }
@@ -71,9 +78,6 @@ type Config struct {
 
 	// TLS is nil when TLS is off.
 	TLS *tls.Config
-	// InsecureIgnored is set when insecuressl=true was given without TLS: kube-eventer ignored
-	// it silently; herald ignores it too, and says so.
-	InsecureIgnored bool
 }
 
 // ParseConfig reads the sink's parameters. Problems are recorded in p (p.Err reports them all);
@@ -83,11 +87,34 @@ func ParseConfig(t sinks.Target) *Config {
 	c := &Config{
 		Brokers: p.List("brokers"),
 		Topic:   p.String("eventstopic"),
-		Format:  Format(p.OneOf("format", string(FormatHerald), string(FormatKubeEventer))),
+		Format:  Format(p.OneOf("format", string(FormatKubeEventer), string(FormatHerald))),
 	}
-	if t.URL.Opaque != "" || t.URL.Host != "" || (t.URL.Path != "" && t.URL.Path != "/") {
-		p.Errorf("brokers", `write the brokers as parameters: kafka:?brokers=HOST:9092&eventstopic=TOPIC`,
-			"the sink takes no target before '?' (got %q)", redact.Text(t.URL.Host+t.URL.Path+t.URL.Opaque))
+	if p.Has("timeseriestopic") {
+		p.Warnf("timeseriestopic", "kube-eventer's event sink ignored it (it named heapster's metrics topic) and wrote events to eventstopic; herald does the same and writes to %q; remove timeseriestopic, or write eventstopic=%s if that is where events should go",
+			c.Topic, p.String("timeseriestopic"))
+	}
+	target := targetText(t.URL)
+	switch {
+	case len(c.Brokers) == 0 && target != "":
+		// kafka:HOST:9092,HOST:9092?topic=T: kube-eventer read brokers only from brokers= and
+		// refused this form; herald reads what it evidently means, and says so.
+		for _, b := range strings.Split(target, ",") {
+			if b = strings.Trim(strings.TrimSpace(b), "/"); b != "" {
+				c.Brokers = append(c.Brokers, b)
+			}
+		}
+		p.Warnf("brokers", "kube-eventer reads brokers only from brokers= and refused to start without it; herald takes the brokers from the target (%s); write kafka:?brokers=HOST:9092&eventstopic=TOPIC", strings.Join(c.Brokers, ","))
+		if topic := p.String("topic"); topic != "" && !p.Has("eventstopic") {
+			c.Topic = topic
+			p.Warnf("topic", "not a kube-eventer parameter; in this form herald takes it as the topic (%q); write eventstopic=%s", topic, topic)
+		}
+	case target != "":
+		p.Warnf("brokers", "kube-eventer ignored the target before '?' (%s) and used brokers=; herald does the same; write kafka:?brokers=...", redact.Text(target))
+		fallthrough
+	default:
+		if p.Has("topic") {
+			p.Warnf("topic", "kube-eventer ignored it and wrote to eventstopic; herald does the same and writes to %q; write eventstopic=%s if that is where events should go", c.Topic, p.String("topic"))
+		}
 	}
 	if len(c.Brokers) == 0 {
 		p.Errorf("brokers", "add brokers=HOST:9092 (repeat it for several brokers)", "no broker given")
@@ -134,44 +161,68 @@ func ParseConfig(t sinks.Target) *Config {
 	c.Mechanism = p.OneOf("mechanism", sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA256, sarama.SASLTypeSCRAMSHA512)
 	switch {
 	case c.User != "" && c.Password == "":
-		p.Errorf("password", "add password=${ENV} (or remove user)", "user is set but password is not")
+		// kube-eventer turned SASL on only with both; alone, it connected without SASL.
+		p.Warnf("user", "given without password=: kube-eventer connected without SASL, and so does herald; add password=${ENV} to authenticate")
+		c.User = ""
 	case c.User == "" && c.Password != "":
-		p.Errorf("user", "add user=NAME (or remove password)", "password is set but user is not")
-	case c.User == "" && p.Has("mechanism"):
+		p.Warnf("password", "given without user=: kube-eventer connected without SASL, and so does herald; add user=NAME to authenticate")
+		c.Password = ""
+	}
+	if c.User == "" && p.Has("mechanism") {
 		p.Errorf("mechanism", "add user= and password=, or remove mechanism", "a SASL mechanism without user and password")
 	}
 
-	c.TLS, c.InsecureIgnored = parseTLS(p)
+	c.TLS = parseTLS(p)
 	return c
 }
 
-// parseTLS builds the TLS configuration: on when cacert, cert/key or tls=true is given. ignored
-// reports insecuressl=true without TLS.
-func parseTLS(p *uri.Params) (_ *tls.Config, ignored bool) {
+// targetText is what the --sink value holds between "kafka:" and '?'.
+func targetText(u *url.URL) string {
+	switch {
+	case u.Opaque != "" && u.Scheme != "":
+		return u.Scheme + ":" + u.Opaque // kafka:HOST:9092,... parses as scheme HOST
+	case u.Opaque != "":
+		return u.Opaque
+	}
+	s := u.Host + u.Path
+	if u.Scheme != "" && u.Host != "" {
+		s = u.Host + strings.TrimRight(u.Path, "/")
+	}
+	return strings.Trim(s, "/")
+}
+
+// parseTLS builds the TLS configuration, as kube-eventer's getTlsConfiguration decides it: on
+// when cacert, or cert together with key, is given (or herald's tls=true). A cert without its key
+// (or the reverse) was ignored by kube-eventer, and is by herald, with a warning; so is
+// insecuressl without TLS.
+func parseTLS(p *uri.Params) *tls.Config {
 	cacert, cert, key := p.String("cacert"), p.String("cert"), p.String("key")
 	insecure, on := p.Bool("insecuressl"), p.Bool("tls")
 	if (cert == "") != (key == "") {
-		name := "key"
+		name, other := "cert", "key"
 		if cert == "" {
-			name = "cert"
+			name, other = "key", "cert"
 		}
-		p.Errorf(name, "give both cert= and key= for mutual TLS", "cert and key go together")
-		return nil, false
+		p.Warnf(name, "given without %s=: kube-eventer ignored it (no client certificate), and so does herald; give both cert= and key= for mutual TLS", other)
+		cert, key = "", ""
 	}
 	if cacert == "" && cert == "" && !on {
-		return nil, insecure
+		if insecure {
+			p.Warnf("insecuressl", "has no effect without cacert, cert/key or tls=true: kube-eventer then connected in plaintext, and so does herald; add tls=true to use TLS without verifying the brokers")
+		}
+		return nil
 	}
 	t := &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // the user asked for it
 	if cacert != "" {
 		pem, err := os.ReadFile(cacert)
 		if err != nil {
 			p.Errorf("cacert", "mount the CA file and give its path", "cannot read: %v", err)
-			return nil, false
+			return nil
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
 			p.Errorf("cacert", "give a PEM file with CERTIFICATE blocks", "%s holds no PEM certificate", cacert)
-			return nil, false
+			return nil
 		}
 		t.RootCAs = pool
 	}
@@ -179,11 +230,11 @@ func parseTLS(p *uri.Params) (_ *tls.Config, ignored bool) {
 		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
 			p.Errorf("cert", "give a PEM certificate and its matching private key", "cannot load the key pair: %v", err)
-			return nil, false
+			return nil
 		}
 		t.Certificates = []tls.Certificate{pair}
 	}
-	return t, false
+	return t
 }
 
 // saramaConfig turns a Config into sarama's. Export makes one attempt per batch: sarama's own

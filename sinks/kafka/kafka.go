@@ -1,5 +1,6 @@
-// Package kafka is herald's Kafka sink: each event becomes one JSON record keyed by
-// namespace/kind/name, so a consumer sees one object's events in order, written with IBM/sarama.
+// Package kafka is herald's Kafka sink: each event becomes one JSON record (kube-eventer's record
+// by default, herald's richer one with format=herald) keyed by namespace/kind/name, so a consumer
+// sees one object's events in order, written with IBM/sarama.
 package kafka
 
 import (
@@ -21,7 +22,7 @@ import (
 func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "kafka",
-		Summary: "Kafka topic: one JSON record per event (schema herald.event/v1, or kube-eventer's), key namespace/kind/name",
+		Summary: "Kafka topic: one JSON record per event (kube-eventer's record, or herald.event/v1 with format=herald), key namespace/kind/name",
 		Example: "kafka:?brokers=kafka-0:9092&brokers=kafka-1:9092&eventstopic=k8s-events&compression=zstd",
 		Params:  Params,
 		New:     New,
@@ -53,9 +54,6 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	sc, err := cfg.saramaConfig()
 	if err != nil {
 		return nil, err
-	}
-	if cfg.InsecureIgnored {
-		glog.Warningf("%s: insecuressl=true has no effect without cacert, cert/key or tls=true (as in kube-eventer): the connection is plaintext", t.ID)
 	}
 	return newSink(t.ID, cfg, sc, time.Now), nil
 }
@@ -153,10 +151,10 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 func (s *Sink) message(e *core.Event, index int, now time.Time) (*sarama.ProducerMessage, error) {
 	var value []byte
 	var err error
-	if s.cfg.Format == FormatKubeEventer {
-		value, err = encodeKubeEventer(e, now)
-	} else {
+	if s.cfg.Format == FormatHerald {
 		value, err = encodeHerald(e, now)
+	} else {
+		value, err = encodeKubeEventer(e, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding event %s: %w", e.Key(), err)

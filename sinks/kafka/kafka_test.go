@@ -177,7 +177,7 @@ func checkOrderPerKey(t *testing.T, recs []*kgo.Record, keys, perKey int) {
 
 func TestRecordsReachASecondClientInOrderWithSchema(t *testing.T) {
 	c := newCluster(t)
-	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&format=herald")
 	evs := events(6, 40) // 240 events, 6 objects on 3 partitions
 	before, _ := json.Marshal(evs[0].Event)
 
@@ -231,7 +231,7 @@ func TestRecordsReachASecondClientInOrderWithSchema(t *testing.T) {
 
 func TestRestartEnrichmentIsInTheRecord(t *testing.T) {
 	c := newCluster(t)
-	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&format=herald")
 	e := event("prod", "Pod", "api-0", 1, "Container app restarted")
 	e.Reason = "ContainerRestarted"
 	e.Restart = &core.PodRestart{
@@ -273,7 +273,7 @@ func TestEveryCompressionCodec(t *testing.T) {
 	for name, code := range codecs {
 		t.Run(name, func(t *testing.T) {
 			topicName := "codec-" + name
-			s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topicName+"&compression="+name)
+			s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topicName+"&compression="+name+"&format=herald")
 			evs := events(3, 20)
 			require.NoError(t, s.Export(context.Background(), evs))
 			cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topicName),
@@ -292,41 +292,105 @@ func TestEveryCompressionCodec(t *testing.T) {
 	}
 }
 
-// kube-eventer's value: json.Marshal(KafkaSinkPoint{EventValue: string(MarshalIndent(event, "", " ")),
-// EventTimestamp: lastTimestamp, EventTags: {eventID, hostname, pod_id, pod_name}}), as in its
-// sinks/kafka/driver.go.
-func TestKubeEventerFormatIsKubeEventersValue(t *testing.T) {
+// kubeEventerRecord is kube-eventer's Kafka record value as its code builds it (sinks/kafka
+// KafkaSinkPoint, marshalled by common/kafka with encoding/json): EventValue is the event as
+// json.MarshalIndent(event, "", " ") in a string, EventTimestamp its last timestamp in UTC
+// (lastTimestamp, else eventTime), EventTags eventID, hostname, and pod_id / pod_name for Pods.
+// The test builds the expectation from that description, not from herald's encoder.
+func kubeEventerRecord(t *testing.T, ev *corev1.Event) []byte {
+	t.Helper()
+	value, err := json.MarshalIndent(ev, "", " ")
+	require.NoError(t, err)
+	ts := ev.LastTimestamp.Time
+	if ts.IsZero() {
+		ts = ev.EventTime.Time
+	}
+	tags := map[string]string{"eventID": string(ev.UID)}
+	if ev.InvolvedObject.Kind == "Pod" {
+		tags["pod_id"] = string(ev.InvolvedObject.UID)
+		tags["pod_name"] = ev.InvolvedObject.Name
+	}
+	tags["hostname"] = ev.Source.Host
+	b, err := json.Marshal(struct {
+		EventValue     interface{}
+		EventTimestamp time.Time
+		EventTags      map[string]string
+	}{string(value), ts.UTC(), tags})
+	require.NoError(t, err)
+	return b
+}
+
+// By default the record is kube-eventer's: a second client (a franz-go consumer) reads it back
+// and it equals kube-eventer's record byte for byte, and field by field as a consumer written
+// for kube-eventer decodes it.
+func TestDefaultRecordIsKubeEventers(t *testing.T) {
 	c := newCluster(t)
-	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&format=kube-eventer")
-	pod := event("prod", "Pod", "web-1", 2, "Liveness probe failed")
+	b, err := sinks.Build(1, "kafka:?"+brokersParam(c)+"&eventstopic="+topic, sinks.Env{Cluster: "prod-eu"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Sink.Close() })
+	assert.Empty(t, b.Warnings, "kube-eventer's own form gives no warning")
+	s := b.Sink.(*Sink)
+	assert.Equal(t, FormatKubeEventer, s.cfg.Format)
+
+	pod := event("prod", "Pod", "web-1", 2, "Liveness probe failed: \"quoted\" 容器 🚑\nline two")
 	node := event("", "Node", "node-7", 1, "NodeNotReady")
-	node.LastTimestamp = metav1.Time{} // kube-eventer then uses eventTime
-	node.EventTime = metav1.NewMicroTime(t0.Add(90 * time.Second))
+	node.LastTimestamp = metav1.Time{} // kube-eventer then uses eventTime, with its microseconds
+	node.EventTime = metav1.NewMicroTime(t0.Add(90*time.Second + 123456*time.Microsecond))
 	require.NoError(t, s.Export(context.Background(), []*core.Event{pod, node}))
 
 	recs := consume(t, consumer(t, c), 2)
 	require.Len(t, recs, 2)
-	byKey := map[string]string{}
+	byKey := map[string][]byte{}
 	for _, r := range recs {
-		byKey[string(r.Key)] = string(r.Value)
+		byKey[string(r.Key)] = r.Value
 	}
-	v := byKey["prod/Pod/web-1"]
-	assert.True(t, strings.HasPrefix(v, `{"EventValue":"{\n \"metadata\": {\n  \"name\": \"web-1.18a4f\",\n  \"namespace\": \"prod\",\n  \"uid\": \"uid-prod-web-1\",`), "value: %s", v)
-	assert.True(t, strings.HasSuffix(v, `","EventTimestamp":"2026-11-23T18:53:17Z","EventTags":{"eventID":"uid-prod-web-1","hostname":"node-7","pod_id":"obj-web-1","pod_name":"web-1"}}`), "value: %s", v)
-	assert.Contains(t, v, `\"managedFields\"`, "kube-eventer wrote the event as it got it")
+	for key, ev := range map[string]*corev1.Event{"prod/Pod/web-1": pod.Event, "/Node/node-7": node.Event} {
+		got := byKey[key]
+		require.NotNil(t, got, key)
+		assert.Equal(t, string(kubeEventerRecord(t, ev)), string(got), "byte for byte kube-eventer's record (%s)", key)
 
-	var point struct {
-		EventValue     string
-		EventTimestamp time.Time
-		EventTags      map[string]string
+		// Field by field: exactly kube-eventer's three top-level fields, its timestamp format.
+		var top map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(got, &top))
+		assert.ElementsMatch(t, []string{"EventValue", "EventTimestamp", "EventTags"}, keysOf(top))
+		var stamp string
+		require.NoError(t, json.Unmarshal(top["EventTimestamp"], &stamp))
+		want := ev.LastTimestamp.Time
+		if want.IsZero() {
+			want = ev.EventTime.Time
+		}
+		assert.Equal(t, want.UTC().Format(time.RFC3339Nano), stamp, "RFC 3339 in UTC, as encoding/json writes a time.Time")
+
+		// A consumer written for kube-eventer.
+		var point struct {
+			EventValue     string
+			EventTimestamp time.Time
+			EventTags      map[string]string
+		}
+		require.NoError(t, json.Unmarshal(got, &point))
+		var inner corev1.Event
+		require.NoError(t, json.Unmarshal([]byte(point.EventValue), &inner))
+		assert.Equal(t, ev.Message, inner.Message)
+		assert.Equal(t, ev.Reason, inner.Reason)
+		assert.Equal(t, ev.InvolvedObject, inner.InvolvedObject)
+		assert.Equal(t, ev.Count, inner.Count)
+		assert.Equal(t, string(ev.UID), point.EventTags["eventID"])
+		assert.Equal(t, ev.Source.Host, point.EventTags["hostname"])
+		assert.Contains(t, point.EventValue, "\n \"involvedObject\": {\n  \"kind\": ", "indented with one space")
 	}
-	require.NoError(t, json.Unmarshal([]byte(byKey["/Node/node-7"]), &point))
-	assert.Equal(t, t0.Add(90*time.Second), point.EventTimestamp)
-	assert.Equal(t, map[string]string{"eventID": "uid--node-7", "hostname": "node-7"}, point.EventTags, "pod tags only for pods")
-	var inner corev1.Event
-	require.NoError(t, json.Unmarshal([]byte(point.EventValue), &inner))
-	assert.Equal(t, "NodeNotReady", inner.Message)
-	assert.Contains(t, point.EventValue, "\n \"involvedObject\": {\n  \"kind\": \"Node\",", "indented with one space")
+	var podTags, nodeTags struct{ EventTags map[string]string }
+	require.NoError(t, json.Unmarshal(byKey["prod/Pod/web-1"], &podTags))
+	require.NoError(t, json.Unmarshal(byKey["/Node/node-7"], &nodeTags))
+	assert.Equal(t, map[string]string{"eventID": "uid-prod-web-1", "hostname": "node-7", "pod_id": "obj-web-1", "pod_name": "web-1"}, podTags.EventTags)
+	assert.Equal(t, map[string]string{"eventID": "uid--node-7", "hostname": "node-7"}, nodeTags.EventTags, "pod tags only for pods")
+}
+
+func keysOf(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func freePort(t testing.TB) int {
@@ -389,7 +453,7 @@ func TestPartialFailureReturnsOnlyTheUnacknowledgedRecords(t *testing.T) {
 		}
 		return resp, nil, true
 	})
-	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic)
+	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&format=herald")
 	evs := events(9, 10)
 
 	err := s.Export(context.Background(), evs)
@@ -544,9 +608,7 @@ func TestBadParametersFailAtStartNamingTheFix(t *testing.T) {
 		{"kafka:?brokers=a:9092&compression=zstd&version=2.0.0", `zstd needs Kafka protocol 2.1.0`},
 		{"kafka:?brokers=a:9092&version=0.10.2.0", `cannot carry record headers`},
 		{"kafka:?brokers=a:9092&version=banana", `parameter "version"`},
-		{"kafka:?brokers=a:9092&user=u", `parameter "password": user is set but password is not`},
 		{"kafka:?brokers=a:9092&user=u&password=p&mechanism=SCRAM-SHA-1", `parameter "mechanism"`},
-		{"kafka:?brokers=a:9092&cert=/c.pem", `parameter "key": cert and key go together`},
 		{"kafka:?brokers=a:9092&cacert=/nonexistent/ca.pem", `parameter "cacert": cannot read`},
 		{"kafka:?brokers=a:9092&acks=some", `parameter "acks"`},
 		{"kafka:?brokers=a:9092&format=avro", `parameter "format"`},
@@ -566,7 +628,7 @@ func TestDefaultsAreKubeEventersAndSafe(t *testing.T) {
 	s := build(t, "kafka:?brokers=127.0.0.1:1&brokers=127.0.0.1:2,127.0.0.1:3")
 	assert.Equal(t, []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}, s.cfg.Brokers)
 	assert.Equal(t, "heapster-events", s.cfg.Topic)
-	assert.Equal(t, FormatHerald, s.cfg.Format)
+	assert.Equal(t, FormatKubeEventer, s.cfg.Format, "kube-eventer's record unless format=herald")
 	assert.Equal(t, sarama.WaitForAll, s.sc.Producer.RequiredAcks, "acks=all by default")
 	assert.Equal(t, 1, s.sc.Net.MaxOpenRequests, "order per key survives sarama's retries")
 	assert.IsType(t, sarama.NewHashPartitioner(topic), s.sc.Producer.Partitioner(topic), "records are partitioned by key")
@@ -608,5 +670,53 @@ func BenchmarkExport500(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
 		})
+	}
+}
+
+// kube-eventer's parameters are read as its common/kafka code reads them: what it ignored is
+// ignored with a warning naming what kube-eventer did and what herald does, never refused.
+func TestKubeEventerParametersAreReadAsItsCodeReadsThem(t *testing.T) {
+	cases := []struct {
+		value  string
+		topic  string
+		broker []string
+		sasl   bool
+		tls    bool
+		warn   []string
+	}{
+		{value: "kafka:?brokers=a:9092&timeseriestopic=testseries", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`parameter "timeseriestopic": kube-eventer's event sink ignored it`}},
+		{value: "kafka:?brokers=a:9092&topic=k8s", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`parameter "topic": kube-eventer ignored it and wrote to eventstopic`}},
+		{value: "kafka:broker1:9092,broker2:9092?topic=k8s-events&level=Warning", topic: "k8s-events", broker: []string{"broker1:9092", "broker2:9092"},
+			warn: []string{`parameter "brokers": kube-eventer reads brokers only from brokers=`, `parameter "topic": not a kube-eventer parameter; in this form herald takes it as the topic`}},
+		{value: "kafka:ignored:9092?brokers=a:9092", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`kube-eventer ignored the target before '?'`}},
+		{value: "kafka:?brokers=a:9092&user=u", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`parameter "user": given without password=: kube-eventer connected without SASL`}},
+		{value: "kafka:?brokers=a:9092&password=Hunter2secret", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`parameter "password": given without user=`}},
+		{value: "kafka:?brokers=a:9092&user=u&password=p", topic: "heapster-events", broker: []string{"a:9092"}, sasl: true},
+		{value: "kafka:?brokers=a:9092&cert=/c.pem", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`parameter "cert": given without key=: kube-eventer ignored it`}},
+		{value: "kafka:?brokers=a:9092&insecuressl=true", topic: "heapster-events", broker: []string{"a:9092"},
+			warn: []string{`parameter "insecuressl": has no effect without cacert`}},
+		{value: "kafka:?brokers=a:9092&tls=true&insecuressl=true", topic: "heapster-events", broker: []string{"a:9092"}, tls: true},
+	}
+	for _, tc := range cases {
+		b, err := sinks.Build(2, tc.value, sinks.Env{})
+		require.NoError(t, err, tc.value)
+		s := b.Sink.(*Sink)
+		assert.Equal(t, tc.topic, s.cfg.Topic, tc.value)
+		assert.Equal(t, tc.broker, s.cfg.Brokers, tc.value)
+		assert.Equal(t, tc.sasl, s.sc.Net.SASL.Enable, tc.value)
+		assert.Equal(t, tc.tls, s.sc.Net.TLS.Enable, tc.value)
+		require.Len(t, b.Warnings, len(tc.warn), "%s: %q", tc.value, b.Warnings)
+		for i, w := range tc.warn {
+			assert.Contains(t, b.Warnings[i], w, tc.value)
+			assert.Contains(t, b.Warnings[i], "--sink #2 (kafka)", "a warning names the sink")
+			assert.NotContains(t, b.Warnings[i], "Hunter2secret")
+		}
+		_ = b.Sink.Close()
 	}
 }
