@@ -9,6 +9,7 @@ import (
 	_ "github.com/heraldproject/herald/sinks/elasticsearch"
 	_ "github.com/heraldproject/herald/sinks/feishu"
 	_ "github.com/heraldproject/herald/sinks/grafana"
+	_ "github.com/heraldproject/herald/sinks/honeycomb"
 	_ "github.com/heraldproject/herald/sinks/influxdb"
 	_ "github.com/heraldproject/herald/sinks/kafka"
 	_ "github.com/heraldproject/herald/sinks/log"
