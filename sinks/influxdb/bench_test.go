@@ -9,11 +9,17 @@ import (
 	"github.com/heraldproject/herald/test/influxdb"
 )
 
-// BenchmarkExportInfluxDB18 measures events/s into InfluxDB 1.8.10, batches of 500 (the
-// pipeline's default), each batch new points.
+// BenchmarkExportInfluxDB18 measures events/s into InfluxDB 1.8.10 through /write, batches of
+// 500 (the pipeline's default), each batch new points, in each layout.
 func BenchmarkExportInfluxDB18(b *testing.B) {
+	for _, layout := range []string{"withfields=false", "withfields=true", "layout=herald"} {
+		b.Run(layout, func(b *testing.B) { benchExport(b, layout) })
+	}
+}
+
+func benchExport(b *testing.B, params string) {
 	srv := influxdb.ForTest(b)
-	s := build(b, "influxdb:"+srv.URL+"?db=bench")
+	s := build(b, "influxdb:"+srv.URL+"?db=bench&"+params)
 	const n = 500
 	for i := 0; b.Loop(); i++ {
 		evs := make([]*core.Event, n)

@@ -2,6 +2,7 @@ package influxdb
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,11 +60,11 @@ func batch(from, n int) []*core.Event {
 	return out
 }
 
-func TestInfluxDB18WriteQueryReplay(t *testing.T) {
+func TestHeraldLayoutWriteQueryReplay(t *testing.T) {
 	srv := influxdb.ForTest(t)
 	ctx := context.Background()
 	// The v1 form: the sink creates the database itself, as kube-eventer did.
-	s := build(t, "influxdb:"+srv.URL+"?db=events_t")
+	s := build(t, "influxdb:"+srv.URL+"?db=events_t&layout=herald")
 
 	evs := batch(0, 20)
 	require.NoError(t, s.Export(ctx, evs))
@@ -86,9 +87,8 @@ func TestInfluxDB18WriteQueryReplay(t *testing.T) {
 	assert.Equal(t, "prod-eu", r["cluster"])
 	assert.Equal(t, "kubelet", r["component"])
 	assert.Equal(t, "node-7", r["hostname"])
-	// Line protocol cannot carry a newline: the client writes it as the two characters \n, and
-	// InfluxDB stores them so (docs/sinks/influxdb.md says so).
-	assert.Equal(t, "Back-off restarting failed container 3, \"quoted\" \\n line", r["message"])
+	// A newline inside a string field arrives intact through /write.
+	assert.Equal(t, "Back-off restarting failed container 3, \"quoted\" \n line", r["message"])
 	assert.Equal(t, json.Number("1"), r["count"])
 	assert.Equal(t, json.Number(fmt.Sprint(t0.Add(time.Minute).UnixNano())), r["time"])
 
@@ -115,12 +115,12 @@ func TestInfluxDB18WriteQueryReplay(t *testing.T) {
 	assert.Equal(t, "again", res.Values[1][2])
 }
 
-func TestInfluxDB18BucketFormAndKubeEventerValueField(t *testing.T) {
+func TestBucketFormAndHeraldLayoutWithValueField(t *testing.T) {
 	srv := influxdb.ForTest(t)
 	ctx := context.Background()
 	require.NoError(t, srv.CreateDatabase(ctx, "k8s"))
 	// bucket=DB/RP, the v2 client's own spelling of the v1-compatibility target, and a token.
-	s := build(t, "influxdb:"+srv.URL+"?bucket=k8s/autogen&token=u:p&withfields=false&measurement=events")
+	s := build(t, "influxdb:"+srv.URL+"?bucket=k8s/autogen&user=u&pw=p&layout=herald&withfields=false&measurement=events")
 	require.NoError(t, s.Export(ctx, batch(0, 2)))
 	res, err := srv.Query(ctx, "k8s", `SELECT "value", "message" FROM "autogen"."events"`)
 	require.NoError(t, err)
@@ -131,23 +131,35 @@ func TestInfluxDB18BucketFormAndKubeEventerValueField(t *testing.T) {
 	assert.Equal(t, "web-0", ev.InvolvedObject.Name)
 }
 
-func TestInfluxDB18MissingDatabaseIsPermanent(t *testing.T) {
+// A database dropped under herald: the write's 404 is retried, and the next attempt creates the
+// database again (kube-eventer reconnected and created it too).
+func TestDroppedDatabaseIsCreatedAgain(t *testing.T) {
 	srv := influxdb.ForTest(t)
-	s := build(t, "influxdb:"+srv.URL+"?bucket=nosuchdb&token=u:p")
-	err := s.Export(context.Background(), batch(0, 1))
+	ctx := context.Background()
+	s := build(t, "influxdb:"+srv.URL+"?db=gone")
+	require.NoError(t, s.Export(ctx, batch(0, 1)))
+	_, err := srv.Query(ctx, "", `DROP DATABASE "gone"`)
+	require.NoError(t, err)
+	err = s.Export(ctx, batch(1, 1))
 	require.Error(t, err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
-	assert.Contains(t, err.Error(), "nosuchdb")
+	assert.False(t, core.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "database not found")
+	assert.Contains(t, err.Error(), "CREATE DATABASE")
+	require.NoError(t, s.Export(ctx, batch(1, 1)))
+	res, err := srv.Query(ctx, "gone", `SELECT count("value") FROM "log/events"`)
+	require.NoError(t, err)
+	require.Len(t, res.Values, 1)
+	assert.Equal(t, json.Number("1"), res.Values[0][1])
 }
 
 func TestRestartPoint(t *testing.T) {
-	s := build(t, "influxdb:http://127.0.0.1:8086")
+	s := build(t, "influxdb:http://127.0.0.1:8086?org=o&bucket=k8s&token=tok&layout=herald")
 	e := event(1, 1, "restarted")
 	e.Restart = &core.PodRestart{Container: "app", RestartCount: 4,
 		LastState: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}
 	out, err := s.Preview(e)
 	require.NoError(t, err)
-	assert.Contains(t, out, "POST http://127.0.0.1:8086/api/v2/write?bucket=k8s&precision=ns\n")
+	assert.Contains(t, out, "POST http://127.0.0.1:8086/api/v2/write?bucket=k8s&org=o&precision=ns\n")
 	assert.Contains(t, out, "container=app")
 	assert.Contains(t, out, "restart_count=4i")
 	assert.Contains(t, out, "exit_code=137i")
@@ -155,13 +167,15 @@ func TestRestartPoint(t *testing.T) {
 	assert.Contains(t, out, fmt.Sprintf(" %d", t0.Add(time.Minute).UnixNano()))
 }
 
-// recorder is an httptest InfluxDB 2 that checks the write request as the server documents it
-// (POST /api/v2/write?org=&bucket=&precision=ns, Authorization: Token ..., line protocol body)
-// and answers with the status the test sets.
+// recorder is an httptest InfluxDB that checks the write request as the server documents it
+// (InfluxDB 2: POST /api/v2/write?org=&bucket=&precision=ns, Authorization: Token ...; InfluxDB
+// 1.x: POST /write?db=&precision=ns with basic authentication; a line protocol body) and answers
+// with the status the test sets.
 type recorder struct {
 	*httptest.Server
 	mu      sync.Mutex
 	status  int
+	paths   []string
 	query   []string
 	auth    []string
 	bodies  []string
@@ -180,10 +194,11 @@ func newRecorder(t *testing.T) *recorder {
 			_, _ = w.Write([]byte(`{"results":[{"statement_id":0}]}`))
 			return
 		}
-		if r.URL.Path != "/api/v2/write" || r.Method != http.MethodPost {
+		if (r.URL.Path != "/api/v2/write" && r.URL.Path != "/write") || r.Method != http.MethodPost {
 			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
 		}
 		b, _ := io.ReadAll(r.Body)
+		rec.paths = append(rec.paths, r.URL.Path)
 		rec.query = append(rec.query, r.URL.RawQuery)
 		rec.auth = append(rec.auth, r.Header.Get("Authorization"))
 		rec.bodies = append(rec.bodies, string(b))
@@ -193,7 +208,11 @@ func newRecorder(t *testing.T) *recorder {
 		if rec.status >= 300 {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(rec.status)
-			fmt.Fprintf(w, `{"code":"invalid","message":"refused, got %s"}`, r.Header.Get("Authorization"))
+			if r.URL.Path == "/write" {
+				fmt.Fprintf(w, `{"error":"refused, got %s"}`, r.Header.Get("Authorization"))
+			} else {
+				fmt.Fprintf(w, `{"code":"invalid","message":"refused, got %s"}`, r.Header.Get("Authorization"))
+			}
 			return
 		}
 		w.WriteHeader(rec.status)
@@ -213,7 +232,7 @@ func TestInfluxDB2FormRequest(t *testing.T) {
 	assert.Contains(t, rec.query[0], "precision=ns")
 	lines := strings.Split(strings.TrimSpace(rec.bodies[0]), "\n")
 	assert.Len(t, lines, 3)
-	assert.True(t, strings.HasPrefix(lines[0], "kube_event,cluster=prod-eu,component=kubelet,"), lines[0])
+	assert.True(t, strings.HasPrefix(lines[0], `log/events,cluster_name=prod-eu,hostname=node-7,pod_id=pod-00000,pod_name=web-0,uid=ev-00000 value="{\n \"metadata\": {`), lines[0])
 }
 
 func TestKubeEventerURLWithTrailingSlash(t *testing.T) {
@@ -221,9 +240,10 @@ func TestKubeEventerURLWithTrailingSlash(t *testing.T) {
 	// kube-eventer's docs write influxdb:http://monitoring-influxdb:80/
 	s := build(t, "influxdb:"+rec.URL+"/?db=k8s")
 	require.NoError(t, s.Export(context.Background(), batch(0, 1)))
-	assert.Equal(t, []string{`CREATE DATABASE "k8s" as :`}, rec.created)
-	require.Len(t, rec.bodies, 1) // the recorder fails the test on any path but /api/v2/write
-	assert.Contains(t, rec.query[0], "bucket=k8s")
+	assert.Equal(t, []string{`CREATE DATABASE "k8s" WITH NAME "default" as root:root`}, rec.created, "kube-eventer's statement and default user")
+	require.Len(t, rec.bodies, 1)
+	assert.Equal(t, "/write", rec.paths[0])
+	assert.Equal(t, "db=k8s&precision=ns", rec.query[0])
 }
 
 func TestStatuses(t *testing.T) {
@@ -232,21 +252,23 @@ func TestStatuses(t *testing.T) {
 		permanent bool
 		wait      time.Duration
 	}{{400, true, 0}, {401, true, 0}, {403, true, 0}, {404, true, 0}, {413, true, 0}, {429, false, 9 * time.Second}, {500, false, 0}, {503, false, 0}} {
-		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			rec := newRecorder(t)
-			rec.status = tc.status
-			s := build(t, "influxdb:"+rec.URL+"?org=o&bucket=b&token=secret-tok-9")
-			err := s.Export(context.Background(), batch(0, 1))
-			require.Error(t, err)
-			assert.Equal(t, tc.permanent, core.IsPermanent(err), "%v", err)
-			assert.Contains(t, err.Error(), "influxdb#1")
-			assert.NotContains(t, err.Error(), "secret-tok-9")
-			if tc.wait > 0 {
-				var ra interface{ RetryAfter() time.Duration }
-				require.ErrorAs(t, err, &ra)
-				assert.Equal(t, tc.wait, ra.RetryAfter())
-			}
-		})
+		for _, form := range []string{"?org=o&bucket=b&token=secret-tok-9", "?user=u&pw=secret-tok-9"} {
+			t.Run(fmt.Sprint(tc.status, form), func(t *testing.T) {
+				rec := newRecorder(t)
+				rec.status = tc.status
+				s := build(t, "influxdb:"+rec.URL+form)
+				err := s.Export(context.Background(), batch(0, 1))
+				require.Error(t, err)
+				assert.Equal(t, tc.permanent, core.IsPermanent(err), "%v", err)
+				assert.Contains(t, err.Error(), "influxdb#1")
+				assert.NotContains(t, err.Error(), "secret-tok-9")
+				if tc.wait > 0 {
+					var ra interface{ RetryAfter() time.Duration }
+					require.ErrorAs(t, err, &ra)
+					assert.Equal(t, tc.wait, ra.RetryAfter())
+				}
+			})
+		}
 	}
 }
 
@@ -279,8 +301,8 @@ func TestNoSecretLeaks(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotContains(t, preview, pw)
 	}
-	assert.Contains(t, rec.auth, "Token herald:"+pw, "the v1 form sends user:pw as the token")
-	assert.Equal(t, []string{`CREATE DATABASE "k8s" as herald:` + pw}, rec.created)
+	assert.Contains(t, rec.auth, "Basic "+base64.StdEncoding.EncodeToString([]byte("herald:"+pw)), "the v1 form sends user and pw as basic authentication")
+	assert.Equal(t, []string{`CREATE DATABASE "k8s" WITH NAME "default" as herald:` + pw}, rec.created)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -292,6 +314,9 @@ func TestConfigErrors(t *testing.T) {
 		"influxdb:http://i:8086?withfeilds=true":         `did you mean "withfields"`,
 		"influxdb:http://i:8086?cacert=/nonexistent.pem": `parameter "cacert"`,
 		"influxdb:http://i:8086?measurement=":            "measurement",
+		"influxdb:http://i:8086?concurrency=0":           `parameter "concurrency"`,
+		"influxdb:http://i:8086?withfields=maybe":        `parameter "withfields"`,
+		"influxdb:http://i:8086?layout=flat":             `parameter "layout"`,
 	} {
 		_, err := sinks.Build(1, raw, sinks.Env{})
 		if assert.Error(t, err, raw) {
@@ -317,10 +342,24 @@ func TestDefinitionExampleBuilds(t *testing.T) {
 func TestInfluxDB18BucketWithoutTokenCreatesThatDatabase(t *testing.T) {
 	srv := influxdb.ForTest(t)
 	ctx := context.Background()
-	s := build(t, "influxdb:"+srv.URL+"?bucket=other/autogen")
+	s := build(t, "influxdb:"+srv.URL+"?bucket=other/autogen&layout=herald")
 	require.NoError(t, s.Export(ctx, batch(0, 3)))
 	res, err := srv.Query(ctx, "other", `SELECT count("message") FROM "autogen"."kube_event"`)
 	require.NoError(t, err)
 	require.Len(t, res.Values, 1)
 	assert.Equal(t, json.Number("3"), res.Values[0][1])
+}
+
+// The InfluxDB 2 form (a token) also reaches InfluxDB 1.8 through its /api/v2/write, with
+// bucket=DB/RP and the token user:password.
+func TestInfluxDB18ThroughTheV2Path(t *testing.T) {
+	srv := influxdb.ForTest(t)
+	ctx := context.Background()
+	require.NoError(t, srv.CreateDatabase(ctx, "k8s"))
+	s := build(t, "influxdb:"+srv.URL+"?bucket=k8s/autogen&token=u:p&withfields=true")
+	require.NoError(t, s.Export(ctx, batch(0, 2)))
+	res, err := srv.Query(ctx, "k8s", `SELECT count("message") FROM "autogen"."events"`)
+	require.NoError(t, err)
+	require.Len(t, res.Values, 1)
+	assert.Equal(t, json.Number("2"), res.Values[0][1])
 }

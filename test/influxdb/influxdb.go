@@ -1,6 +1,7 @@
-// Package influxdb runs a private InfluxDB 1.8.10 for tests: the release that serves
-// /api/v2/write (influxdb-client-go/v2's v1-compatibility path), built by hack/influxdb.sh,
-// listening on 127.0.0.1 with free ports and its meta, data and wal in a temporary directory.
+// Package influxdb runs a private InfluxDB 1.8.10 for tests: it serves the 1.x /write API that
+// every 1.x release serves, and /api/v2/write (influxdb-client-go/v2's v1-compatibility path);
+// built by hack/influxdb.sh, listening on 127.0.0.1 with free ports and its meta, data and wal in
+// a temporary directory, with authentication off (Start) or on (StartWithAdmin).
 package influxdb
 
 import (
@@ -28,11 +29,13 @@ const Version = "v1.8.10"
 // the binary is looked up where hack/influxdb.sh caches it.
 const BinEnv = "HERALD_INFLUXD_BIN"
 
-// Server is one running influxd (authentication off).
+// Server is one running influxd.
 type Server struct {
 	// URL is the HTTP API's root, http://127.0.0.1:PORT.
 	URL string
 	Dir string
+	// User and Password are the admin's when authentication is on; Query uses them.
+	User, Password string
 
 	proc *daemon.Process
 }
@@ -79,7 +82,7 @@ bind-address = "127.0.0.1:%d"
 [http]
   enabled = true
   bind-address = "127.0.0.1:%d"
-  auth-enabled = false
+  auth-enabled = %t
   log-enabled = false
   flux-enabled = false
 
@@ -90,8 +93,28 @@ bind-address = "127.0.0.1:%d"
   enabled = false
 `
 
-// Start starts influxd in dir and waits until /ping answers.
+// Start starts influxd in dir, authentication off, and waits until /ping answers.
 func Start(dir string) (*Server, error) {
+	return start(dir, "", "")
+}
+
+// StartWithAdmin starts influxd in dir with authentication on and creates an admin user (the
+// first user of a server with authentication on may be created without credentials).
+func StartWithAdmin(dir, user, password string) (*Server, error) {
+	s, err := start(dir, user, password)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Query(ctx, "", fmt.Sprintf("CREATE USER %q WITH PASSWORD '%s' WITH ALL PRIVILEGES", user, strings.ReplaceAll(password, "'", `\'`))); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func start(dir, user, password string) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -105,7 +128,7 @@ func Start(dir string) (*Server, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "influxdb.conf")
-	body := fmt.Sprintf(configTemplate, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+	body := fmt.Sprintf(configTemplate, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort, user != "")
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
@@ -116,7 +139,7 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), Dir: dir, proc: proc}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), Dir: dir, User: user, Password: password, proc: proc}
 	if err := proc.WaitReady(60*time.Second, "answer /ping", daemon.HTTPStatus(s.URL+"/ping", http.StatusNoContent)); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -151,6 +174,9 @@ func (s *Server) Query(ctx context.Context, db, q string) (*Result, error) {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s.User != "" {
+		req.SetBasicAuth(s.User, s.Password)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -214,6 +240,17 @@ func (r *Result) Rows() []map[string]any {
 func ForTest(t testing.TB) *Server {
 	t.Helper()
 	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
+// ForTestWithAdmin is ForTest with authentication on and an admin user.
+func ForTestWithAdmin(t testing.TB, user, password string) *Server {
+	t.Helper()
+	s, err := StartWithAdmin(t.TempDir(), user, password)
 	if err != nil {
 		t.Fatal(err)
 	}
