@@ -50,7 +50,7 @@ type Sink struct {
 	id      string
 	cfg     *Config
 	http    *http.Client
-	client  influxdb2.Client    // the InfluxDB 2 form only
+	client  influxdb2.Client     // the InfluxDB 2 form only
 	writer  api.WriteAPIBlocking // the InfluxDB 2 form only
 	secrets []string
 	// writeURL is the InfluxDB 1.x form's /write?db=&rp=&precision=ns.
