@@ -61,7 +61,7 @@ func ParseConfig(t sinks.Target) *Config {
 		p.Errorf("crash_table", "use letters, digits and _ (up to 64 characters), or crash_table= to write no crash rows", "%q is not a plain table name", c.CrashTable)
 	}
 
-	dsn, err := extractDSN(t.URL.RawQuery)
+	dsn, err := extractDSN(p, t.URL.RawQuery)
 	if err != nil {
 		p.Errorf("DSN", `write it as kube-eventer did: mysql:?USER:PASS@tcp(HOST:3306)/DB?charset=utf8mb4&table=kube_event`, "%v", err)
 		return c
@@ -110,24 +110,57 @@ func ParseConfig(t sinks.Target) *Config {
 	return c
 }
 
-// extractDSN joins the raw query items that are not herald parameters. The first of them must
-// be the DSN itself (USER:PASS@tcp(...)/DB[?params]); later ones are DSN parameters.
-func extractDSN(rawQuery string) (string, error) {
+// driverParams are go-sql-driver/mysql's own DSN parameters; any other DSN parameter is a MySQL
+// system variable the driver sets on connect.
+var driverParams = map[string]bool{
+	"allowAllFiles": true, "allowCleartextPasswords": true, "allowFallbackToPlaintext": true,
+	"allowNativePasswords": true, "allowOldPasswords": true, "charset": true, "checkConnLiveness": true,
+	"collation": true, "clientFoundRows": true, "columnsWithAlias": true, "connectionAttributes": true,
+	"interpolateParams": true, "loc": true, "timeTruncate": true, "maxAllowedPacket": true,
+	"multiStatements": true, "parseTime": true, "readTimeout": true, "rejectReadOnly": true,
+	"serverPubKey": true, "timeout": true, "tls": true, "writeTimeout": true, "compress": true,
+}
+
+// extractDSN finds the DSN in the raw query (no percent-decoding, as kube-eventer took it). The
+// first item that is not a herald parameter is the DSN itself (USER:PASS@tcp(...)/DB[?params]).
+// Later items are read as kube-eventer's code read them: with table= it kept only the DSN
+// before the first '&' and dropped the rest; without table= the whole query was the DSN, so
+// each item reached the driver (a MySQL system variable, unless the driver knows it). herald
+// keeps the driver's own options in both cases, drops herald's parameters and near-misses of
+// them (reported by Params), and says where it reads an item differently.
+func extractDSN(p *uri.Params, rawQuery string) (string, error) {
+	tableGiven := p.Has("table")
 	var head string
 	var rest []string
 	for _, item := range strings.Split(rawQuery, "&") {
 		if item == "" {
 			continue
 		}
-		key, _, _ := strings.Cut(item, "=")
-		if k, err := url.QueryUnescape(key); err == nil && isHeraldParam(k) {
+		rawKey, _, _ := strings.Cut(item, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			key = rawKey
+		}
+		if isHeraldParam(key) {
 			continue
 		}
 		if head == "" {
 			head = item
 			continue
 		}
-		rest = append(rest, item)
+		switch {
+		case driverParams[key]:
+			if tableGiven {
+				p.Warnf(key, "kube-eventer used only the DSN before the first '&' when table= was given, and dropped this; herald passes it to the driver (a go-sql-driver/mysql option)")
+			}
+			rest = append(rest, item)
+		case p.Suggest(key) != "":
+			// A misspelt herald parameter: Params reports it; it is no DSN item.
+		case tableGiven:
+			p.Warnf(key, "kube-eventer dropped it (with table= it used only the DSN before the first '&'); herald ignores it too")
+		default:
+			rest = append(rest, item) // a MySQL system variable, as kube-eventer passed it
+		}
 	}
 	if head == "" {
 		return "", fmt.Errorf("no DSN given")

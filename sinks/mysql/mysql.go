@@ -51,8 +51,12 @@ type Sink struct {
 	qualified string // `db`.`table`
 	db        *sql.DB
 	now       func() time.Time
+	loc       *time.Location // kube-eventer's text times are in this zone
 
-	insertPrefix, insertSuffix, placeholders string
+	// stop ends the check of the table New starts in the background; done is closed when it
+	// has returned.
+	stop context.CancelFunc
+	done chan struct{}
 
 	crashQualified, crashInsert string // empty when crash_table= is empty
 
@@ -81,23 +85,34 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	if cfg.ReplacedCharset != "" {
 		glog.Infof("%s: charset=%s in the DSN is replaced by utf8mb4, so 4-byte characters (emoji, rare CJK) are stored intact", t.ID, cfg.ReplacedCharset)
 	}
-	return newSink(t.ID, cfg, db, time.Now), nil
+	s := newSink(t.ID, cfg, db, time.Now)
+	if env.Location != nil {
+		s.loc = env.Location
+	}
+	if !env.CheckOnly {
+		s.prepare()
+	}
+	return s, nil
+}
+
+// prepare checks (and creates or extends) the table in the background right away, so what
+// herald will do with an existing table (add its columns, or write kube-eventer's subset) is
+// logged at start, not with the first event. A failure here is left to the first Export.
+func (s *Sink) prepare() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	s.stop, s.done = cancel, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		defer cancel()
+		if _, err := s.table(ctx); err != nil && ctx.Err() == nil {
+			glog.Warningf("%s: checking table %s at start: %v (herald tries again with the first events)", s.id, s.qualified, err)
+		}
+	}()
 }
 
 func newSink(id string, cfg *Config, db *sql.DB, now func() time.Time) *Sink {
-	s := &Sink{id: id, cfg: cfg, db: db, now: now,
+	s := &Sink{id: id, cfg: cfg, db: db, now: now, loc: time.UTC,
 		qualified: fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.Table)}
-	names := make([]string, len(columns))
-	for i, c := range columns {
-		names[i] = "`" + c.name + "`"
-	}
-	s.insertPrefix = fmt.Sprintf("INSERT INTO %s (%s) VALUES ", s.qualified, strings.Join(names, ","))
-	s.placeholders = "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
-	var set []string
-	for _, c := range updated() {
-		set = append(set, fmt.Sprintf("`%s`=VALUES(`%s`)", c, c)) // VALUES(): MariaDB has no row alias
-	}
-	s.insertSuffix = " ON DUPLICATE KEY UPDATE " + strings.Join(set, ",")
 	if cfg.CrashTable != "" {
 		s.crashQualified = fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.CrashTable)
 		s.crashInsert = crashStatement(s.crashQualified)
@@ -144,12 +159,12 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	now := s.now()
 	rows := make([]row, len(events))
 	for i, e := range events {
-		rows[i] = makeRow(e, info.textTimes, now)
+		rows[i] = makeRow(e, info, s.loc, now)
 	}
 	var failures []failure
 	for start := 0; start < len(rows); {
 		end := chunkEnd(rows, start)
-		fs, stop := s.insertSplit(ctx, rows[start:end])
+		fs, stop := s.insertSplit(ctx, info, rows[start:end])
 		failures = append(failures, fs...)
 		if stop != nil {
 			for _, r := range rows[end:] {
@@ -209,8 +224,8 @@ func anyStatementError(fs []failure) bool {
 // the rows in halves until each refused row stands alone: those fail permanently, the others are
 // written (each statement is atomic, and the upsert makes rewriting harmless). Any other error
 // stops the batch: the rows not yet written fail with it, and it is returned as stop.
-func (s *Sink) insertSplit(ctx context.Context, rows []row) (failures []failure, stop error) {
-	err := s.insert(ctx, rows)
+func (s *Sink) insertSplit(ctx context.Context, info *tableInfo, rows []row) (failures []failure, stop error) {
+	err := s.insert(ctx, info, rows)
 	switch {
 	case err == nil:
 		return nil, nil
@@ -227,31 +242,31 @@ func (s *Sink) insertSplit(ctx context.Context, rows []row) (failures []failure,
 			e.Key(), e.UID, count(e), s.qualified, err, fix(err, s.qualified)))}}, nil
 	}
 	mid := len(rows) / 2
-	failures, stop = s.insertSplit(ctx, rows[:mid])
+	failures, stop = s.insertSplit(ctx, info, rows[:mid])
 	if stop != nil {
 		for _, r := range rows[mid:] {
 			failures = append(failures, failure{event: r.event, err: stop})
 		}
 		return failures, stop
 	}
-	more, stop := s.insertSplit(ctx, rows[mid:])
+	more, stop := s.insertSplit(ctx, info, rows[mid:])
 	return append(failures, more...), stop
 }
 
 // insert runs one multi-row INSERT ... ON DUPLICATE KEY UPDATE.
-func (s *Sink) insert(ctx context.Context, rows []row) error {
+func (s *Sink) insert(ctx context.Context, info *tableInfo, rows []row) error {
 	var b strings.Builder
-	b.Grow(len(s.insertPrefix) + len(rows)*(len(s.placeholders)+1) + len(s.insertSuffix))
-	b.WriteString(s.insertPrefix)
-	args := make([]any, 0, len(rows)*len(columns))
+	b.Grow(len(info.insertPrefix) + len(rows)*(len(info.placeholders)+1) + len(info.insertSuffix))
+	b.WriteString(info.insertPrefix)
+	args := make([]any, 0, len(rows)*len(info.idx))
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(s.placeholders)
+		b.WriteString(info.placeholders)
 		args = append(args, r.args...)
 	}
-	b.WriteString(s.insertSuffix)
+	b.WriteString(info.insertSuffix)
 	_, err := s.db.ExecContext(ctx, b.String(), args...)
 	return err
 }
@@ -335,5 +350,11 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	return &core.PartialError{Failed: failed, Err: err}
 }
 
-// Close closes the connection pool.
-func (s *Sink) Close() error { return s.db.Close() }
+// Close stops the start-up check and closes the connection pool.
+func (s *Sink) Close() error {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	return s.db.Close()
+}

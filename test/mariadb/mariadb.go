@@ -214,6 +214,27 @@ func (s *Server) CreateDatabase(name string) error {
 	return err
 }
 
+// CreateUser creates (or replaces) an account for TCP clients with exactly the given privileges
+// on database db ("SELECT, INSERT, UPDATE"), for tests of what a sink does without the
+// privileges User has. It returns a DSN for the account to db.
+func (s *Server) CreateUser(name, password, db, privileges string) (string, error) {
+	admin, err := s.Open("")
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	for _, q := range []string{
+		fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", name),
+		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", name, password),
+		fmt.Sprintf("GRANT %s ON `%s`.* TO '%s'@'%%'", privileges, db, name),
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			return "", fmt.Errorf("%s: %w", strings.SplitN(q, " IDENTIFIED", 2)[0], err)
+		}
+	}
+	return fmt.Sprintf("%s:%s@tcp(%s)/%s", name, password, s.Addr(), db), nil
+}
+
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
