@@ -15,6 +15,7 @@ import (
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/core/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 
@@ -25,6 +26,9 @@ func init() {
 		Example: "dingtalk:https://oapi.dingtalk.com/robot/send?access_token=a5c19f3e02feba7bd5dfc22bfb04afa2&sign=SEC4801ebab0yeuq924909668e5979f7d&msg_type=markdown&at_mobiles=13800001111",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it.
+		KubeEventer: true,
+		Filter:      filter.KubeEventerRobot,
 	})
 }
 

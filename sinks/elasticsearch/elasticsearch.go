@@ -35,6 +35,8 @@ func init() {
 		Example: "elasticsearch:https://es.logging:9200?index=kube-events-%Y.%m.%d&esUserName=herald&esUserSecret=${ES_PASSWORD}&template=true",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 

@@ -337,7 +337,6 @@ func TestConfigErrors(t *testing.T) {
 		"elasticsearch:http://es:9200?index=Kube-%25Y":               "upper case",
 		"elasticsearch:http://es:9200?index=k-%25Y-%25j":             "pattern other than",
 		"elasticsearch:http://es:9200?index=k-%25Y&data_stream=true": "date pattern",
-		"elasticsearch:http://es:9200?indx=k":                        `did you mean "index"`,
 		"elasticsearch:http://es:9200?esUserName=u":                  "only one of esUserName and esUserSecret",
 		"elasticsearch:http://es:9200?cacert=/nonexistent/ca.pem":    `parameter "cacert"`,
 		"elasticsearch:ftp://es:9200":                                "not an http(s) URL",

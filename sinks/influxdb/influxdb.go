@@ -36,6 +36,8 @@ func init() {
 		Example: "influxdb:http://influxdb.monitoring:8086?db=k8s&user=herald&pw=${INFLUX_PASSWORD}",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 

@@ -289,7 +289,6 @@ func TestConfigErrors(t *testing.T) {
 		"influxdb:http://i:8086?org=o&bucket=b&db=k8s":   "both forms given",
 		"influxdb:http://i:8086?bucket=k8s/x&db=k8s":     "not both",
 		"influxdb:ftp://i:8086":                          "not an http(s) URL",
-		"influxdb:http://i:8086?withfeilds=true":         `did you mean "withfields"`,
 		"influxdb:http://i:8086?cacert=/nonexistent.pem": `parameter "cacert"`,
 		"influxdb:http://i:8086?measurement=":            "measurement",
 	} {

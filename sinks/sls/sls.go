@@ -32,6 +32,8 @@ func init() {
 		Example: "sls:https://sls.aliyuncs.com?project=k8s-log-c1234&logStore=k8s-event&topic=k8s-cluster-dev&regionId=cn-hangzhou&internal=false&accessKeyId=${SLS_AK_ID}&accessKeySecret=${SLS_AK_SECRET}&label=ClusterId,c1234",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 

@@ -285,7 +285,6 @@ func TestConfig(t *testing.T) {
 		base + "&regionId=cn-hangzhou&label=ClusterId":                  `parameter "label": "ClusterId" is not KEY,VALUE`,
 		base + "&regionId=cn-hangzhou&label=a,b,c":                      `"a,b,c" is not KEY,VALUE`,
 		base + "&regionId=cn-hangzhou&endpoint=ftp://x":                 `parameter "endpoint"`,
-		base + "&regionId=cn-hangzhou&logstore=x":                       `did you mean "logStore"?`,
 		base + "&regionId=cn-hangzhou&internal=maybe":                   `parameter "internal"`,
 		"sls:x?project=k8s-log&logStore=k8s-event&regionId=cn-hangzhou": `no AccessKey`,
 	}

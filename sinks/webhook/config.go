@@ -72,9 +72,6 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	})
 	c.HTTP = httpx.OptionsFromParams(p)
 	c.HTTP.Secrets = c.secretHeaderValues()
-	if !p.Has("level") {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s: no level given; delivering Warning only (kube-eventer's webhook delivered every type). Add level=Normal for all events.", label(t.ID)))
-	}
 	c.Passthrough = p.Passthrough()
 	if len(c.Passthrough) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: passing query parameters %s through to the receiver (herald does not know them)", label(t.ID), strings.Join(c.Passthrough, ", ")))

@@ -15,6 +15,7 @@ import (
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/core/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 
@@ -25,6 +26,9 @@ func init() {
 		Example: "wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa&msg_type=markdown&mentioned_list=zhangsan&namespaces=shop",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it.
+		KubeEventer: true,
+		Filter:      filter.KubeEventerRobot,
 	})
 }
 
