@@ -133,6 +133,18 @@ var CommonParams = append([]uri.Param{
 		Help: "longest time an event waits for its batch to fill before delivery"},
 }, filter.Params...)
 
+// CommonParamsFor is CommonParams as sink d reads them, for its reference: level's default is
+// d's.
+func CommonParamsFor(d Definition) []uri.Param {
+	out := append([]uri.Param(nil), CommonParams...)
+	for i := range out {
+		if out[i].Name == "level" {
+			out[i].Default = d.DefaultLevel()
+		}
+	}
+	return out
+}
+
 // Built is one sink, ready for the pipeline.
 type Built struct {
 	ID      string

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
+	_ "time/tzdata" // TZ and --timezone work in an image without /usr/share/zoneinfo
 
 	"github.com/golang/glog"
 
@@ -50,6 +52,13 @@ type options struct {
 	checkpoint      string
 	checkpointEvery time.Duration
 	eventTTL        time.Duration
+	maxProcs        int
+	eventMetrics    bool
+	// explicit holds the flags given on the command line (--timezone wins over TZ only then).
+	explicit map[string]bool
+	// warnings are what herald starts with but reads differently from what the user may
+	// expect (kube-eventer compatibility); the daemon logs them, herald check fails on them.
+	warnings []string
 
 	leaderElect          bool
 	leaderElectNamespace string
@@ -65,21 +74,20 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.healthzIP, "healthz-ip", "0.0.0.0", "address of the /healthz, /readyz and /metrics server")
 	fs.UintVar(&o.healthzPort, "healthz-port", 8084, "port of the /healthz, /readyz and /metrics server")
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
-	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
+	fs.StringVar(&o.timezone, "timezone", "", `time zone for every rendered time ({{ .LastTimestamp }}, the date helper, chat sinks) and log line (IANA name, e.g. "Asia/Shanghai"). Default: the TZ environment variable, as kube-eventer used it, else UTC; given explicitly, --timezone wins over TZ`)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
-	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default in a pod: configmap:NAMESPACE/herald-checkpoint, NAMESPACE being $POD_NAMESPACE or the pod's ServiceAccount namespace; else off)")
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "shortest time between two checkpoint saves to a ConfigMap (a file is saved after every delivered batch); after a SIGKILL, what was delivered in the last interval may be delivered again")
 	fs.DurationVar(&o.eventTTL, "event-ttl", time.Hour, "the API server's --event-ttl: when herald resumes from a checkpoint older than this, the events written in between have expired; herald reports that window as a gap (logged, herald_source_gaps_total)")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease \"herald\" watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
-	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE)")
+	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE, else the pod's ServiceAccount namespace)")
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long standbys wait after the leader's last renewal before taking over")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it gives up and exits")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles under /debug/pprof/ on the healthz port (for diagnosing CPU or memory; keep that port private)")
-	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
-	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
-	fs.Bool("event-metrics", true, "accepted for kube-eventer compatibility; herald always serves /metrics")
+	fs.IntVar(&o.maxProcs, "max_procs", 0, "most CPUs herald uses at once (GOMAXPROCS), as in kube-eventer; 0 or less keeps Go's default, which follows the container's CPU limit")
+	fs.BoolVar(&o.eventMetrics, "event-metrics", true, "export kube-eventer's event counters on /metrics under kube-eventer's names (eventer_events_normal_total, eventer_events_warning_total, eventer_events_error_total), so its dashboards keep working")
 	registerPodRestartFlags(fs, &o.podRestarts)
 	registerKlogCompat(fs)
 }
@@ -107,6 +115,11 @@ func main() {
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "herald: unexpected argument %q; flags are written --name=value (see herald --help)\n", flag.Arg(0))
 		os.Exit(2)
+	}
+	o.explicit = map[string]bool{}
+	flag.CommandLine.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
+	if o.maxProcs > 0 {
+		runtime.GOMAXPROCS(o.maxProcs)
 	}
 	routeKlog()
 	defer glog.Flush()
@@ -145,11 +158,14 @@ func (o *options) validate() error {
 		o.sinks = stringList{"log"}
 		glog.Info("no --sink given: using the log sink (events to stderr)")
 	}
-	loc, err := time.LoadLocation(o.timezone)
+	loc, err := o.timeZone()
 	if err != nil {
-		return fmt.Errorf("--timezone=%q: %v; write an IANA name such as UTC or Asia/Shanghai", o.timezone, err)
+		return err
 	}
 	o.location = loc
+	// Times decoded from the API server are in time.Local, and kube-eventer printed them so
+	// ({{ .LastTimestamp }}): make that the chosen zone, so every rendered time agrees.
+	time.Local = loc
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
 	}
@@ -161,7 +177,7 @@ func (o *options) validate() error {
 	}
 	if o.leaderElect {
 		if o.leaderElectNamespace == "" {
-			o.leaderElectNamespace = os.Getenv("POD_NAMESPACE")
+			o.leaderElectNamespace = podNamespace()
 		}
 		if o.leaderElectNamespace == "" {
 			return fmt.Errorf("--leader-elect needs the Lease's namespace: set POD_NAMESPACE (the manifest sets it from the downward API) or --leader-elect-namespace")
@@ -174,14 +190,14 @@ func (o *options) validate() error {
 		glog.Warningf("--leader-elect with --checkpoint=%s: replicas do not share it unless the path is on a shared volume; a new leader resumes only from a checkpoint it can read (use configmap:NS/NAME)", o.checkpoint)
 	}
 	if o.checkpoint == "" {
-		if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		if ns := podNamespace(); ns != "" {
 			o.checkpoint = "configmap:" + ns + "/herald-checkpoint"
 		} else {
 			o.checkpoint = "off"
 			if o.leaderElect {
 				glog.Warning("--leader-elect without a checkpoint: a new leader starts without replay, so events written during the hand-over are not delivered; set --checkpoint=configmap:NS/NAME (shared by the replicas)")
 			}
-			glog.Info("checkpoint off: POD_NAMESPACE is not set and no --checkpoint was given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
+			glog.Info("checkpoint off: not in a pod (no POD_NAMESPACE, no ServiceAccount namespace file) and no --checkpoint given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
 		}
 	}
 	if _, err := checkpoint.Parse(o.checkpoint, nil, o.checkpointEvery); err != nil {

@@ -52,10 +52,15 @@ func runDaemon(o *options) int {
 	}
 	sinkCtx, cancelSinks := context.WithCancel(context.Background())
 	defer cancelSinks()
-	built, err := sinks.BuildAll(o.sinks, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
+	// As kube-eventer: a sink that cannot be built is logged and left out; herald stops only
+	// when none is left.
+	report := configReport{warnings: append(o.warnings, settings.Warnings...)}
+	built := report.build(o.sinks, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
 		Location: o.location, TemplateMetrics: tmplMetrics})
-	if err != nil {
-		glog.Errorf("herald cannot start; fix these --sink problems:\n%v", err)
+	report.log()
+	report.register(reg)
+	if len(built) == 0 {
+		glog.Errorf("herald cannot start: no --sink is left to deliver to; fix the problems above (herald check --sink=... shows them all)")
 		return 2
 	}
 	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
@@ -123,7 +128,7 @@ func runDaemon(o *options) int {
 		Client:       client,
 		Namespaces:   settings.Namespaces,
 		Cluster:      o.clusterName,
-		Emit:         pipeline.Push,
+		Emit:         eventMetrics(o, reg, pipeline.Push),
 		Metrics:      kubesource.NewMetrics(reg),
 		Since:        since,
 		SinceIgnored: func() { pipeline.SetSkip(nil) },

@@ -70,6 +70,9 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 		Kube:     env.Kube,
 		Metrics:  env.TemplateMetrics,
 	})
+	// kube-eventer's templates (its default body, a ConfigMap) render as kube-eventer rendered
+	// them; herald's own body_template keeps the message whole and escapes fully.
+	c.Template.KubeEventer = c.Template.ConfigMapName != "" || c.Template.Inline == ""
 	c.HTTP = httpx.OptionsFromParams(p)
 	c.HTTP.Secrets = c.secretHeaderValues()
 	c.Passthrough = p.Passthrough()

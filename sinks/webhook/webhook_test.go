@@ -183,8 +183,9 @@ func TestJSONModeFollowsContentType(t *testing.T) {
 	}
 }
 
-// Messages that broke kube-eventer's JSON (it dropped double quotes and nothing else) stay
-// valid JSON and arrive intact.
+// Messages that broke kube-eventer's JSON stay valid JSON and arrive intact. kube-eventer's
+// templates (the default body here) get the message as kube-eventer rendered it, without its
+// double quotes; herald's own body_template gets it whole.
 func TestJSONBodyStaysValid(t *testing.T) {
 	messages := []string{
 		`Failed to pull image "nginx:latest": rpc error: code = NotFound`,
@@ -212,7 +213,7 @@ func TestJSONBodyStaysValid(t *testing.T) {
 			if err := json.Unmarshal(r.Body, &decoded); err != nil {
 				t.Fatalf("template %q, message %q: body is not JSON: %v\n%s", tmpl, messages[i], err, r.Body)
 			}
-			got, want := decoded["EventMessage"], messages[i]
+			got, want := decoded["EventMessage"], strings.ReplaceAll(messages[i], `"`, "")
 			if tmpl != "" {
 				got, want = decoded["text"], "Failed: "+messages[i]
 			}
@@ -481,12 +482,42 @@ func TestConfigMapBody(t *testing.T) {
 		t.Fatalf("body %s", got)
 	}
 
-	// kube-eventer fell back to its default body when the ConfigMap was missing; herald refuses
-	// to start.
-	_, err = sinks.Build(1, "webhook:"+rc.URL+"?method=POST&custom_body_configmap=missing-body",
+	// kube-eventer fell back to its default body when the ConfigMap was missing; so does herald,
+	// with a warning, and it switches to the ConfigMap once it is created.
+	b2, err := sinks.Build(1, "webhook:"+rc.URL+"?method=POST&custom_body_configmap=late-body",
 		sinks.Env{Ctx: context.Background(), Kube: kube, Location: time.UTC})
-	if err == nil || !strings.Contains(err.Error(), "missing-body") {
-		t.Fatalf("got %v, want an error naming the missing ConfigMap", err)
+	if err != nil {
+		t.Fatalf("a missing ConfigMap stops the sink (%v); kube-eventer used its default body", err)
+	}
+	defer b2.Sink.Close()
+	if len(b2.Warnings) != 1 || !strings.Contains(b2.Warnings[0], `parameter "custom_body_configmap": ConfigMap default/late-body (custom_body_configmap) does not exist`) ||
+		!strings.Contains(b2.Warnings[0], "kube-eventer then sent its default body, and so does herald") {
+		t.Fatalf("warnings %q, want one naming the missing ConfigMap and what herald does", b2.Warnings)
+	}
+	if err := b2.Sink.Export(context.Background(), batch("BackOff")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rc.requests()[1].Body); !strings.Contains(got, `"EventReason": "BackOff"`) {
+		t.Fatalf("without its ConfigMap the sink sent %s, want kube-eventer's default body", got)
+	}
+	if _, err := kube.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "late-body", Namespace: "default"},
+		Data:       map[string]string{"content": `{"late":"{{ .Reason }}"}`},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if err := b2.Sink.Export(context.Background(), batch("BackOff")); err != nil {
+			t.Fatal(err)
+		}
+		reqs := rc.requests()
+		if got := string(reqs[len(reqs)-1].Body); got == `{"late":"BackOff"}` {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the sink never switched to the ConfigMap created after start")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -517,11 +548,12 @@ func TestPreviewShowsTheRenderedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Sink.Close()
-	out, err := b.Sink.(sinks.Previewer).Preview(event("BackOff", `say "hi"`))
+	// kube-eventer's default body: the message without its quotes, a line break escaped.
+	out, err := b.Sink.(sinks.Previewer).Preview(event("BackOff", "say \"hi\"\nagain"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "POST request") || !strings.Contains(out, `"EventMessage": "say \"hi\""`) {
+	if !strings.Contains(out, "POST request") || !strings.Contains(out, `"EventMessage": "say hi\nagain"`) {
 		t.Fatalf("preview %q lacks the method or the escaped body", out)
 	}
 }
