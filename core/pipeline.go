@@ -19,18 +19,21 @@ type Matcher interface {
 }
 
 // Backoff is the retry schedule for a failing sink: exponential from Initial to Max, with
-// jitter (0.2 = up to 20% longer).
+// jitter (0.2 = up to 20% longer). While the receiver refuses the credential (Credential) the
+// cap is CredentialMax instead: a person has to act, and a retry every few seconds only fills
+// the receiver's logs.
 type Backoff struct {
-	Initial time.Duration
-	Max     time.Duration
-	Factor  float64
-	Jitter  float64
+	Initial       time.Duration
+	Max           time.Duration
+	CredentialMax time.Duration
+	Factor        float64
+	Jitter        float64
 }
 
-// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 10 s between attempts: a handful of
-// attempts a minute spares a sink that is down, and one that is back gets the backlog within
-// 10 s. A Retry-After longer than that is honoured.
-var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Factor: 2, Jitter: 0.2}
+// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 10 s between attempts (5 min while the
+// credential is refused): a handful of attempts a minute spares a sink that is down, and one
+// that is back gets the backlog within 10 s. A Retry-After longer than that is honoured.
+var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, CredentialMax: 5 * time.Minute, Factor: 2, Jitter: 0.2}
 
 // PipelineConfig configures a Pipeline. Zero values take defaults.
 type PipelineConfig struct {
@@ -76,6 +79,9 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	if cfg.Backoff.Initial == 0 {
 		cfg.Backoff = DefaultBackoff
 	}
+	if cfg.Backoff.CredentialMax == 0 {
+		cfg.Backoff.CredentialMax = max(cfg.Backoff.Max, DefaultBackoff.CredentialMax)
+	}
 	if cfg.ExportTimeout == 0 {
 		cfg.ExportTimeout = 30 * time.Second
 	}
@@ -96,7 +102,9 @@ func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
 		o.FlushInterval = 200 * time.Millisecond
 	}
 	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize), p: p, wm: newWatermark()}
+	r.health = newHealth(id, p.cfg.Metrics, p.cfg.Clock, o.CredentialHint, p.cfg.Backoff.CredentialMax)
 	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
+	p.cfg.Metrics.initSink(id)
 	p.runners = append(p.runners, r)
 }
 
@@ -112,8 +120,18 @@ func (p *Pipeline) Start() {
 }
 
 // Push offers e to every sink. It never blocks: a sink whose queue is full drops e and counts it.
-// Push after Shutdown drops and counts too.
-func (p *Pipeline) Push(e *Event) {
+// Push after Shutdown drops and counts too. Sources push live events with it.
+func (p *Pipeline) Push(e *Event) { p.offerAll(nil, e) }
+
+// PushWait is Push for a catch-up (a resume from a checkpoint, a relist after the watch
+// expired): where a sink's queue has no room it waits for room instead of dropping, so the source
+// reads its backlog at the pace of the slowest sink and nothing of it is dropped. It returns
+// false when ctx ends or the pipeline shuts down first; e then has not reached every sink, and
+// the caller must not move its position past e.
+func (p *Pipeline) PushWait(ctx context.Context, e *Event) bool { return p.offerAll(ctx, e) }
+
+// offerAll offers e to every sink; with a ctx it waits for room in full queues.
+func (p *Pipeline) offerAll(ctx context.Context, e *Event) bool {
 	m := p.cfg.Metrics
 	m.received.Inc()
 	// Hold e while it is offered, so a sink that finishes it early cannot release it before
@@ -135,17 +153,47 @@ func (p *Pipeline) Push(e *Event) {
 		select {
 		case <-p.stopping:
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Inc()
+			if ctx != nil {
+				return false
+			}
 			continue
 		default:
 		}
 		r.wm.hold(e, 1)
 		if !r.q.push(e) {
-			r.wm.release(e)
-			m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
-			r.logDrop()
-			continue
+			if ctx == nil || !r.waitAndPush(ctx, e) {
+				r.wm.release(e)
+				if ctx != nil {
+					return false
+				}
+				m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
+				r.logDrop()
+				continue
+			}
 		}
 		m.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
+	}
+	return true
+}
+
+// waitAndPush waits for room in r's queue and queues e; false when ctx ends or the pipeline
+// stops first.
+func (r *runner) waitAndPush(ctx context.Context, e *Event) bool {
+	r.p.cfg.Metrics.waits.WithLabelValues(r.id).Inc()
+	for {
+		select {
+		case <-r.q.space:
+		case <-r.p.stopping:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+		if r.q.push(e) {
+			if r.q.hasRoom() {
+				r.q.signalSpace()
+			}
+			return true
+		}
 	}
 }
 
@@ -234,6 +282,8 @@ type runner struct {
 	p     *Pipeline
 	// wm tracks the positions this sink has queued and not yet finished.
 	wm *watermark
+	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
+	health *health
 
 	dropMu      sync.Mutex
 	lastDropLog time.Time
@@ -316,6 +366,9 @@ func (r *runner) run() {
 
 // deliver exports batch, retrying what failed retryably until it succeeds or the pipeline's
 // context ends (shutdown deadline). It returns the events the deadline cut off.
+//
+// A retryable or credential error leaves the events queued and the sink down (herald_sink_up 0)
+// until an attempt succeeds; only a permanent error is a verdict on the events themselves.
 func (r *runner) deliver(batch []*Event) (kept []*Event) {
 	m := r.p.cfg.Metrics
 	clk := r.p.cfg.Clock
@@ -332,6 +385,7 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		start := clk.Now()
 		ctx, cancel := context.WithTimeout(r.p.ctx, r.p.cfg.ExportTimeout)
 		err := safeExport(ctx, r.sink, batch)
+		timedOut := ctx.Err() == context.DeadlineExceeded && r.p.ctx.Err() == nil
 		cancel()
 		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())
 
@@ -344,19 +398,38 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 			failed = nil
 		}
 		r.countDelivered(batch, failed)
+		if len(failed) < len(batch) {
+			// Something got through: the sink works, whatever became of the rest.
+			r.health.succeeded(r.q.len() + len(failed))
+		}
 		if err == nil {
-			if attempt > 1 {
-				glog.Infof("sink %s: delivered after %d attempts", r.id, attempt)
+			return nil
+		}
+		credential := IsCredential(err)
+		if IsPermanent(err) && !credential {
+			m.errors.WithLabelValues(r.id, ErrorPermanent).Inc()
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
+			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
+			if len(failed) == len(batch) {
+				// The receiver answered, so it is up; it refused these events only.
+				r.health.answered()
 			}
 			return nil
 		}
-		if IsPermanent(err) {
-			m.errors.WithLabelValues(r.id, "permanent").Inc()
-			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
-			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
-			return nil
+		kind, reason, limit := ErrorRetryable, ReasonError, b.Max
+		switch {
+		case credential:
+			kind, reason, limit = ErrorCredential, ReasonCredential, b.CredentialMax
+		case timedOut:
+			reason = ReasonTimeout
 		}
-		m.errors.WithLabelValues(r.id, "retryable").Inc()
+		if backoff.Cap != limit {
+			// wait.Backoff stops growing once it reaches its cap: start growing again under
+			// a higher one, or come down to a lower one.
+			backoff.Cap, backoff.Steps = limit, 1<<30
+			backoff.Duration = min(backoff.Duration, limit)
+		}
+		m.errors.WithLabelValues(r.id, kind).Inc()
 		m.retries.WithLabelValues(r.id).Inc()
 		batch = failed
 		delay := backoff.Step()
@@ -364,9 +437,7 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		if errors.As(err, &ra) && ra.RetryAfter() > delay {
 			delay = min(ra.RetryAfter(), 10*b.Max)
 		}
-		if attempt == 1 || attempt%10 == 0 {
-			glog.Warningf("sink %s: export of %d event(s) failed (attempt %d), retrying in %s: %v", r.id, len(batch), attempt, delay.Round(time.Millisecond), err)
-		}
+		r.health.failed(failure{err: err, reason: reason, attempt: attempt, delay: delay, batch: len(batch), queued: r.q.len()})
 		t := clk.NewTimer(delay)
 		select {
 		case <-t.C():
