@@ -158,6 +158,8 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		QueueSize:     p.Int("queue_size", 1, 10_000_000),
 		BatchSize:     p.Int("batch_size", 1, 100_000),
 		FlushInterval: p.Duration("flush_interval"),
+		// Where the credential comes from, for the log line when the receiver refuses it.
+		CredentialHint: credentialHint(raw),
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// New may have passed unknown parameters through to the receiver (webhook); redact those too.

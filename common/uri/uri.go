@@ -87,3 +87,17 @@ func describeURLError(err error) string {
 	}
 	return "parse error"
 }
+
+// EnvRefs are the names of the ${NAME} references in a raw --sink or --source value, in order,
+// each once.
+func EnvRefs(raw string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range envRef.FindAllStringSubmatch(raw, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			out = append(out, m[1])
+		}
+	}
+	return out
+}

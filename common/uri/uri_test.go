@@ -143,3 +143,13 @@ func TestUndeclaredParameterPanics(t *testing.T) {
 	}()
 	params(t, "").String("undeclared")
 }
+
+func TestEnvRefs(t *testing.T) {
+	got := EnvRefs("wechat:https://q/send?key=${ROBOT_KEY}&x=${A_1}&y=${ROBOT_KEY}&z=$NOT&w=${1BAD}")
+	if strings.Join(got, ",") != "ROBOT_KEY,A_1" {
+		t.Errorf("EnvRefs = %v, want [ROBOT_KEY A_1]", got)
+	}
+	if EnvRefs("log:") != nil {
+		t.Error("EnvRefs of a value without references is not empty")
+	}
+}

@@ -80,15 +80,22 @@ func (s *Sink) getProducer() (sarama.SyncProducer, error) {
 	client, p, err := s.connect()
 	if err != nil {
 		permanent, fix := classify(err)
+		credential, cfix := classifyCredential(err)
+		if credential {
+			fix = cfix
+		}
 		if fix == "" {
 			fix = "herald keeps the events queued and retries with backoff"
 		}
 		err = fmt.Errorf("%s: cannot connect to brokers %s: %v; %s", s.id, strings.Join(s.cfg.Brokers, ","), err, fix)
 		if !s.down {
-			glog.Warning(err)
+			glog.V(1).Info(err) // the pipeline logs the outage
 			s.down = true
 		}
-		if permanent {
+		switch {
+		case credential:
+			return nil, core.Credential(err, cfix)
+		case permanent:
 			return nil, core.Permanent(err)
 		}
 		return nil, err
@@ -230,13 +237,16 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	}
 	sort.Slice(failures, func(i, j int) bool { return failures[i].index < failures[j].index })
 	failed := make([]*core.Event, len(failures))
-	permanent := true
+	permanent, credential, credentialFix := true, false, ""
 	kinds := map[string]int{}
 	var order []string
 	var fixes []string
 	for i, f := range failures {
 		failed[i] = events[f.index]
 		perm, fix := classify(f.err)
+		if c, cfix := classifyCredential(f.err); c {
+			credential, credentialFix, fix, perm = true, cfix, cfix, false
+		}
 		perm = perm || core.IsPermanent(f.err)
 		permanent = permanent && perm
 		msg := f.err.Error()
@@ -256,7 +266,11 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	if len(fixes) > 0 {
 		err = fmt.Errorf("%w (%s)", err, strings.Join(dedupe(fixes), "; "))
 	}
-	if permanent {
+	switch {
+	case credential:
+		// Not one record can be written until the credential is fixed: hold them all.
+		err = core.Credential(err, credentialFix)
+	case permanent:
 		err = core.Permanent(err)
 	}
 	if len(failed) == len(events) {

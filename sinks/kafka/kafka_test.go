@@ -474,8 +474,9 @@ func TestSASL(t *testing.T) {
 	}
 }
 
-// Apache Kafka answers a wrong password with SASL_AUTHENTICATION_FAILED: no retry can help.
-func TestAuthenticationFailureIsPermanent(t *testing.T) {
+// Apache Kafka answers a wrong password with SASL_AUTHENTICATION_FAILED: a refused credential,
+// so the sink is down and keeps its events until the password is fixed.
+func TestAuthenticationFailureIsARefusedCredential(t *testing.T) {
 	c := newCluster(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "herald", "right"))
 	c.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -488,7 +489,8 @@ func TestAuthenticationFailureIsPermanent(t *testing.T) {
 	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&user=herald&password=Wrong-Pa55")
 	err := s.Export(context.Background(), events(1, 2))
 	require.Error(t, err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
+	assert.True(t, core.IsCredential(err), "%v", err)
+	assert.Contains(t, core.CredentialFix(err), "check user, password and mechanism")
 	assert.Contains(t, err.Error(), "check user, password and mechanism")
 	assert.NotContains(t, err.Error(), "Wrong-Pa55")
 }
