@@ -182,3 +182,43 @@ func TestPushWaitGivesUpWithItsContext(t *testing.T) {
 	scancel()
 	_ = p.Shutdown(sctx)
 }
+
+// ignoringSink never returns from Export, whatever its context says: a receiver that accepts
+// and never answers, behind a client that ignores deadlines. Close hangs too.
+type ignoringSink struct{ entered chan struct{} }
+
+func (s *ignoringSink) Name() string { return "ignoring" }
+func (s *ignoringSink) Export(context.Context, []*Event) error {
+	s.entered <- struct{}{}
+	select {}
+}
+func (s *ignoringSink) Close() error { select {} }
+
+// Shutdown returns by its deadline even when a sink's Export and Close never return; the event
+// in flight stays held, so the checkpoint stays below it.
+func TestShutdownIsBoundedByItsDeadline(t *testing.T) {
+	p, _, m := newTestPipeline(t)
+	s := &ignoringSink{entered: make(chan struct{}, 1)}
+	p.Add("hung", s, nil, SinkOptions{BatchSize: 1, QueueSize: 10})
+	p.Start()
+	p.Push(at(7))
+	<-s.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- p.Shutdown(ctx) }()
+	select {
+	case err := <-returned:
+		if err == nil {
+			t.Error("Shutdown reported no problem, yet a sink never closed")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown never returned: a hung sink holds the process")
+	}
+	if got := p.SinkWatermarks()["hung"]; got != 6 {
+		t.Errorf("watermark %d after shutdown, want 6: the event in flight stays held", got)
+	}
+	if n := count(m, "hung", OutcomeDelivered, ""); n != 0 {
+		t.Errorf("%d counted as delivered", n)
+	}
+}

@@ -197,10 +197,20 @@ func (r *runner) waitAndPush(ctx context.Context, e *Event) bool {
 	}
 }
 
-// Shutdown stops accepting events, delivers what is queued until ctx is done, counts the rest
-// as dropped (reason shutdown), and closes every sink.
+// Shutdown stops accepting events, delivers what is queued until shortly before ctx's deadline,
+// counts the rest as dropped (reason shutdown), and closes every sink. It returns by ctx's
+// deadline even when a sink ignores its context (a hung broker, a receiver that accepts and never
+// answers): such a sink's batch in flight stays held, so the checkpoint stays below it, and its
+// Close is abandoned.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.once.Do(func() { close(p.stopping) })
+	// Keep a little of the time for cancelling exports and closing the sinks.
+	deliverCtx, cancelDeliver := ctx, context.CancelFunc(func() {})
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := min(closeReserve, time.Until(deadline)/5)
+		deliverCtx, cancelDeliver = context.WithDeadline(ctx, deadline.Add(-reserve))
+	}
+	defer cancelDeliver()
 	done := make(chan struct{})
 	go func() {
 		p.wg.Wait()
@@ -208,19 +218,61 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-	case <-ctx.Done():
+	case <-deliverCtx.Done():
 		p.cancel()
-		<-done
+		// Exports see their context end and return; give them until the deadline (at least
+		// a moment when ctx had none).
+		grace := closeReserve / 2
+		if deadline, ok := ctx.Deadline(); ok {
+			grace = max(time.Until(deadline), closeGrace)
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			for _, r := range p.runners {
+				if r.exporting.Load() {
+					glog.Errorf("sink %s: its export did not return when cancelled at the shutdown deadline (the receiver does not answer and the sink ignores its deadline); leaving it behind, its events stay held for the next run", r.id)
+				}
+			}
+		}
 	}
 	p.cancel()
-	var errs []error
-	for _, r := range p.runners {
-		if err := r.sink.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing sink %s: %w", r.id, err))
+	errs := make([]error, len(p.runners))
+	var wg sync.WaitGroup
+	for i, r := range p.runners {
+		wg.Go(func() {
+			if err := r.sink.Close(); err != nil {
+				errs[i] = fmt.Errorf("closing sink %s: %w", r.id, err)
+			}
+		})
+	}
+	closed := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		// A sink whose Close waits on a receiver that never answers must not hold the
+		// process: the final checkpoint and the Lease release come after this.
+		select {
+		case <-closed:
+		case <-time.After(closeGrace):
+			errs = append(errs, errors.New("some sinks did not close by the shutdown deadline (a receiver that does not answer); exiting without waiting for them"))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// closeReserve is the most of the shutdown time kept for cancelling exports and closing sinks;
+// closeGrace is how long Shutdown still waits for Close calls once the deadline has passed.
+const (
+	closeReserve = time.Second
+	closeGrace   = 100 * time.Millisecond
+)
 
 // Watermark is the pipeline's delivered position: one below the lowest Event.Position still
 // queued or being delivered by some sink, or math.MaxUint64 when no tracked event is. Every event
@@ -284,6 +336,8 @@ type runner struct {
 	wm *watermark
 	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
 	health *health
+	// exporting is true while Export runs.
+	exporting atomic.Bool
 
 	dropMu      sync.Mutex
 	lastDropLog time.Time
@@ -384,7 +438,9 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		attempt++
 		start := clk.Now()
 		ctx, cancel := context.WithTimeout(r.p.ctx, r.p.cfg.ExportTimeout)
+		r.exporting.Store(true)
 		err := safeExport(ctx, r.sink, batch)
+		r.exporting.Store(false)
 		timedOut := ctx.Err() == context.DeadlineExceeded && r.p.ctx.Err() == nil
 		cancel()
 		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())
