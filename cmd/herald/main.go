@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang/glog"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/common/redact"
@@ -49,6 +50,7 @@ type options struct {
 	podRestarts     podRestartOptions
 	checkpoint      string
 	checkpointEvery time.Duration
+	instance        string
 	eventTTL        time.Duration
 
 	leaderElect          bool
@@ -67,10 +69,11 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
 	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
-	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.StringVar(&o.instance, "instance", defaultInstance, "name of this herald install, unique in its namespace: it names the leader-election Lease (NAME) and the default checkpoint ConfigMap (NAME-checkpoint), so two installs in one namespace never share them (the Helm chart sets it from the release name). A herald that finds its Lease or checkpoint used by another configuration reports an instance conflict (log, /readyz, herald_instance_conflict)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default: configmap:$POD_NAMESPACE/INSTANCE-checkpoint, INSTANCE being --instance, when POD_NAMESPACE is set, else off)")
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "shortest time between two checkpoint saves to a ConfigMap (a file is saved after every delivered batch); after a SIGKILL, what was delivered in the last interval may be delivered again")
 	fs.DurationVar(&o.eventTTL, "event-ttl", time.Hour, "the API server's --event-ttl: when herald resumes from a checkpoint older than this, the events written in between have expired; herald reports that window as a gap (logged, herald_source_gaps_total)")
-	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease \"herald\" watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease named --instance watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
 	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE)")
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long standbys wait after the leader's last renewal before taking over")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it gives up and exits")
@@ -150,6 +153,9 @@ func (o *options) validate() error {
 		return fmt.Errorf("--timezone=%q: %v; write an IANA name such as UTC or Asia/Shanghai", o.timezone, err)
 	}
 	o.location = loc
+	if errs := validation.IsDNS1123Label(o.instance); len(errs) > 0 || len(o.instance) > 52 {
+		return fmt.Errorf("--instance=%q: must be a lowercase DNS label of at most 52 characters (it names the Lease and the ConfigMap %s-checkpoint): %s", o.instance, o.instance, strings.Join(errs, "; "))
+	}
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
 	}
@@ -175,7 +181,7 @@ func (o *options) validate() error {
 	}
 	if o.checkpoint == "" {
 		if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
-			o.checkpoint = "configmap:" + ns + "/herald-checkpoint"
+			o.checkpoint = "configmap:" + ns + "/" + o.instance + "-checkpoint"
 		} else {
 			o.checkpoint = "off"
 			if o.leaderElect {

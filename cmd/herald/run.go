@@ -42,6 +42,8 @@ func runDaemon(o *options) int {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo(reg)
+	conf := newConflicts(reg)
 
 	// Sinks live until the pipeline closes them, after the source has stopped; their watches
 	// (ConfigMap templates) get a context that outlives the signal context.
@@ -67,7 +69,9 @@ func runDaemon(o *options) int {
 
 	// With --leader-elect, only the leader goes past this point; a standby serves /readyz
 	// ("standby") and waits.
-	lead, err := newLeader(o, client, reg)
+	me := newSelf(o, built)
+	glog.Infof("instance %q, configuration %s, process %s", me.instance, me.config, me.process)
+	lead, err := newLeader(o, client, reg, me, conf)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -75,6 +79,9 @@ func runDaemon(o *options) int {
 	var srcRef atomic.Pointer[kubesource.Source]
 	var restartsRef atomic.Pointer[podrestart.Source]
 	addr, err := serveHealth(ctx, o, reg, func() (string, error) {
+		if err := conf.err(); err != nil {
+			return "", err
+		}
 		if lead != nil && !lead.isLeading() {
 			return "standby (another replica holds the lease)", nil
 		}
@@ -104,7 +111,8 @@ func runDaemon(o *options) int {
 		}
 	}
 
-	cpTargets, loaded, err := loadCheckpoint(o, client)
+	srcMetrics := kubesource.NewMetrics(reg)
+	cpTargets, loaded, err := loadCheckpoint(o, client, me, conf, srcMetrics)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -120,11 +128,13 @@ func runDaemon(o *options) int {
 	since, skip := resume(loaded, built, kubesource.Scopes(settings.Namespaces), func(e *core.Event) string { return src.ScopeOf(e) })
 	pipeline.SetSkip(skip)
 	src, err = kubesource.New(kubesource.Config{
-		Client:       client,
-		Namespaces:   settings.Namespaces,
-		Cluster:      o.clusterName,
-		Emit:         pipeline.Push,
-		Metrics:      kubesource.NewMetrics(reg),
+		Client:     client,
+		Namespaces: settings.Namespaces,
+		Cluster:    o.clusterName,
+		Emit:       pipeline.Push,
+		// A catch-up (resume, relist) waits for room in the sinks' queues instead of dropping.
+		EmitWait:     func(e *core.Event) bool { return pipeline.PushWait(ctx, e) },
+		Metrics:      srcMetrics,
 		Since:        since,
 		SinceIgnored: func() { pipeline.SetSkip(nil) },
 		EventTTL:     o.eventTTL,
@@ -144,7 +154,7 @@ func runDaemon(o *options) int {
 
 	var cpWriter *checkpoint.Writer
 	if len(cpTargets) > 0 {
-		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built), nil, checkpoint.NewMetrics(reg), loaded)
+		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built, me.origin()), nil, checkpoint.NewMetrics(reg), loaded)
 		go cpWriter.Run(ctx, pipeline.Progress())
 	}
 	srcDone := make(chan struct{})
