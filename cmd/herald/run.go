@@ -32,6 +32,7 @@ func runDaemon(o *options) int {
 		return 2
 	}
 	printVersionLog()
+	logMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 

@@ -137,7 +137,13 @@ type store struct {
 var (
 	_ cache.ReflectorStore         = (*store)(nil)
 	_ cache.ResourceVersionUpdater = (*store)(nil)
+	_ cache.TransformingStore      = (*store)(nil)
 )
+
+// Transformer is cache.TransformingStore: a streamed initial list (WatchList, client-go's
+// default where the API server supports it) drops managedFields from each event as it arrives,
+// before the whole list is held at once.
+func (s *store) Transformer() cache.TransformFunc { return trimObject }
 
 type storeOptions struct {
 	scope    string
