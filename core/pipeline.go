@@ -384,7 +384,9 @@ func (r *runner) run() {
 			continue
 		}
 		// Wait until the batch is full, the oldest event is FlushInterval old, or we are stopping.
-		for r.q.len() < r.opts.BatchSize && !r.stopping() {
+		// A queue smaller than a batch is full at its own size: waiting for the flush interval
+		// would only slow a catch-up that is waiting for room.
+		for r.q.len() < min(r.opts.BatchSize, r.opts.QueueSize) && !r.stopping() {
 			wait := r.opts.FlushInterval - clk.Since(first.Observed)
 			if first.Observed.IsZero() || wait <= 0 {
 				break
