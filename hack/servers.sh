@@ -17,6 +17,8 @@ zinc_bin=$("$here/zincsearch.sh")
 # helm and kustomize for deploy/'s chart and kustomize base tests.
 helm_bin=$("$here/helm.sh")
 kustomize_bin=$("$here/kustomize.sh")
+# promtool for the alert rule unit tests in deploy/.
+promtool_bin=$("$here/promtool.sh")
 
 if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_KUBE_BIN='$kube_bin'"
@@ -25,4 +27,5 @@ if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_ZINC_BIN='$zinc_bin'"
 	echo "export HERALD_HELM='$helm_bin'"
 	echo "export HERALD_KUSTOMIZE='$kustomize_bin'"
+	echo "export HERALD_PROMTOOL='$promtool_bin'"
 fi

@@ -95,7 +95,7 @@ func resume(cp checkpoint.Checkpoint, built []*sinks.Built, scopes []string, sco
 // deliveredPositions are the checkpoint positions: the pipeline's watermark of each sink and the
 // source's position of each watched namespace, the source's read first (see
 // core.Pipeline.Watermark). Zero while the source has not listed yet.
-func deliveredPositions(src *kubesource.Source, p *core.Pipeline, built []*sinks.Built, origin checkpoint.Origin) func() checkpoint.Checkpoint {
+func deliveredPositions(src *kubesource.Source, p *core.Pipeline, built []*sinks.Built, origin checkpoint.Origin, restarts func() map[string]int32) func() checkpoint.Checkpoint {
 	return func() checkpoint.Checkpoint {
 		scopes := src.Positions()
 		low, high := uint64(math.MaxUint64), uint64(0)
@@ -107,6 +107,9 @@ func deliveredPositions(src *kubesource.Source, p *core.Pipeline, built []*sinks
 		}
 		per := p.SinkWatermarks()
 		c := checkpoint.Checkpoint{Sinks: make(map[string]uint64, len(built)), Scopes: scopes, Origin: origin}
+		if restarts != nil {
+			c.Restarts, c.RestartsTracked = restarts(), true
+		}
 		c.ResourceVersion = low
 		for _, b := range built {
 			// A sink's value is bounded by the furthest watch; each event is bounded again by

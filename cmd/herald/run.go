@@ -145,7 +145,7 @@ func runDaemon(o *options) int {
 		glog.Errorf("%v", err)
 		return 2
 	}
-	restarts, err := newPodRestarts(&o.podRestarts, settings, o.clusterName, src, pipeline.Push, reg)
+	restarts, err := newPodRestarts(&o.podRestarts, settings, o.clusterName, src, pipeline.Push, reg, loaded)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -155,7 +155,7 @@ func runDaemon(o *options) int {
 
 	var cpWriter *checkpoint.Writer
 	if len(cpTargets) > 0 {
-		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built, me.origin()), nil, checkpoint.NewMetrics(reg), loaded)
+		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built, me.origin(), restartCounts(restarts)), nil, checkpoint.NewMetrics(reg), loaded)
 		go cpWriter.Run(ctx, pipeline.Progress())
 	}
 	srcDone := make(chan struct{})

@@ -34,6 +34,9 @@ type Checkpoint struct {
 	// above 0) by the pod restart source, so that a restart that happened while herald was down
 	// or handing over is reported after resume.
 	Restarts map[string]int32
+	// RestartsTracked says the saving herald watched pod restarts, so Restarts is complete
+	// (empty: no container had restarted).
+	RestartsTracked bool
 	// Origin is who saved the checkpoint; zero in checkpoints older than format 3.
 	Origin Origin
 }
@@ -65,7 +68,7 @@ func at(m map[string]uint64, key string, floor uint64) uint64 {
 // samePosition reports whether a and b are the same positions, whatever their times.
 func samePosition(a, b Checkpoint) bool {
 	return a.ResourceVersion == b.ResourceVersion && maps.Equal(a.Sinks, b.Sinks) && maps.Equal(a.Scopes, b.Scopes) &&
-		maps.Equal(a.Restarts, b.Restarts)
+		maps.Equal(a.Restarts, b.Restarts) && a.RestartsTracked == b.RestartsTracked
 }
 
 // wire is the stored form. resourceVersions are strings, as the API server writes them.
@@ -75,6 +78,7 @@ type wire struct {
 	Sinks           map[string]string `json:"sinks,omitempty"`
 	Scopes          map[string]string `json:"scopes,omitempty"`
 	Restarts        map[string]int32  `json:"restarts,omitempty"`
+	RestartsTracked bool              `json:"restartsTracked,omitempty"`
 	Writer          *Origin           `json:"writer,omitempty"`
 	Time            string            `json:"time"`
 }
@@ -112,6 +116,7 @@ func Encode(c Checkpoint) []byte {
 	if len(c.Restarts) > 0 {
 		w.Restarts = c.Restarts
 	}
+	w.RestartsTracked = c.RestartsTracked
 	if c.Origin != (Origin{}) {
 		origin := c.Origin
 		w.Writer = &origin
@@ -144,7 +149,7 @@ func decode(b []byte) (Checkpoint, error) {
 	if w.Version < 1 || w.Version > formatVersion {
 		return Checkpoint{}, fmt.Errorf("checkpoint format version %d; this herald reads versions 1 to %d (a newer herald wrote it?)", w.Version, formatVersion)
 	}
-	if w.Version < 3 && (w.Restarts != nil || w.Writer != nil) {
+	if w.Version < 3 && (w.Restarts != nil || w.Writer != nil || w.RestartsTracked) {
 		return Checkpoint{}, fmt.Errorf("checkpoint format version %d has no restart counts or writer", w.Version)
 	}
 	if w.Version == 1 && (w.Sinks != nil || w.Scopes != nil) {
@@ -170,7 +175,7 @@ func decode(b []byte) (Checkpoint, error) {
 			return Checkpoint{}, fmt.Errorf("checkpoint restart count %d of container %q is not positive", n, k)
 		}
 	}
-	c.Restarts = w.Restarts
+	c.Restarts, c.RestartsTracked = w.Restarts, w.RestartsTracked
 	if w.Writer != nil {
 		c.Origin = *w.Writer
 	}
