@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help help-check build run test test-unit lint bench load servers docker clean docs docs-check
+.PHONY: help help-check build run test test-unit lint bench load soak servers docker clean docs docs-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,8 +51,13 @@ test-unit: ## unit tests only (no servers)
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
 
-load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm, dead sink, start-up with 50,000 events, 10 sinks) against a local cluster; results and latency.svg in _output/load
+load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm, dead sink, start-up with 50,000 events, 10 sinks, a resume of 100,000 events into a slow receiver) against a local cluster; results in _output/load
 	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load
+	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load -resume-events 100000
+
+SOAK ?= 1h
+soak: build ## soak for $(SOAK) (default 1h): 50 events/s, a receiver outage every 10 minutes, an API server restart, a herald SIGKILL; created = delivered, duplicates, RSS per minute in _output/soak
+	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/soak -soak $(SOAK)
 
 docker: ## build the container image (needs a Docker engine)
 	docker build -t herald:$(VERSION) .
