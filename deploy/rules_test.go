@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestAlertRules runs the rule unit tests of deploy/prometheus/herald-rules.test.yaml with
+// TestAlertRules runs the rule unit tests of deploy/prometheus/tests/herald-rules.test.yaml with
 // Prometheus's own promtool (promtool test rules): each alert fires when and as the tests say,
 // and a healthy or quiet sink fires nothing. promtool reads plain rule files, so the
 // PrometheusRule's spec.groups are written to one first.
@@ -35,7 +35,7 @@ func TestAlertRules(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "herald-rules.rules.yaml"), plain, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := os.ReadFile("prometheus/herald-rules.test.yaml")
+	tests, err := os.ReadFile("prometheus/tests/herald-rules.test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestAlertRules(t *testing.T) {
 		for _, r := range g.(map[string]any)["rules"].([]any) {
 			name, _ := r.(map[string]any)["alert"].(string)
 			if name != "" && !strings.Contains(string(tests), "alertname: "+name) {
-				t.Errorf("alert %s has no unit test in prometheus/herald-rules.test.yaml", name)
+				t.Errorf("alert %s has no unit test in prometheus/tests/herald-rules.test.yaml", name)
 			}
 		}
 	}
