@@ -31,6 +31,7 @@ func TestCredentialRefusedForAWhile(t *testing.T) {
 	}
 	client := shared.Client()
 	ns := namespace(t, shared, "cred")
+	dropEventsAfter(t, ns)
 	recv := harness.NewReceiver(t)
 	recv.SetStatus(http.StatusUnauthorized)
 	t.Setenv("HERALD_E2E_TOKEN", "tok-e2e-secret-1")
@@ -117,6 +118,7 @@ func TestResumeBacklogLargerThanTheQueue(t *testing.T) {
 func testResumeBacklog(t *testing.T, n int, delay time.Duration) {
 	client := shared.Client()
 	ns := namespace(t, shared, "backlog")
+	dropEventsAfter(t, ns)
 	recv := harness.NewReceiver(t)
 	target := recv.URL
 	if delay > 0 {
@@ -415,4 +417,13 @@ func newEvent(ns, name string) *corev1.Event {
 		Count: 1, FirstTimestamp: now, LastTimestamp: now,
 		Source: corev1.EventSource{Component: "kubelet", Host: "node-1"},
 	}
+}
+
+// dropEventsAfter deletes ns's events when the test ends: the shared cluster has no namespace
+// controller, and thousands of events about as many pods would crowd later tests' pod event
+// history (it covers the 1,000 most recently active pods).
+func dropEventsAfter(t *testing.T, ns string) {
+	t.Cleanup(func() {
+		_ = shared.Client().CoreV1().Events(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
+	})
 }
