@@ -42,8 +42,8 @@ docs-check: ## fail when docs/sinks/reference/ differs from what make docs write
 help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
 
-test: help-check lint docs-check servers build ## unit tests and the e2e suite against real servers (what CI runs)
-	source <(hack/servers.sh --env) && $(GO) test -timeout $(TEST_TIMEOUT) -p 2 ./...
+test: help-check ## lint, docs-check, build, then the unit tests while the test servers build, then the e2e suite against them (what CI runs)
+	GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) MAKE=$(MAKE) hack/test.sh
 
 test-unit: ## unit tests only (no servers)
 	$(GO) test -short ./...
