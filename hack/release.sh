@@ -16,8 +16,8 @@ fail() { echo "make release: $*" >&2; exit 1; }
 
 [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
 	fail "VERSION=${VERSION:-(empty)} is not vMAJOR.MINOR.PATCH[-PRERELEASE]: run make release VERSION=v0.1.0"
-grep -qE "^## \[$VERSION\]" CHANGELOG.md ||
-	fail "CHANGELOG.md has no section \"## [$VERSION]\": move the Unreleased entries under it (docs/releasing.md)"
+grep -qE "^## \[$VERSION\] - [0-9]{4}-[0-9]{2}-[0-9]{2}$" CHANGELOG.md ||
+	fail "CHANGELOG.md has no section \"## [$VERSION] - YYYY-MM-DD\": date the top section (it reads Unreleased until the release; docs/releasing.md)"
 pinned=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' deploy/helm/herald/Chart.yaml)
 [ "$pinned" = "$VERSION" ] ||
 	fail "the chart and manifests are pinned to $pinned, not $VERSION: run make pin VERSION=$VERSION and commit (docs/releasing.md)"
