@@ -30,9 +30,9 @@ func TestUnknownSchemeError(t *testing.T) {
 	for raw, want := range map[string]string{
 		"wehcat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=s3cr3t-key": `unknown sink type "wehcat"; did you mean "wechat"?`,
 		"wecom:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=s3cr3t-key":  `unknown sink type "wecom"; did you mean "wechat"? (herald's name for wecom)`,
-		"lark:https://open.feishu.cn/open-apis/bot/v2/hook/s3cr3t-key":            `unknown sink type "lark"; did you mean "feishu"? (herald's name for lark)`,
+		"lark:https://open.feishu.cn/open-apis/bot/v2/hook/s3cr3t-key":           `unknown sink type "lark"; did you mean "feishu"? (herald's name for lark)`,
 		"https://example.invalid/hook?key=s3cr3t-key":                            `(for a plain HTTP receiver write --sink=webhook:https://example.invalid/hook?key=<redacted>)`,
-		"pagerduty:https://events.example/v2?token=s3cr3t-key":                     `unknown sink type "pagerduty"; known types: alertmanager,`,
+		"pagerduty:https://events.example/v2?token=s3cr3t-key":                   `unknown sink type "pagerduty"; known types: alertmanager,`,
 	} {
 		_, err := sinks.Build(1, raw, sinks.Env{CheckOnly: true})
 		if err == nil {
