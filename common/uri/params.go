@@ -252,7 +252,7 @@ func (p *Params) unknownFix(k string) string {
 	if s := p.Suggest(k); s != "" {
 		fix = fmt.Sprintf("did you mean %q?", s)
 	}
-	return fix + " (herald --help lists every parameter)"
+	return fix + " (herald sinks lists every parameter)"
 }
 
 func suggest(s string, allowed []string) string {
