@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 TEST_TIMEOUT ?= 40m
 
 .PHONY: help help-check build run test test-unit lint bench load servers docker clean docs docs-check \
-	release release-test pin notice notice-check
+	release release-test pin notice notice-check chart-docs chart-docs-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ docs-check: ## fail when docs/sinks/reference/ differs from what make docs write
 		echo "$$out" | sed -e "s|$$tmp|(generated)|g" -e 's/^/  /'; \
 		echo "run \`make docs\` and commit the result"; exit 1; \
 	fi
+
+chart-docs: ## regenerate the chart's values.schema.json and README.md from values.yaml, and its copies of deploy/prometheus and deploy/grafana
+	$(GO) run ./hack/chartdoc
+
+chart-docs-check: ## fail when the chart's schema, README or copies are stale (make chart-docs)
+	$(GO) run ./hack/chartdoc -check
 
 help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi

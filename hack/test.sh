@@ -24,7 +24,7 @@ hack/servers.sh --env >_output/servers.env 2>"$log" &
 servers=$!
 
 # The quick checks first: a formatting or vet error should not wait for a test run.
-${MAKE:-make} --no-print-directory lint docs-check build
+${MAKE:-make} --no-print-directory lint docs-check build chart-docs-check notice-check release-test
 
 mod=$($GO list -m)
 server_pkgs=$(
