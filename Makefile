@@ -53,8 +53,8 @@ help-check: ## fail when a target lacks a description, so make help lists every 
 test: help-check ## lint, docs-check, build, then the unit tests while the test servers build, then the e2e suite against them (what CI runs)
 	GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) MAKE=$(MAKE) hack/test.sh
 
-test-unit: ## unit tests only (no servers)
-	$(GO) test -short ./...
+test-unit: ## unit tests of the packages that need no test server (-short; a quick loop)
+	GO=$(GO) hack/test.sh --unit
 
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
