@@ -10,6 +10,7 @@
 # (test/cluster, test/harness, test/mariadb, test/influxdb, test/zincsearch) or its tests read a
 # server path from the environment (HERALD_HELM, ...). A package that needs a server but is not
 # found so fails in the first phase with the missing variable's name, never skips.
+# With --unit it runs only the first phase's packages, with -short, and builds no server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -19,12 +20,6 @@ log=_output/servers.log
 
 t0=$SECONDS
 stamp() { echo "hack/test.sh: $* (at $((SECONDS - t0)) s)" >&2; }
-
-hack/servers.sh --env >_output/servers.env 2>"$log" &
-servers=$!
-
-# The quick checks first: a formatting or vet error should not wait for a test run.
-${MAKE:-make} --no-print-directory lint docs-check build
 
 mod=$($GO list -m)
 server_pkgs=$(
@@ -36,6 +31,18 @@ server_pkgs=$(
 	} | sed -e 's/\.test$//' -e 's/_test$//' | sort -u | grep -xF -f <($GO list ./...)
 )
 unit_pkgs=$($GO list ./... | grep -vxF -f <(echo "$server_pkgs"))
+
+# hack/test.sh --unit (make test-unit): only the packages that need no server, with -short.
+if [ "${1:-}" = "--unit" ]; then
+	stamp "$(echo "$unit_pkgs" | wc -l) packages that need no server (make test runs the other $(echo "$server_pkgs" | wc -l) too)"
+	exec $GO test -short $unit_pkgs
+fi
+
+hack/servers.sh --env >_output/servers.env 2>"$log" &
+servers=$!
+
+# The quick checks first: a formatting or vet error should not wait for a test run.
+${MAKE:-make} --no-print-directory lint docs-check build chart-docs-check notice-check release-test
 
 stamp "phase 1: $(echo "$unit_pkgs" | wc -l) packages that need no server, while the servers build (log: $log)"
 status=0
