@@ -77,7 +77,7 @@ func TestHelmTemplateEveryOption(t *testing.T) {
 	if strings.Contains(strings.Join(a, " "), "replace-with") {
 		t.Errorf("a secret value leaked into args: %q", a)
 	}
-	cm := find(t, objs, "ConfigMap")
+	cm := findNamed(t, objs, "ConfigMap", "herald-wechat-body")
 	body, _, _ := unstructured.NestedString(cm.Object, "data", "content")
 	if cm.GetName() != "herald-wechat-body" || !strings.Contains(body, `"msgtype": "text"`) || !strings.Contains(body, "{{ .Reason }}") {
 		t.Errorf("body template ConfigMap %s: content %q", cm.GetName(), body)

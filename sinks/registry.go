@@ -136,11 +136,8 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	}
 	d, ok := Lookup(u.Scheme)
 	if !ok {
-		hint := ""
-		if u.Scheme == "http" || u.Scheme == "https" {
-			hint = fmt.Sprintf(" (for a plain HTTP receiver write --sink=webhook:%s)", redactRaw(raw))
-		}
-		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s", index, u.Scheme, hint, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s (herald sinks prints each one's parameters)",
+			index, u.Scheme, unknownSchemeHint(u.Scheme, raw), strings.Join(Schemes(), ", "))
 	}
 	spec := append(append([]uri.Param{}, CommonParams...), d.Params...)
 	id := fmt.Sprintf("%s#%d", d.Scheme, index)

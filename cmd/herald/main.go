@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 
 	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/common/redact"
-	"github.com/heraldproject/herald/sinks"
 	_ "github.com/heraldproject/herald/sinks/all"
 	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 )
@@ -45,6 +45,7 @@ type options struct {
 	timezone        string
 	shutdownTimeout time.Duration
 	showVersion     bool
+	logFormat       string
 	profiling       bool
 	location        *time.Location
 	podRestarts     podRestartOptions
@@ -78,7 +79,8 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long standbys wait after the leader's last renewal before taking over")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it gives up and exits")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
-	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version, commit, build date and Go version, and exit (as herald version)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text (glog's lines) or json: one JSON object per line with the keys ts, level, msg and caller, for log pipelines; the same redaction, client-go's logs included")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles under /debug/pprof/ on the healthz port (for diagnosing CPU or memory; keep that port private)")
 	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
 	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
@@ -100,43 +102,62 @@ func main() {
 		os.Exit(runSinks(args, os.Stdout, os.Stderr))
 	case "migrate":
 		os.Exit(runMigrate(args, os.Stdout, os.Stderr))
-	}
-	var o options
-	registerFlags(flag.CommandLine, &o)
-	flag.CommandLine.Usage = func() { usage(flag.CommandLine.Output()) }
-	if err := flag.CommandLine.Parse(args); err != nil {
+	case "run", "check", "version", "help":
+	default:
+		fmt.Fprintln(os.Stderr, unknownCommand(cmd))
 		os.Exit(2)
 	}
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "herald: unexpected argument %q; flags are written --name=value (see herald --help)\n", flag.Arg(0))
+	var o options
+	fs := flag.CommandLine
+	registerFlags(fs, &o)
+	if code, stop := parseFlags(fs, args, os.Stdout, os.Stderr); stop {
+		os.Exit(code)
+	}
+	if cmd == "help" {
+		// herald help [flags]
+		switch {
+		case fs.NArg() == 0:
+			usage(os.Stdout, fs)
+		case fs.NArg() == 1 && fs.Arg(0) == "flags":
+			usageFull(os.Stdout, fs)
+		default:
+			fmt.Fprintf(os.Stderr, "herald help: %q is not a help topic; write herald help, herald help flags or herald sinks [SCHEME]\n", strings.Join(fs.Args(), " "))
+			os.Exit(2)
+		}
+		return
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "herald: unexpected argument %q; flags are written --name=value (herald --help lists them)\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	if cmd == "version" || o.showVersion {
+		printVersion(os.Stdout)
+		return
+	}
+	closeLogs, err := setupLogging(o.logFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herald: %v\n", err)
 		os.Exit(2)
 	}
 	routeKlog()
-	defer glog.Flush()
-
+	code := 0
 	switch cmd {
-	case "version":
-		printVersion(os.Stdout)
-		return
-	case "help":
-		usage(os.Stdout)
-		return
 	case "check":
-		os.Exit(runCheck(&o, os.Stdout))
+		code = runCheck(&o, os.Stdout)
 	case "run":
-		if o.showVersion {
-			printVersion(os.Stdout)
-			return
-		}
-		os.Exit(runDaemon(&o))
-	default:
-		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, sinks, migrate, version, help\n", cmd)
-		os.Exit(2)
+		code = runDaemon(&o)
 	}
+	glog.Flush()
+	closeLogs()
+	os.Exit(code)
 }
 
-func printVersion(w io.Writer) {
-	fmt.Fprintf(w, "herald %s (commit %s, built %s)\n", version, commit, date)
+// printVersion prints what a bug report needs: herald's version, commit and build date, and
+// the Go version and platform it was built with.
+func printVersion(w io.Writer) { fmt.Fprintln(w, versionString()) }
+
+func versionString() string {
+	return fmt.Sprintf("herald %s (commit %s, built %s, %s %s/%s)", version, commit, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // validate checks the flags that need no cluster.
@@ -205,57 +226,18 @@ func (o *options) redactedSinks() []string {
 	return out
 }
 
-// usage prints the flags, then every sink with every parameter (from the same definitions the
-// parser uses).
-func usage(w io.Writer) {
-	fmt.Fprint(w, `herald: Kubernetes events, filtered and formatted, to where teams look.
-
-Usage:
-  herald [flags]            watch events and deliver them (the default command)
-  herald check [flags]      parse every --sink, load every template, render a sample event
-                            through each, print the bodies; sends nothing
-  herald sinks [SCHEME]     every sink with every parameter, default and example
-                            (--format=markdown|text)
-  herald migrate event-exporter CONFIG.yaml
-                            print the herald flags (--format=helm: Helm values) for a
-                            kubernetes-event-exporter config; names what cannot be carried over
-  herald version            print the version
-
-Example:
-  herald --source=kubernetes:https://kubernetes.default \
-         --sink='webhook:http://receiver:8080/events?level=Warning&method=POST&header=Content-Type=application/json'
-
-Secrets: write ${NAME} in a --sink value and set NAME from a Secret; herald expands it and
-redacts secrets (key=, access_token=, sign=, password, userinfo) in every log line.
-
-Flags:
-`)
-	flag.CommandLine.SetOutput(w)
-	flag.CommandLine.PrintDefaults()
+// printSourceParams lists the --source parameters (herald help flags).
+func printSourceParams(w io.Writer) {
 	fmt.Fprint(w, "\nSource parameters (--source=kubernetes:URL?PARAMS):\n")
 	for _, p := range kubesource.Params {
-		printParam(w, p.Name, p.Default, p.Help, p.Secret)
-	}
-	fmt.Fprint(w, "\nSinks (--sink=SCHEME:TARGET?PARAMS):\n")
-	for _, d := range sinks.All() {
-		fmt.Fprintf(w, "\n  %s: %s\n    e.g. --sink='%s'\n", d.Scheme, d.Summary, sinks.RedactURI(d.Example, d.Params))
-		for _, p := range d.Params {
-			printParam(w, p.Name, p.Default, p.Help, p.Secret)
+		extra := ""
+		if p.Default != "" {
+			extra = fmt.Sprintf(" (default %s)", p.Default)
 		}
+		if p.Secret {
+			extra += " (secret: use ${ENV})"
+		}
+		fmt.Fprintf(w, "  %s%s\n", p.Name, extra)
+		writeWrapped(w, "      ", p.Help, 96)
 	}
-	fmt.Fprint(w, "\nParameters every sink accepts:\n")
-	for _, p := range sinks.CommonParams {
-		printParam(w, p.Name, p.Default, p.Help, p.Secret)
-	}
-}
-
-func printParam(w io.Writer, name, def, help string, secret bool) {
-	extra := ""
-	if def != "" {
-		extra = fmt.Sprintf(" (default %s)", def)
-	}
-	if secret {
-		extra += " (secret: use ${ENV})"
-	}
-	fmt.Fprintf(w, "    %-32s %s%s\n", name, help, extra)
 }

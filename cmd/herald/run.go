@@ -186,7 +186,7 @@ func runDaemon(o *options) int {
 }
 
 func printVersionLog() {
-	glog.Infof("herald %s (commit %s, built %s)", version, commit, date)
+	glog.Info(versionString())
 }
 
 // connect parses --source and builds the one client every part shares.
