@@ -80,7 +80,7 @@ func TestCredentialRefusedForAWhile(t *testing.T) {
 		fixed.Sub(start).Round(100*time.Millisecond), len(want), len(recv.Requests()), dups, dropped, refused, recovered.Round(100*time.Millisecond))
 }
 
-// waitForMessagesWithin is waitForMessages with a longer limit.
+// waitForMessagesWithin waits until every message in want has arrived at least once, for at most limit.
 func waitForMessagesWithin(t *testing.T, recv *harness.Receiver, want []string, limit time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(limit)
@@ -96,7 +96,7 @@ func waitForMessagesWithin(t *testing.T, recv *harness.Receiver, want []string, 
 			return seen
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d messages never arrived within %s", missing, len(want), limit)
+			t.Fatalf("%d of %d messages never arrived within %s; got %v", missing, len(want), limit, seen)
 		}
 		recv.WaitFor(len(recv.Requests())+1, time.Second)
 	}
