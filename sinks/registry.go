@@ -169,11 +169,8 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	}
 	d, ok := Lookup(u.Scheme)
 	if !ok {
-		hint := ""
-		if u.Scheme == "http" || u.Scheme == "https" {
-			hint = fmt.Sprintf(" (for a plain HTTP receiver write --sink=webhook:%s)", redactRaw(raw))
-		}
-		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s", index, u.Scheme, hint, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s (herald sinks prints each one's parameters)",
+			index, u.Scheme, unknownSchemeHint(u.Scheme, raw), strings.Join(Schemes(), ", "))
 	}
 	spec := append(append([]uri.Param{}, CommonParams...), d.Params...)
 	id := fmt.Sprintf("%s#%d", d.Scheme, index)
@@ -192,6 +189,8 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		QueueSize:     p.Int("queue_size", 1, 10_000_000),
 		BatchSize:     p.Int("batch_size", 1, 100_000),
 		FlushInterval: p.Duration("flush_interval"),
+		// Where the credential comes from, for the log line when the receiver refuses it.
+		CredentialHint: credentialHint(raw),
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// New may have passed unknown parameters through to the receiver (webhook); redact those too.

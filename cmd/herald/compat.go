@@ -112,9 +112,10 @@ func (r *configReport) register(reg prometheus.Registerer) {
 // eventMetrics wraps the source's emit function with kube-eventer's event counters when
 // --event-metrics is on (the default, as in kube-eventer). Only the event watch is counted, as
 // in kube-eventer; herald's pod-restart events are not.
-func eventMetrics(o *options, reg prometheus.Registerer, emit func(*core.Event)) func(*core.Event) {
+func eventMetrics(o *options, reg prometheus.Registerer, emit func(*core.Event), emitWait func(*core.Event) bool) (func(*core.Event), func(*core.Event) bool) {
 	if !o.eventMetrics {
-		return emit
+		return emit, emitWait
 	}
-	return kubesource.NewEventMetrics(reg).Wrap(emit)
+	m := kubesource.NewEventMetrics(reg)
+	return m.Wrap(emit), m.WrapWait(emitWait)
 }

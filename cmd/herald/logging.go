@@ -60,7 +60,7 @@ type glogSink struct {
 	depth  int
 }
 
-func (s *glogSink) Init(info logr.RuntimeInfo) { s.depth = info.CallDepth + 2 }
+func (s *glogSink) Init(info logr.RuntimeInfo) { s.depth = info.CallDepth + 1 }
 func (s *glogSink) Enabled(level int) bool     { return bool(glog.V(glog.Level(level))) }
 
 func (s *glogSink) Info(level int, msg string, kv ...any) {
@@ -77,6 +77,14 @@ func (s *glogSink) Error(err error, msg string, kv ...any) {
 func (s *glogSink) WithValues(kv ...any) logr.LogSink {
 	c := *s
 	c.values = append(append([]any(nil), s.values...), kv...)
+	return &c
+}
+
+// WithCallDepth makes klog's own frames count, so a line's caller is the client-go code that
+// logged it, not klog.
+func (s *glogSink) WithCallDepth(depth int) logr.LogSink {
+	c := *s
+	c.depth += depth
 	return &c
 }
 

@@ -281,7 +281,7 @@ func (p *Params) unknownFix(k string) string {
 	if s := p.Suggest(k); s != "" {
 		fix = fmt.Sprintf("did you mean %q?", s)
 	}
-	return fix + " (herald --help lists every parameter)"
+	return fix + " (herald sinks lists every parameter)"
 }
 
 func suggest(s string, allowed []string) string {
@@ -290,6 +290,12 @@ func suggest(s string, allowed []string) string {
 	}
 	return ""
 }
+
+// Nearest returns the candidate within edit distance 2 (or a third of the length) of s, or "".
+func Nearest(s string, candidates []string) string { return nearest(s, candidates) }
+
+// Distance is the Levenshtein edit distance between a and b.
+func Distance(a, b string) int { return distance(a, b) }
 
 // nearest returns the candidate within edit distance 2 (or a third of the length) of s.
 func nearest(s string, candidates []string) string {

@@ -97,3 +97,17 @@ func describeURLError(err error) string {
 	}
 	return "parse error"
 }
+
+// EnvRefs are the names of the $NAME and ${NAME} references in a raw --sink or --source value,
+// in order, each once: the references Parse expands.
+func EnvRefs(raw string) []string {
+	var out []string
+	_, rest, _ := strings.Cut(raw, ":")
+	os.Expand(rest, func(name string) string {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+		return ""
+	})
+	return out
+}

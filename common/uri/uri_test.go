@@ -184,3 +184,14 @@ func TestUndeclaredParameterPanics(t *testing.T) {
 	}()
 	params(t, "").String("undeclared")
 }
+
+func TestEnvRefs(t *testing.T) {
+	// Parse expands $NAME as well as ${NAME} (kube-eventer's os.ExpandEnv), so both are references.
+	got := EnvRefs("wechat:https://q/send?key=${ROBOT_KEY}&x=${A_1}&y=${ROBOT_KEY}&z=$PLAIN&p=50%")
+	if strings.Join(got, ",") != "ROBOT_KEY,A_1,PLAIN" {
+		t.Errorf("EnvRefs = %v, want [ROBOT_KEY A_1 PLAIN]", got)
+	}
+	if EnvRefs("log:") != nil {
+		t.Error("EnvRefs of a value without references is not empty")
+	}
+}

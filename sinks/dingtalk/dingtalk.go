@@ -34,14 +34,31 @@ func init() {
 
 // Codes are DingTalk's error codes as herald treats them: 130101 (more than 20 messages a
 // minute; DingTalk then mutes the robot for ten minutes) is retried after ten minutes, -1
-// (system busy) after backoff; every other code (310000 signature, keyword or IP refused,
-// 300001 no such token, ...) is permanent.
+// (system busy) after backoff; 300001 (no such access token) and 310000 for a signature or an
+// IP refused make the sink down until the credential is fixed, keeping its events; every other
+// code (310000 for a missing keyword, ...) is permanent for that message.
 var Codes = httpx.Codes{
 	Fields:        []string{"errcode"},
 	MessageFields: []string{"errmsg"},
 	RateLimited:   []string{"130101"},
 	RateLimitWait: 10 * time.Minute,
 	Retryable:     []string{"-1"},
+	Credential: map[string]string{
+		"300001": "DingTalk does not know the robot's access_token: the robot was removed or the token mistyped; copy the webhook URL from the robot's settings",
+	},
+	CredentialCheck: func(code, msg string) (string, bool) {
+		if code != "310000" {
+			return "", false
+		}
+		m := strings.ToLower(msg)
+		switch {
+		case strings.Contains(m, "sign"):
+			return "the signature does not match: sign= must be the robot's secret (SEC...), and herald's clock must be within an hour of DingTalk's", true
+		case strings.Contains(m, "whitelist") || strings.Contains(m, "ip "):
+			return "DingTalk refuses herald's egress IP: add it to the robot's IP allowlist", true
+		}
+		return "", false // a missing keyword: the message, not the credential
+	},
 }
 
 // Sink is a dingtalk sink.

@@ -180,6 +180,9 @@ func (s *Sink) classify(err error) error {
 	}
 	out := fmt.Errorf("%s: HTTP %d: %s%s", endpoint, he.StatusCode, s.scrub(he.Error()), fix)
 	switch {
+	case he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden:
+		// A refused credential: the sink is down, its events kept, until it is fixed.
+		return core.Credential(out, strings.TrimPrefix(fix, "; "))
 	case he.StatusCode == http.StatusTooManyRequests || he.StatusCode == http.StatusServiceUnavailable || he.StatusCode == http.StatusRequestTimeout || he.StatusCode >= 500:
 		if he.RetryAfter > 0 {
 			return &retryAfter{error: out, wait: time.Duration(he.RetryAfter) * time.Second}

@@ -231,7 +231,7 @@ func TestStatuses(t *testing.T) {
 		status    int
 		permanent bool
 		wait      time.Duration
-	}{{400, true, 0}, {401, true, 0}, {403, true, 0}, {404, true, 0}, {413, true, 0}, {429, false, 9 * time.Second}, {500, false, 0}, {503, false, 0}} {
+	}{{400, true, 0}, {401, false, 0}, {403, false, 0}, {404, true, 0}, {413, true, 0}, {429, false, 9 * time.Second}, {500, false, 0}, {503, false, 0}} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			rec := newRecorder(t)
 			rec.status = tc.status
@@ -239,6 +239,8 @@ func TestStatuses(t *testing.T) {
 			err := s.Export(context.Background(), batch(0, 1))
 			require.Error(t, err)
 			assert.Equal(t, tc.permanent, core.IsPermanent(err), "%v", err)
+			// 401 and 403 refuse the credential: retried until it is fixed, never dropped.
+			assert.Equal(t, tc.status == 401 || tc.status == 403, core.IsCredential(err), "%v", err)
 			assert.Contains(t, err.Error(), "influxdb#1")
 			assert.NotContains(t, err.Error(), "secret-tok-9")
 			if tc.wait > 0 {

@@ -474,8 +474,9 @@ func TestSASL(t *testing.T) {
 	}
 }
 
-// Apache Kafka answers a wrong password with SASL_AUTHENTICATION_FAILED: no retry can help.
-func TestAuthenticationFailureIsPermanent(t *testing.T) {
+// Apache Kafka answers a wrong password with SASL_AUTHENTICATION_FAILED: a refused credential,
+// so the sink is down and keeps its events until the password is fixed.
+func TestAuthenticationFailureIsARefusedCredential(t *testing.T) {
 	c := newCluster(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "herald", "right"))
 	c.ControlKey(int16(kmsg.SASLAuthenticate), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -488,7 +489,8 @@ func TestAuthenticationFailureIsPermanent(t *testing.T) {
 	s := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&user=herald&password=Wrong-Pa55")
 	err := s.Export(context.Background(), events(1, 2))
 	require.Error(t, err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
+	assert.True(t, core.IsCredential(err), "%v", err)
+	assert.Contains(t, core.CredentialFix(err), "check user, password and mechanism")
 	assert.Contains(t, err.Error(), "check user, password and mechanism")
 	assert.NotContains(t, err.Error(), "Wrong-Pa55")
 }
@@ -608,4 +610,40 @@ func BenchmarkExport500(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// A broker that accepts connections and never answers: Export returns when its context ends
+// (retryable), and the first attempt's sarama timeouts fit the deadline, so the next attempt
+// does not wait sarama's default 30 s per request either.
+func TestHungBrokerHonoursTheExportDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	s := build(t, "kafka:?brokers="+ln.Addr().String()+"&eventstopic="+topic)
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- s.Export(ctx, events(1, 2)) }()
+	select {
+	case err := <-returned:
+		require.Error(t, err)
+		assert.False(t, core.IsPermanent(err), "%v", err)
+		assert.Contains(t, err.Error(), "did not answer before the export deadline")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Export ignored its context: a hung broker holds the pipeline and shutdown")
+	}
+	fresh, cancelFresh := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancelFresh()
+	bounded := boundedConfig(s.sc, fresh)
+	assert.LessOrEqual(t, bounded.Net.ReadTimeout, 800*time.Millisecond)
+	assert.Equal(t, 30*time.Second, s.sc.Net.ReadTimeout, "the sink's own config is left alone")
 }

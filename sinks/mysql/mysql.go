@@ -268,6 +268,8 @@ func (s *Sink) statementError(err error) error {
 	}
 	var out error
 	switch {
+	case isCredentialError(err):
+		out = core.Credential(fmt.Errorf("%s: %v; %s", s.id, err, fix(err, s.qualified)), fix(err, s.qualified))
 	case isSetupError(err):
 		out = core.Permanent(fmt.Errorf("%s: %v; %s", s.id, err, fix(err, s.qualified)))
 	case isMissingTable(err):

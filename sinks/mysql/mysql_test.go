@@ -232,12 +232,16 @@ func TestKubeEventerURIForm(t *testing.T) {
 	assert.Equal(t, maxOpenConns, s2.db.Stats().MaxOpenConnections, "the pool is bounded")
 }
 
-func TestWrongPasswordIsPermanentAndNeverShown(t *testing.T) {
+// MariaDB answers a wrong password with 1045: a refused credential, so the sink is down and
+// keeps its events until the password is fixed.
+func TestWrongPasswordIsARefusedCredentialAndNeverShown(t *testing.T) {
 	srv, name, _ := database(t)
 	s := build(t, "mysql:?"+mariadb.User+":Not-The-Pa55@tcp("+srv.Addr()+")/"+name)
 	err := s.Export(context.Background(), batch(0, 2))
 	require.Error(t, err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
+	assert.True(t, core.IsCredential(err), "%v", err)
+	assert.False(t, core.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "1045")
 	assert.Contains(t, err.Error(), "check the DSN")
 	assert.NotContains(t, err.Error(), "Not-The-Pa55")
 }

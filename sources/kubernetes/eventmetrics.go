@@ -66,6 +66,17 @@ func (m *EventMetrics) Wrap(emit func(*core.Event)) func(*core.Event) {
 	}
 }
 
+// WrapWait is Wrap for the catch-up path, whose emit waits for room and reports whether the
+// event was taken.
+func (m *EventMetrics) WrapWait(emit func(*core.Event) bool) func(*core.Event) bool {
+	return func(e *core.Event) bool {
+		if e != nil && e.Event != nil {
+			m.Record(e.Event)
+		}
+		return emit(e)
+	}
+}
+
 // failureClasses are the reasons kube-eventer maps to a failure class whatever the message says.
 var failureClasses = map[string]string{
 	"Evicted": "PodEvict", "OOMKilling": "PodOOM", "PodOOMKilling": "PodOOM",
