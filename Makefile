@@ -8,7 +8,8 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help help-check build run test test-unit lint bench load servers docker clean docs docs-check
+.PHONY: help help-check build run test test-unit lint bench load soak servers docker clean docs docs-check \
+	release release-test pin notice notice-check chart-docs chart-docs-check
 
 help: ## list every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,6 +23,7 @@ run: ## build herald, start a local test cluster if none is reachable, and strea
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd hack/release && $(GO) vet ./...
 
 servers: ## build or install every test server (cached under ${XDG_CACHE_HOME:-~/.cache}/herald)
 	hack/servers.sh
@@ -39,23 +41,52 @@ docs-check: ## fail when docs/sinks/reference/ differs from what make docs write
 		echo "run \`make docs\` and commit the result"; exit 1; \
 	fi
 
+chart-docs: ## regenerate the chart's values.schema.json and README.md from values.yaml, and its copies of deploy/prometheus and deploy/grafana
+	$(GO) run ./hack/chartdoc
+
+chart-docs-check: ## fail when the chart's schema, README or copies are stale (make chart-docs)
+	$(GO) run ./hack/chartdoc -check
+
 help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
 
-test: help-check lint docs-check servers build ## unit tests and the e2e suite against real servers (what CI runs)
-	source <(hack/servers.sh --env) && $(GO) test -timeout $(TEST_TIMEOUT) -p 2 ./...
+test: help-check ## lint, docs-check, build, then the unit tests while the test servers build, then the e2e suite against them (what CI runs)
+	GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) MAKE=$(MAKE) hack/test.sh
 
-test-unit: ## unit tests only (no servers)
-	$(GO) test -short ./...
+test-unit: ## unit tests of the packages that need no test server (-short; a quick loop)
+	GO=$(GO) hack/test.sh --unit
 
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
 
-load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm, dead sink, start-up with 50,000 events, 10 sinks) against a local cluster; results and latency.svg in _output/load
+load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm, dead sink, start-up with 50,000 events, 10 sinks, a resume of 100,000 events into a slow receiver) against a local cluster; results in _output/load
 	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load
+	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load -resume-events 100000
 
-docker: ## build the container image (needs a Docker engine)
-	docker build -t herald:$(VERSION) .
+SOAK ?= 1h
+soak: build ## soak for $(SOAK) (default 1h): 50 events/s, a receiver outage every 10 minutes, an API server restart, a herald SIGKILL; created = delivered, duplicates, RSS per minute in _output/soak
+	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/soak -soak $(SOAK)
+
+docker: ## build the container image with a Docker engine (make release builds the same image without one)
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t herald:$(VERSION) .
+
+release: ## build the release into _output/release: binaries, multi-arch OCI image, SBOM, chart, checksums (VERSION=vX.Y.Z; docs/releasing.md)
+	GO=$(GO) hack/release.sh $(VERSION)
+
+release-test: ## test the image builder and the SBOM (hack/release): unpack a built image, run its binary
+	cd hack/release && $(GO) test -count=1 ./...
+
+pin: ## point the chart, the manifests and the README at VERSION=vX.Y.Z (before make release)
+	hack/pin.sh $(VERSION)
+
+notice: build ## regenerate NOTICE from the modules compiled into bin/herald; commit the result
+	$(GO) run -C hack/release ./cmd/sbom -notice -binary $(CURDIR)/bin/herald > NOTICE
+
+notice-check: build ## fail when NOTICE does not list the modules compiled into bin/herald
+	@tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \
+	$(GO) run -C hack/release ./cmd/sbom -notice -binary $(CURDIR)/bin/herald > "$$tmp" || exit 1; \
+	if ! diff -u NOTICE "$$tmp" >/dev/null; then diff -u NOTICE "$$tmp" | head -20; \
+		echo "NOTICE is out of date (the modules compiled into herald changed): run \`make notice\` and commit it"; exit 1; fi
 
 clean: ## remove build output (the server cache outside the clone is kept)
 	rm -rf bin _output

@@ -57,7 +57,7 @@ func benchmarkPipeline(b *testing.B, tracked bool) {
 		b.Fatal(err)
 	}
 	p := uri.NewParams("bench", map[string][]string{"level": {"Normal"}, "namespaces": {"prod,/^team-/"}, "exclude_reason": {"^Pulled$"}}, filter.Params)
-	f := filter.FromParams(p)
+	f := filter.FromParams(p, filter.Herald)
 	if err := p.Err(); err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func benchmarkPipeline(b *testing.B, tracked bool) {
 // BenchmarkFilter measures the filter alone.
 func BenchmarkFilter(b *testing.B) {
 	p := uri.NewParams("bench", map[string][]string{"namespaces": {"prod,/^team-/"}, "reason": {"BackOff|Failed"}, "exclude_kinds": {"Lease"}}, filter.Params)
-	f := filter.FromParams(p)
+	f := filter.FromParams(p, filter.Herald)
 	e := &core.Event{Event: &corev1.Event{Type: "Warning", Reason: "BackOff",
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "team-a"}}}
 	b.ReportAllocs()

@@ -15,6 +15,10 @@ type Metrics struct {
 	exportTime  *prometheus.HistogramVec
 	queueLength *prometheus.GaugeVec
 	queueCap    *prometheus.GaugeVec
+	up          *prometheus.GaugeVec
+	downReason  *prometheus.GaugeVec
+	lastSuccess *prometheus.GaugeVec
+	waits       *prometheus.CounterVec
 }
 
 // Outcomes of an event offered to a sink, the "outcome" label of herald_sink_events_total.
@@ -54,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"sink"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_sink_export_errors_total",
-			Help: "Failed export attempts, by kind (retryable, permanent).",
+			Help: "Failed export attempts, by kind (retryable; credential: the receiver refused herald's credential, retried; permanent: the events were refused).",
 		}, []string{"sink", "kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "herald_delivery_latency_seconds",
@@ -74,9 +78,42 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "herald_sink_queue_capacity",
 			Help: "Capacity of each sink's queue (queue_size).",
 		}, []string{"sink"}),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_sink_up",
+			Help: "1 while the sink works (from start, and after every successful export), 0 from a failed export until the next success; herald_sink_down_reason says why.",
+		}, []string{"sink"}),
+		downReason: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_sink_down_reason",
+			Help: "1 for the reason a sink is down (credential: the receiver refuses herald's credential; timeout; error), absent while it is up.",
+		}, []string{"sink", "reason"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_sink_last_success_timestamp_seconds",
+			Help: "When the sink last delivered an export (Unix seconds); herald's start until its first delivery.",
+		}, []string{"sink"}),
+		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_sink_backpressure_waits_total",
+			Help: "Times a catch-up (a resume from the checkpoint, a relist) waited for room in the sink's full queue instead of dropping.",
+		}, []string{"sink"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.events, m.retries, m.errors, m.latency, m.exportTime, m.queueLength, m.queueCap)
+		reg.MustRegister(m.received, m.events, m.retries, m.errors, m.latency, m.exportTime, m.queueLength, m.queueCap,
+			m.up, m.downReason, m.lastSuccess, m.waits)
 	}
 	return m
+}
+
+// initSink creates a sink's series at 0, so that a rate or an increase over them counts from
+// herald's start: a sink broken from the start has a delivered series to compare with, and the
+// first burst of drops shows in increase().
+func (m *Metrics) initSink(id string) {
+	m.events.WithLabelValues(id, OutcomeDelivered, "")
+	for _, reason := range []string{DropQueueFull, DropRejected, DropShutdown} {
+		m.events.WithLabelValues(id, OutcomeDropped, reason)
+	}
+	for _, kind := range []string{ErrorRetryable, ErrorCredential, ErrorPermanent} {
+		m.errors.WithLabelValues(id, kind)
+	}
+	m.retries.WithLabelValues(id)
+	m.queueLength.WithLabelValues(id)
+	m.waits.WithLabelValues(id)
 }

@@ -5,10 +5,15 @@ import "time"
 // SinkOptions are the pipeline's per-sink settings (the queue_size, batch_size and
 // flush_interval parameters every sink accepts).
 type SinkOptions struct {
-	// QueueSize bounds the events held for the sink; beyond it new events are dropped and counted.
+	// QueueSize bounds the events held for the sink; beyond it new events are dropped and counted
+	// (live events only: a catch-up waits, see Pipeline.PushWait).
 	QueueSize int
 	// BatchSize is the most events handed to one Export.
 	BatchSize int
 	// FlushInterval is the longest an event waits for its batch to fill.
 	FlushInterval time.Duration
+	// CredentialHint says where the sink's credential comes from and how to change it (the
+	// Secret behind a ${VAR} of its --sink value); the pipeline adds it to the log line of a
+	// refused credential. Empty: only the sink's own fix is given.
+	CredentialHint string
 }

@@ -19,18 +19,21 @@ type Matcher interface {
 }
 
 // Backoff is the retry schedule for a failing sink: exponential from Initial to Max, with
-// jitter (0.2 = up to 20% longer).
+// jitter (0.2 = up to 20% longer). While the receiver refuses the credential (Credential) the
+// cap is CredentialMax instead: a person has to act, and a retry every few seconds only fills
+// the receiver's logs.
 type Backoff struct {
-	Initial time.Duration
-	Max     time.Duration
-	Factor  float64
-	Jitter  float64
+	Initial       time.Duration
+	Max           time.Duration
+	CredentialMax time.Duration
+	Factor        float64
+	Jitter        float64
 }
 
-// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 10 s between attempts: a handful of
-// attempts a minute spares a sink that is down, and one that is back gets the backlog within
-// 10 s. A Retry-After longer than that is honoured.
-var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Factor: 2, Jitter: 0.2}
+// DefaultBackoff retries after 0.5 s, 1 s, 2 s, ... up to 10 s between attempts (5 min while the
+// credential is refused): a handful of attempts a minute spares a sink that is down, and one
+// that is back gets the backlog within 10 s. A Retry-After longer than that is honoured.
+var DefaultBackoff = Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second, CredentialMax: 5 * time.Minute, Factor: 2, Jitter: 0.2}
 
 // PipelineConfig configures a Pipeline. Zero values take defaults.
 type PipelineConfig struct {
@@ -76,6 +79,9 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	if cfg.Backoff.Initial == 0 {
 		cfg.Backoff = DefaultBackoff
 	}
+	if cfg.Backoff.CredentialMax == 0 {
+		cfg.Backoff.CredentialMax = max(cfg.Backoff.Max, DefaultBackoff.CredentialMax)
+	}
 	if cfg.ExportTimeout == 0 {
 		cfg.ExportTimeout = 30 * time.Second
 	}
@@ -96,7 +102,9 @@ func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
 		o.FlushInterval = 200 * time.Millisecond
 	}
 	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize), p: p, wm: newWatermark()}
+	r.health = newHealth(id, p.cfg.Metrics, p.cfg.Clock, o.CredentialHint, p.cfg.Backoff.CredentialMax)
 	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
+	p.cfg.Metrics.initSink(id)
 	p.runners = append(p.runners, r)
 }
 
@@ -112,8 +120,18 @@ func (p *Pipeline) Start() {
 }
 
 // Push offers e to every sink. It never blocks: a sink whose queue is full drops e and counts it.
-// Push after Shutdown drops and counts too.
-func (p *Pipeline) Push(e *Event) {
+// Push after Shutdown drops and counts too. Sources push live events with it.
+func (p *Pipeline) Push(e *Event) { p.offerAll(nil, e) }
+
+// PushWait is Push for a catch-up (a resume from a checkpoint, a relist after the watch
+// expired): where a sink's queue has no room it waits for room instead of dropping, so the source
+// reads its backlog at the pace of the slowest sink and nothing of it is dropped. It returns
+// false when ctx ends or the pipeline shuts down first; e then has not reached every sink, and
+// the caller must not move its position past e.
+func (p *Pipeline) PushWait(ctx context.Context, e *Event) bool { return p.offerAll(ctx, e) }
+
+// offerAll offers e to every sink; with a ctx it waits for room in full queues.
+func (p *Pipeline) offerAll(ctx context.Context, e *Event) bool {
 	m := p.cfg.Metrics
 	m.received.Inc()
 	// Hold e while it is offered, so a sink that finishes it early cannot release it before
@@ -135,24 +153,64 @@ func (p *Pipeline) Push(e *Event) {
 		select {
 		case <-p.stopping:
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Inc()
+			if ctx != nil {
+				return false
+			}
 			continue
 		default:
 		}
 		r.wm.hold(e, 1)
 		if !r.q.push(e) {
-			r.wm.release(e)
-			m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
-			r.logDrop()
-			continue
+			if ctx == nil || !r.waitAndPush(ctx, e) {
+				r.wm.release(e)
+				if ctx != nil {
+					return false
+				}
+				m.events.WithLabelValues(r.id, OutcomeDropped, DropQueueFull).Inc()
+				r.logDrop()
+				continue
+			}
 		}
 		m.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
 	}
+	return true
 }
 
-// Shutdown stops accepting events, delivers what is queued until ctx is done, counts the rest
-// as dropped (reason shutdown), and closes every sink.
+// waitAndPush waits for room in r's queue and queues e; false when ctx ends or the pipeline
+// stops first.
+func (r *runner) waitAndPush(ctx context.Context, e *Event) bool {
+	r.p.cfg.Metrics.waits.WithLabelValues(r.id).Inc()
+	for {
+		select {
+		case <-r.q.space:
+		case <-r.p.stopping:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+		if r.q.push(e) {
+			if r.q.hasRoom() {
+				r.q.signalSpace()
+			}
+			return true
+		}
+	}
+}
+
+// Shutdown stops accepting events, delivers what is queued until shortly before ctx's deadline,
+// counts the rest as dropped (reason shutdown), and closes every sink. It returns by ctx's
+// deadline even when a sink ignores its context (a hung broker, a receiver that accepts and never
+// answers): such a sink's batch in flight stays held, so the checkpoint stays below it, and its
+// Close is abandoned.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.once.Do(func() { close(p.stopping) })
+	// Keep a little of the time for cancelling exports and closing the sinks.
+	deliverCtx, cancelDeliver := ctx, context.CancelFunc(func() {})
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := min(closeReserve, time.Until(deadline)/5)
+		deliverCtx, cancelDeliver = context.WithDeadline(ctx, deadline.Add(-reserve))
+	}
+	defer cancelDeliver()
 	done := make(chan struct{})
 	go func() {
 		p.wg.Wait()
@@ -160,19 +218,61 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-	case <-ctx.Done():
+	case <-deliverCtx.Done():
 		p.cancel()
-		<-done
+		// Exports see their context end and return; give them until the deadline (at least
+		// a moment when ctx had none).
+		grace := closeReserve / 2
+		if deadline, ok := ctx.Deadline(); ok {
+			grace = max(time.Until(deadline), closeGrace)
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			for _, r := range p.runners {
+				if r.exporting.Load() {
+					glog.Errorf("sink %s: its export did not return when cancelled at the shutdown deadline (the receiver does not answer and the sink ignores its deadline); leaving it behind, its events stay held for the next run", r.id)
+				}
+			}
+		}
 	}
 	p.cancel()
-	var errs []error
-	for _, r := range p.runners {
-		if err := r.sink.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing sink %s: %w", r.id, err))
+	errs := make([]error, len(p.runners))
+	var wg sync.WaitGroup
+	for i, r := range p.runners {
+		wg.Go(func() {
+			if err := r.sink.Close(); err != nil {
+				errs[i] = fmt.Errorf("closing sink %s: %w", r.id, err)
+			}
+		})
+	}
+	closed := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		// A sink whose Close waits on a receiver that never answers must not hold the
+		// process: the final checkpoint and the Lease release come after this.
+		select {
+		case <-closed:
+		case <-time.After(closeGrace):
+			errs = append(errs, errors.New("some sinks did not close by the shutdown deadline (a receiver that does not answer); exiting without waiting for them"))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// closeReserve is the most of the shutdown time kept for cancelling exports and closing sinks;
+// closeGrace is how long Shutdown still waits for Close calls once the deadline has passed.
+const (
+	closeReserve = time.Second
+	closeGrace   = 100 * time.Millisecond
+)
 
 // Watermark is the pipeline's delivered position: one below the lowest Event.Position still
 // queued or being delivered by some sink, or math.MaxUint64 when no tracked event is. Every event
@@ -234,6 +334,10 @@ type runner struct {
 	p     *Pipeline
 	// wm tracks the positions this sink has queued and not yet finished.
 	wm *watermark
+	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
+	health *health
+	// exporting is true while Export runs.
+	exporting atomic.Bool
 
 	dropMu      sync.Mutex
 	lastDropLog time.Time
@@ -280,7 +384,9 @@ func (r *runner) run() {
 			continue
 		}
 		// Wait until the batch is full, the oldest event is FlushInterval old, or we are stopping.
-		for r.q.len() < r.opts.BatchSize && !r.stopping() {
+		// A queue smaller than a batch is full at its own size: waiting for the flush interval
+		// would only slow a catch-up that is waiting for room.
+		for r.q.len() < min(r.opts.BatchSize, r.opts.QueueSize) && !r.stopping() {
 			wait := r.opts.FlushInterval - clk.Since(first.Observed)
 			if first.Observed.IsZero() || wait <= 0 {
 				break
@@ -316,6 +422,9 @@ func (r *runner) run() {
 
 // deliver exports batch, retrying what failed retryably until it succeeds or the pipeline's
 // context ends (shutdown deadline). It returns the events the deadline cut off.
+//
+// A retryable or credential error leaves the events queued and the sink down (herald_sink_up 0)
+// until an attempt succeeds; only a permanent error is a verdict on the events themselves.
 func (r *runner) deliver(batch []*Event) (kept []*Event) {
 	m := r.p.cfg.Metrics
 	clk := r.p.cfg.Clock
@@ -331,7 +440,10 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		attempt++
 		start := clk.Now()
 		ctx, cancel := context.WithTimeout(r.p.ctx, r.p.cfg.ExportTimeout)
+		r.exporting.Store(true)
 		err := safeExport(ctx, r.sink, batch)
+		r.exporting.Store(false)
+		timedOut := ctx.Err() == context.DeadlineExceeded && r.p.ctx.Err() == nil
 		cancel()
 		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())
 
@@ -344,19 +456,38 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 			failed = nil
 		}
 		r.countDelivered(batch, failed)
+		if len(failed) < len(batch) {
+			// Something got through: the sink works, whatever became of the rest.
+			r.health.succeeded(r.q.len() + len(failed))
+		}
 		if err == nil {
-			if attempt > 1 {
-				glog.Infof("sink %s: delivered after %d attempts", r.id, attempt)
+			return nil
+		}
+		credential := IsCredential(err)
+		if IsPermanent(err) && !credential {
+			m.errors.WithLabelValues(r.id, ErrorPermanent).Inc()
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
+			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
+			if len(failed) == len(batch) {
+				// The receiver answered, so it is up; it refused these events only.
+				r.health.answered()
 			}
 			return nil
 		}
-		if IsPermanent(err) {
-			m.errors.WithLabelValues(r.id, "permanent").Inc()
-			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
-			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
-			return nil
+		kind, reason, limit := ErrorRetryable, ReasonError, b.Max
+		switch {
+		case credential:
+			kind, reason, limit = ErrorCredential, ReasonCredential, b.CredentialMax
+		case timedOut:
+			reason = ReasonTimeout
 		}
-		m.errors.WithLabelValues(r.id, "retryable").Inc()
+		if backoff.Cap != limit {
+			// wait.Backoff stops growing once it reaches its cap: start growing again under
+			// a higher one, or come down to a lower one.
+			backoff.Cap, backoff.Steps = limit, 1<<30
+			backoff.Duration = min(backoff.Duration, limit)
+		}
+		m.errors.WithLabelValues(r.id, kind).Inc()
 		m.retries.WithLabelValues(r.id).Inc()
 		batch = failed
 		delay := backoff.Step()
@@ -364,9 +495,7 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		if errors.As(err, &ra) && ra.RetryAfter() > delay {
 			delay = min(ra.RetryAfter(), 10*b.Max)
 		}
-		if attempt == 1 || attempt%10 == 0 {
-			glog.Warningf("sink %s: export of %d event(s) failed (attempt %d), retrying in %s: %v", r.id, len(batch), attempt, delay.Round(time.Millisecond), err)
-		}
+		r.health.failed(failure{err: err, reason: reason, attempt: attempt, delay: delay, batch: len(batch), queued: r.q.len()})
 		t := clk.NewTimer(delay)
 		select {
 		case <-t.C():

@@ -3,17 +3,18 @@ package core
 import "sync"
 
 // queue is a bounded FIFO of events for one sink. Push never blocks: when the queue is full it
-// refuses the event and the caller counts the drop.
+// refuses the event, and the caller counts the drop or waits on space.
 type queue struct {
 	mu     sync.Mutex
 	buf    []*Event // ring buffer
 	head   int
 	n      int
 	notify chan struct{} // signalled (non-blocking) when an event arrives
+	space  chan struct{} // signalled (non-blocking) when events leave
 }
 
 func newQueue(capacity int) *queue {
-	return &queue{buf: make([]*Event, capacity), notify: make(chan struct{}, 1)}
+	return &queue{buf: make([]*Event, capacity), notify: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 }
 
 // push appends e; it reports false when the queue is full.
@@ -45,7 +46,26 @@ func (q *queue) take(max int) []*Event {
 		q.head = (q.head + 1) % len(q.buf)
 	}
 	q.n -= n
+	if n > 0 {
+		q.signalSpace()
+	}
 	return out
+}
+
+// signalSpace wakes one waiter for room (never blocking); a waiter that finds room left after
+// its push passes the signal on, so several waiters all get their turn.
+func (q *queue) signalSpace() {
+	select {
+	case q.space <- struct{}{}:
+	default:
+	}
+}
+
+// hasRoom reports whether a push would succeed now.
+func (q *queue) hasRoom() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n < len(q.buf)
 }
 
 // oldest returns the front event without removing it, or nil.

@@ -26,7 +26,7 @@ func TestHelmLint(t *testing.T) {
 func TestHelmTemplateDefaults(t *testing.T) {
 	objs := helmTemplate(t, "herald", "herald")
 	a := args(t, objs)
-	for _, want := range []string{"--sink=log:?level=Warning", "--checkpoint=file:/var/run/herald/checkpoint,configmap:herald/herald-checkpoint", "--healthz-port=8084"} {
+	for _, want := range []string{"--sink=log:?level=Warning", "--checkpoint=file:/var/run/herald/checkpoint,configmap:herald/herald-checkpoint", "--healthz-port=8084", "--instance=herald"} {
 		if !slices.Contains(a, want) {
 			t.Errorf("default args %q lack %q", a, want)
 		}
@@ -77,7 +77,7 @@ func TestHelmTemplateEveryOption(t *testing.T) {
 	if strings.Contains(strings.Join(a, " "), "replace-with") {
 		t.Errorf("a secret value leaked into args: %q", a)
 	}
-	cm := find(t, objs, "ConfigMap")
+	cm := findNamed(t, objs, "ConfigMap", "herald-wechat-body")
 	body, _, _ := unstructured.NestedString(cm.Object, "data", "content")
 	if cm.GetName() != "herald-wechat-body" || !strings.Contains(body, `"msgtype": "text"`) || !strings.Contains(body, "{{ .Reason }}") {
 		t.Errorf("body template ConfigMap %s: content %q", cm.GetName(), body)
@@ -97,10 +97,37 @@ func TestHelmTemplateEveryOption(t *testing.T) {
 		t.Errorf("ServiceAccount %s, want herald-events", sa.GetName())
 	}
 	role := strings.Join(rules(t, objs, "Role"), "\n")
-	if !strings.Contains(role, "herald-position") || !strings.Contains(role, "leases") {
-		t.Errorf("Role does not grant the checkpoint herald-position and the Lease:\n%s", role)
+	if !strings.Contains(role, "herald-position") || !strings.Contains(role, "leases") || !strings.Contains(role, "h-herald") {
+		t.Errorf("Role does not grant the checkpoint herald-position and the Lease h-herald:\n%s", role)
+	}
+	if !slices.Contains(a, "--instance=h-herald") {
+		t.Errorf("args lack --instance=h-herald (the release's full name): %q", a)
 	}
 	checkSecure(t, objs)
+}
+
+// Two releases in one namespace: each has its own --instance, hence its own Lease and checkpoint
+// ConfigMap, and its Role grants exactly those.
+func TestHelmTwoReleasesInOneNamespace(t *testing.T) {
+	seen := map[string]string{}
+	for _, release := range []string{"team-a", "team-b"} {
+		objs := helmTemplate(t, release, "shared", "--set", "replicas=2")
+		a := args(t, objs)
+		instance := release + "-herald"
+		for _, want := range []string{"--instance=" + instance, "--checkpoint=file:/var/run/herald/checkpoint,configmap:shared/" + instance + "-checkpoint", "--leader-elect"} {
+			if !slices.Contains(a, want) {
+				t.Errorf("release %s: args %q lack %q", release, a, want)
+			}
+		}
+		role := strings.Join(rules(t, objs, "Role"), "\n")
+		if !strings.Contains(role, instance+"-checkpoint") || !strings.Contains(role, `"`+instance+`"`) && !strings.Contains(role, " "+instance+"]") && !strings.Contains(role, "["+instance+"]") {
+			t.Errorf("release %s: the Role does not name its own Lease and ConfigMap:\n%s", release, role)
+		}
+		if other, dup := seen[instance]; dup {
+			t.Errorf("releases %s and %s share the instance %s", release, other, instance)
+		}
+		seen[instance] = release
+	}
 }
 
 func TestHelmRequiresASink(t *testing.T) {

@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +143,7 @@ func TestServerSideDryRun(t *testing.T) {
 	// server, with the body template ConfigMap the chart creates (created here for real).
 	t.Run("herald check with the chart's config", func(t *testing.T) {
 		objs := sets["helm every option"]
-		if err := apply(ctx, dyn, mapper, find(t, objs, "ConfigMap"), false); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := apply(ctx, dyn, mapper, findNamed(t, objs, "ConfigMap", "herald-wechat-body"), false); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
 		}
 		var checkArgs []string
@@ -162,6 +164,49 @@ func TestServerSideDryRun(t *testing.T) {
 		}
 		if strings.Contains(out, key) {
 			t.Errorf("herald check printed the secret WECHAT_KEY:\n%s", out)
+		}
+	})
+
+	// What a user runs: helm install --dry-run=server against the cluster (helm's own checks
+	// and the API server's), then the test event the chart's NOTES tell them to create.
+	t.Run("helm install --dry-run=server and the NOTES' test event", func(t *testing.T) {
+		const ns = "herald-notes"
+		if err := c.EnsureNamespace(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		home := t.TempDir()
+		cmd := exec.CommandContext(ctx, helmBin(t), "install", "herald", chart, "--namespace", ns,
+			"--kubeconfig", c.Kubeconfig, "--dry-run=server", "--set", "replicas=2")
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+		began := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm install --dry-run=server: %v\n%s", err, out)
+		}
+		t.Logf("helm install --dry-run=server took %s", time.Since(began).Round(time.Millisecond))
+		notes := string(out[strings.Index(string(out), "NOTES:"):])
+		for _, want := range []string{"kubectl -n herald-notes logs deployment/herald", "/readyz", "one active (leader election)", "Sinks: log."} {
+			if !strings.Contains(notes, want) {
+				t.Errorf("NOTES lack %q:\n%s", want, notes)
+			}
+		}
+		start := strings.Index(notes, "<<'EOF'\n")
+		end := strings.Index(notes, "\n     EOF\n")
+		if start < 0 || end < start {
+			t.Fatalf("NOTES have no test event between <<'EOF' and EOF:\n%s", notes)
+		}
+		var lines []string
+		for _, l := range strings.Split(notes[start+len("<<'EOF'\n"):end], "\n") {
+			lines = append(lines, strings.TrimPrefix(l, "     "))
+		}
+		ev := decode(t, []byte(strings.Join(lines, "\n")))[0]
+		ev.SetNamespace(ns)
+		if err := apply(ctx, dyn, mapper, ev, false); err != nil {
+			t.Fatalf("the NOTES' test event is refused by the API server: %v", err)
+		}
+		list, err := c.Client().CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil || len(list.Items) != 1 || list.Items[0].Type != "Warning" || list.Items[0].Reason != "HeraldTest" {
+			t.Errorf("events in %s after creating the NOTES' test event: %v (err %v)", ns, list, err)
 		}
 	})
 

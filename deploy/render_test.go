@@ -163,3 +163,15 @@ func args(t *testing.T, objs []*unstructured.Unstructured) []string {
 	}
 	return a
 }
+
+// findNamed returns the object of kind with name; the test fails if there is none.
+func findNamed(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s among %s", kind, name, kinds(objs))
+	return nil
+}

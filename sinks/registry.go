@@ -62,6 +62,27 @@ type Definition struct {
 	// reads them, and what kube-eventer ignored (an unknown parameter) is a warning, not an error.
 	// herald's own sinks stay strict.
 	KubeEventer bool
+	// Filter is how the sink reads the filter parameters (level, namespaces, kinds, reason) and
+	// which level it delivers by default. Zero means herald's reading for herald's own sinks,
+	// and for a KubeEventer sink that of kube-eventer's store sinks, which had no filter at all
+	// (every type by default).
+	Filter filter.Dialect
+}
+
+// Dialect is how this sink reads the filter parameters.
+func (d Definition) Dialect() filter.Dialect {
+	if d.KubeEventer && d.Filter == filter.Herald {
+		return filter.KubeEventerStore
+	}
+	return d.Filter
+}
+
+// DefaultLevel is what the sink delivers without level=: "Warning", or "every type".
+func (d Definition) DefaultLevel() string {
+	if l := d.Dialect().DefaultLevel(); l != "" {
+		return l
+	}
+	return "every type"
 }
 
 var (
@@ -112,6 +133,18 @@ var CommonParams = append([]uri.Param{
 		Help: "longest time an event waits for its batch to fill before delivery"},
 }, filter.Params...)
 
+// CommonParamsFor is CommonParams as sink d reads them, for its reference: level's default is
+// d's.
+func CommonParamsFor(d Definition) []uri.Param {
+	out := append([]uri.Param(nil), CommonParams...)
+	for i := range out {
+		if out[i].Name == "level" {
+			out[i].Default = d.DefaultLevel()
+		}
+	}
+	return out
+}
+
 // Built is one sink, ready for the pipeline.
 type Built struct {
 	ID      string
@@ -136,16 +169,14 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	}
 	d, ok := Lookup(u.Scheme)
 	if !ok {
-		hint := ""
-		if u.Scheme == "http" || u.Scheme == "https" {
-			hint = fmt.Sprintf(" (for a plain HTTP receiver write --sink=webhook:%s)", redactRaw(raw))
-		}
-		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s", index, u.Scheme, hint, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s (herald sinks prints each one's parameters)",
+			index, u.Scheme, unknownSchemeHint(u.Scheme, raw), strings.Join(Schemes(), ", "))
 	}
 	spec := append(append([]uri.Param{}, CommonParams...), d.Params...)
 	id := fmt.Sprintf("%s#%d", d.Scheme, index)
 	owner := fmt.Sprintf("--sink #%d (%s)", index, d.Scheme)
 	p := uri.NewParams(owner, u.Target.Query(), spec)
+	p.SetRawQuery(u.Target.RawQuery)
 	if d.KubeEventer {
 		p.Lenient()
 	}
@@ -153,11 +184,13 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		id = n
 	}
 	b := &Built{ID: id, Redacted: RedactURI(raw, spec)}
-	b.Filter = filter.FromParams(p)
+	b.Filter = filter.FromParams(p, d.Dialect())
 	b.Options = core.SinkOptions{
 		QueueSize:     p.Int("queue_size", 1, 10_000_000),
 		BatchSize:     p.Int("batch_size", 1, 100_000),
 		FlushInterval: p.Duration("flush_interval"),
+		// Where the credential comes from, for the log line when the receiver refuses it.
+		CredentialHint: credentialHint(raw),
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// New may have passed unknown parameters through to the receiver (webhook); redact those too.
@@ -177,12 +210,67 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		return nil, fmt.Errorf("%s: %w", owner, err)
 	}
 	b.Sink = sink
-	b.Warnings = p.Warnings()
+	b.Warnings = append(append(prefixed(owner, u.Warnings), secondQuestionMark(owner, u.Target)...), p.Warnings()...)
 	return b, nil
 }
 
-// BuildAll builds every --sink value and reports every problem at once.
+// prefixed puts the sink's name in front of warnings that lack it.
+func prefixed(owner string, warnings []string) []string {
+	var out []string
+	for _, w := range warnings {
+		out = append(out, owner+": "+w)
+	}
+	return out
+}
+
+// secondQuestionMark warns about each parameter whose value holds a second "?" followed by what
+// looks like another parameter (key=x?level=Warning). kube-eventer's url.Parse kept everything
+// after the first "?" as the query and split it on "&" only, so "level" there is part of key's
+// value, not a parameter; herald reads it the same way. The warning names the parameters, never
+// the values (a value may be a token).
+func secondQuestionMark(owner string, u *url.URL) []string {
+	var out []string
+	q := u.Query()
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range q[k] {
+			_, after, ok := strings.Cut(v, "?")
+			if !ok {
+				continue
+			}
+			hidden, _, isParam := strings.Cut(after, "=")
+			if !isParam || hidden == "" || strings.ContainsAny(hidden, "/&? ") {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s: parameter %q: its value holds a second '?' followed by %s=...; kube-eventer read everything after the first '?' as one query split on '&', so %s was part of %q's value, not a parameter, and herald reads it the same way; write '&' instead of the second '?' if %s was meant as a parameter",
+				owner, k, hidden, hidden, k, hidden))
+			break
+		}
+	}
+	return out
+}
+
+// BuildAll builds every --sink value and reports every problem at once: when any sink cannot be
+// built, it closes the others and returns every error (herald check).
 func BuildAll(raws []string, env Env) ([]*Built, error) {
+	out, errs := BuildEach(raws, env)
+	if len(errs) > 0 {
+		for _, b := range out {
+			_ = b.Sink.Close()
+		}
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// BuildEach builds every --sink value and returns the sinks that could be built and one error
+// for each that could not, as kube-eventer's sink factory did (it logged a sink it could not
+// create and started with the others). The daemon runs what was built.
+func BuildEach(raws []string, env Env) ([]*Built, []error) {
 	var out []*Built
 	var errs []error
 	ids := map[string]int{}
@@ -206,13 +294,7 @@ func BuildAll(raws []string, env Env) ([]*Built, error) {
 		keys[b.Key] = true
 		out = append(out, b)
 	}
-	if len(errs) > 0 {
-		for _, b := range out {
-			_ = b.Sink.Close()
-		}
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
+	return out, errs
 }
 
 // Schemes lists the registered sink types.

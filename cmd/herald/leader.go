@@ -10,14 +10,10 @@ import (
 	"github.com/golang/glog"
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
-
-// leaseName is the Lease herald's replicas compete for.
-const leaseName = "herald"
 
 // leader runs client-go leader election on a Lease: only the leader runs the source and
 // delivers. A leader that loses the lease exits at once (the pod restarts and stands by), so two
@@ -26,6 +22,10 @@ const leaseName = "herald"
 // from it.
 type leader struct {
 	identity string
+	lease    string // NAMESPACE/NAME, for messages
+	me       self
+	conf     *conflicts
+	after    time.Duration // leaseConflictAfter
 	elector  *leaderelection.LeaderElector
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -35,13 +35,16 @@ type leader struct {
 	gauge    prometheus.Gauge
 }
 
-// newLeader prepares leader election from the --leader-elect flags; nil when it is off.
-func newLeader(o *options, client kubernetes.Interface, reg prometheus.Registerer) (*leader, error) {
+// newLeader prepares leader election from the --leader-elect flags, on the Lease named
+// --instance; nil when it is off. The holder identity carries me's configuration fingerprint, so
+// a standby can tell a replica of its own install from another install that shares the name.
+func newLeader(o *options, client kubernetes.Interface, reg prometheus.Registerer, me self, conf *conflicts) (*leader, error) {
 	if !o.leaderElect {
 		return nil, nil
 	}
-	host, _ := os.Hostname()
-	l := &leader{identity: host + "_" + string(uuid.NewUUID()), done: make(chan struct{}), elected: make(chan struct{}),
+	leaseName := o.instance
+	l := &leader{identity: me.process, lease: o.leaderElectNamespace + "/" + leaseName, me: me, conf: conf, after: leaseConflictAfter(o),
+		done: make(chan struct{}), elected: make(chan struct{}),
 		gauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_leader", Help: "1 while this process holds the leader Lease (--leader-elect) and delivers; 0 on standby."})}
 	reg.MustRegister(l.gauge)
 	lock := &resourcelock.LeaseLock{
@@ -59,6 +62,7 @@ func newLeader(o *options, client kubernetes.Interface, reg prometheus.Registere
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(context.Context) {
 				glog.Infof("leader election: %s is the leader (Lease %s/%s); starting the event watch", l.identity, o.leaderElectNamespace, leaseName)
+				l.conf.clear("lease")
 				l.leading.Store(true)
 				l.gauge.Set(1)
 				close(l.elected)
@@ -96,6 +100,39 @@ func (l *leader) start() {
 		defer close(l.done)
 		l.elector.Run(ctx)
 	}()
+	go l.watchHolder(ctx)
+}
+
+// watchHolder reports an instance conflict while a herald of another configuration has held the
+// Lease for longer than l.after (a rollout hands over sooner): two installs share the name, and
+// this one would stand by for ever.
+func (l *leader) watchHolder(ctx context.Context) {
+	const where = "lease"
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var since time.Time
+	var holder string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		id := l.elector.GetLeader()
+		other := configOfIdentity(id)
+		if l.isLeading() || id == "" || other == "" || other == l.me.config {
+			since, holder = time.Time{}, ""
+			l.conf.clear(where)
+			continue
+		}
+		if id != holder {
+			since, holder = time.Now(), id
+		}
+		if d := time.Since(since); d >= l.after {
+			l.conf.set(where, fmt.Sprintf("the Lease %s is held by %s, a herald with another configuration (%s; this one, %s, has %s) for %s: two installs share --instance=%s, so this one stands by for ever; give each install its own --instance (the Helm chart sets it from the release name)",
+				l.lease, id, other, l.me.process, l.me.config, d.Round(time.Second), l.me.instance))
+		}
+	}
 }
 
 // await waits until this process leads (true) or ctx ends first (false).

@@ -10,16 +10,34 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// klogOnlyFlags are klog flags kube-eventer accepted that glog lacks. They are accepted so an
-// existing Deployment keeps starting, and have no effect (glog's own flags cover the ground).
-var klogOnlyFlags = []string{"add_dir_header", "skip_headers", "skip_log_headers", "one_output",
-	"log_file", "log_file_max_size", "legacy_stderr_threshold_behavior"}
-
-// registerKlogCompat adds klog's extra flags to fs as accepted no-ops.
+// registerKlogCompat adds the klog flags kube-eventer accepted (klog/v2's InitFlags) that glog
+// lacks, with klog's types, so an existing Deployment's arguments parse exactly as before: the
+// booleans are booleans (--skip_headers takes no value and never swallows the next argument),
+// the others check their value as klog did. They change nothing in herald's log (glog's own
+// flags, -v, -vmodule, -logtostderr, -alsologtostderr, -stderrthreshold, -log_dir and
+// -log_backtrace_at, cover the ground).
 func registerKlogCompat(fs *flag.FlagSet) {
-	for _, name := range klogOnlyFlags {
-		fs.Func(name, "accepted for kube-eventer compatibility; no effect (herald logs through glog)", func(string) error { return nil })
+	const noEffect = "klog's flag, accepted for kube-eventer compatibility; no effect (herald logs through glog)"
+	for _, name := range []string{"add_dir_header", "skip_headers", "skip_log_headers", "one_output", "legacy_stderr_threshold_behavior"} {
+		fs.Bool(name, false, noEffect)
 	}
+	fs.String("log_file", "", noEffect)
+	fs.Uint64("log_file_max_size", 1800, noEffect)
+	fs.Var(new(severityFlag), "alsologtostderrthreshold", noEffect+"; INFO, WARNING, ERROR or FATAL")
+}
+
+// severityFlag accepts what klog's severity flags accept: a name or its number.
+type severityFlag string
+
+func (s *severityFlag) String() string { return string(*s) }
+
+func (s *severityFlag) Set(v string) error {
+	switch strings.ToUpper(v) {
+	case "INFO", "WARNING", "ERROR", "FATAL", "0", "1", "2", "3":
+		*s = severityFlag(v)
+		return nil
+	}
+	return fmt.Errorf("unknown severity %q; write INFO, WARNING, ERROR or FATAL", v)
 }
 
 // routeKlog sends client-go's klog output through glog, with glog's -v and -vmodule, so one set
@@ -42,7 +60,7 @@ type glogSink struct {
 	depth  int
 }
 
-func (s *glogSink) Init(info logr.RuntimeInfo) { s.depth = info.CallDepth + 2 }
+func (s *glogSink) Init(info logr.RuntimeInfo) { s.depth = info.CallDepth + 1 }
 func (s *glogSink) Enabled(level int) bool     { return bool(glog.V(glog.Level(level))) }
 
 func (s *glogSink) Info(level int, msg string, kv ...any) {
@@ -59,6 +77,14 @@ func (s *glogSink) Error(err error, msg string, kv ...any) {
 func (s *glogSink) WithValues(kv ...any) logr.LogSink {
 	c := *s
 	c.values = append(append([]any(nil), s.values...), kv...)
+	return &c
+}
+
+// WithCallDepth makes klog's own frames count, so a line's caller is the client-go code that
+// logged it, not klog.
+func (s *glogSink) WithCallDepth(depth int) logr.LogSink {
+	c := *s
+	c.depth += depth
 	return &c
 }
 

@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
+	_ "time/tzdata" // TZ and --timezone work in an image without /usr/share/zoneinfo
 
 	"github.com/golang/glog"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/common/redact"
-	"github.com/heraldproject/herald/sinks"
 	_ "github.com/heraldproject/herald/sinks/all"
 	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 )
@@ -44,12 +46,21 @@ type options struct {
 	timezone        string
 	shutdownTimeout time.Duration
 	showVersion     bool
+	logFormat       string
 	profiling       bool
 	location        *time.Location
 	podRestarts     podRestartOptions
 	checkpoint      string
 	checkpointEvery time.Duration
+	instance        string
 	eventTTL        time.Duration
+	maxProcs        int
+	eventMetrics    bool
+	// explicit holds the flags given on the command line (--timezone wins over TZ only then).
+	explicit map[string]bool
+	// warnings are what herald starts with but reads differently from what the user may
+	// expect (kube-eventer compatibility); the daemon logs them, herald check fails on them.
+	warnings []string
 
 	leaderElect          bool
 	leaderElectNamespace string
@@ -65,21 +76,22 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.healthzIP, "healthz-ip", "0.0.0.0", "address of the /healthz, /readyz and /metrics server")
 	fs.UintVar(&o.healthzPort, "healthz-port", 8084, "port of the /healthz, /readyz and /metrics server")
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")
-	fs.StringVar(&o.timezone, "timezone", "UTC", `time zone for times rendered by templates and chat sinks (IANA name, e.g. "Asia/Shanghai")`)
+	fs.StringVar(&o.timezone, "timezone", "", `time zone for every rendered time ({{ .LastTimestamp }}, the date helper, chat sinks) and log line (IANA name, e.g. "Asia/Shanghai"). Default: the TZ environment variable, as kube-eventer used it, else UTC; given explicitly, --timezone wins over TZ`)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 25*time.Second, "on SIGTERM, how long to keep delivering what is queued before exiting (keep it below the pod's terminationGracePeriodSeconds)")
-	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default: configmap:$POD_NAMESPACE/herald-checkpoint when POD_NAMESPACE is set, else off)")
+	fs.StringVar(&o.instance, "instance", defaultInstance, "name of this herald install, unique in its namespace: it names the leader-election Lease (NAME) and the default checkpoint ConfigMap (NAME-checkpoint), so two installs in one namespace never share them (the Helm chart sets it from the release name). A herald that finds its Lease or checkpoint used by another configuration reports an instance conflict (log, /readyz, herald_instance_conflict)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "where herald saves its delivered positions (one per sink), so a restart or a hand-over resumes without losing or replaying events: configmap:NAMESPACE/NAME, file:PATH, both comma-separated (a file on an emptyDir, saved after every delivered batch, makes a container restart after SIGKILL or OOMKilled repeat nothing; the ConfigMap carries the position to a new pod), or off (default: configmap:$POD_NAMESPACE/INSTANCE-checkpoint, INSTANCE being --instance, NAMESPACE being $POD_NAMESPACE or the pod's ServiceAccount namespace; outside a pod, off)")
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", time.Second, "shortest time between two checkpoint saves to a ConfigMap (a file is saved after every delivered batch); after a SIGKILL, what was delivered in the last interval may be delivered again")
 	fs.DurationVar(&o.eventTTL, "event-ttl", time.Hour, "the API server's --event-ttl: when herald resumes from a checkpoint older than this, the events written in between have expired; herald reports that window as a gap (logged, herald_source_gaps_total)")
-	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease \"herald\" watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
-	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE)")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "run several replicas with one active: only the holder of the Lease named --instance watches and delivers; the others stand by (/readyz says \"standby\") and take over, from the checkpoint, when the leader goes")
+	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the Lease (default $POD_NAMESPACE, else the pod's ServiceAccount namespace)")
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long standbys wait after the leader's last renewal before taking over")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it gives up and exits")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often candidates try to acquire or renew the Lease")
-	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version, commit, build date and Go version, and exit (as herald version)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text (glog's lines) or json: one JSON object per line with the keys ts, level, msg and caller, for log pipelines; the same redaction, client-go's logs included")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles under /debug/pprof/ on the healthz port (for diagnosing CPU or memory; keep that port private)")
-	// kube-eventer flags with no meaning for herald, accepted so old manifests still start.
-	fs.Int("max_procs", 0, "accepted for kube-eventer compatibility; no effect (Go uses the container's CPU limit)")
-	fs.Bool("event-metrics", true, "accepted for kube-eventer compatibility; herald always serves /metrics")
+	fs.IntVar(&o.maxProcs, "max_procs", 0, "most CPUs herald uses at once (GOMAXPROCS), as in kube-eventer; 0 or less keeps Go's default, which follows the container's CPU limit")
+	fs.BoolVar(&o.eventMetrics, "event-metrics", true, "export kube-eventer's event counters on /metrics under kube-eventer's names (eventer_events_normal_total, eventer_events_warning_total, eventer_events_error_total), so its dashboards keep working")
 	registerPodRestartFlags(fs, &o.podRestarts)
 	registerKlogCompat(fs)
 }
@@ -97,43 +109,67 @@ func main() {
 		os.Exit(runSinks(args, os.Stdout, os.Stderr))
 	case "migrate":
 		os.Exit(runMigrate(args, os.Stdout, os.Stderr))
+	case "run", "check", "version", "help":
+	default:
+		fmt.Fprintln(os.Stderr, unknownCommand(cmd))
+		os.Exit(2)
 	}
 	var o options
-	registerFlags(flag.CommandLine, &o)
-	flag.CommandLine.Usage = func() { usage(flag.CommandLine.Output()) }
-	if err := flag.CommandLine.Parse(args); err != nil {
+	fs := flag.CommandLine
+	registerFlags(fs, &o)
+	if code, stop := parseFlags(fs, args, os.Stdout, os.Stderr); stop {
+		os.Exit(code)
+	}
+	if cmd == "help" {
+		// herald help [flags]
+		switch {
+		case fs.NArg() == 0:
+			usage(os.Stdout, fs)
+		case fs.NArg() == 1 && fs.Arg(0) == "flags":
+			usageFull(os.Stdout, fs)
+		default:
+			fmt.Fprintf(os.Stderr, "herald help: %q is not a help topic; write herald help, herald help flags or herald sinks [SCHEME]\n", strings.Join(fs.Args(), " "))
+			os.Exit(2)
+		}
+		return
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "herald: unexpected argument %q; flags are written --name=value (herald --help lists them)\n", fs.Arg(0))
 		os.Exit(2)
 	}
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "herald: unexpected argument %q; flags are written --name=value (see herald --help)\n", flag.Arg(0))
-		os.Exit(2)
-	}
-	routeKlog()
-	defer glog.Flush()
-
-	switch cmd {
-	case "version":
+	if cmd == "version" || o.showVersion {
 		printVersion(os.Stdout)
 		return
-	case "help":
-		usage(os.Stdout)
-		return
-	case "check":
-		os.Exit(runCheck(&o, os.Stdout))
-	case "run":
-		if o.showVersion {
-			printVersion(os.Stdout)
-			return
-		}
-		os.Exit(runDaemon(&o))
-	default:
-		fmt.Fprintf(os.Stderr, "herald: unknown command %q; commands: run (default), check, sinks, migrate, version, help\n", cmd)
+	}
+	closeLogs, err := setupLogging(o.logFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herald: %v\n", err)
 		os.Exit(2)
 	}
+	o.explicit = map[string]bool{}
+	flag.CommandLine.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
+	if o.maxProcs > 0 {
+		runtime.GOMAXPROCS(o.maxProcs)
+	}
+	routeKlog()
+	code := 0
+	switch cmd {
+	case "check":
+		code = runCheck(&o, os.Stdout)
+	case "run":
+		code = runDaemon(&o)
+	}
+	glog.Flush()
+	closeLogs()
+	os.Exit(code)
 }
 
-func printVersion(w io.Writer) {
-	fmt.Fprintf(w, "herald %s (commit %s, built %s)\n", version, commit, date)
+// printVersion prints what a bug report needs: herald's version, commit and build date, and
+// the Go version and platform it was built with.
+func printVersion(w io.Writer) { fmt.Fprintln(w, versionString()) }
+
+func versionString() string {
+	return fmt.Sprintf("herald %s (commit %s, built %s, %s %s/%s)", version, commit, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // validate checks the flags that need no cluster.
@@ -145,11 +181,17 @@ func (o *options) validate() error {
 		o.sinks = stringList{"log"}
 		glog.Info("no --sink given: using the log sink (events to stderr)")
 	}
-	loc, err := time.LoadLocation(o.timezone)
+	loc, err := o.timeZone()
 	if err != nil {
-		return fmt.Errorf("--timezone=%q: %v; write an IANA name such as UTC or Asia/Shanghai", o.timezone, err)
+		return err
 	}
 	o.location = loc
+	// Times decoded from the API server are in time.Local, and kube-eventer printed them so
+	// ({{ .LastTimestamp }}): make that the chosen zone, so every rendered time agrees.
+	time.Local = loc
+	if errs := validation.IsDNS1123Label(o.instance); len(errs) > 0 || len(o.instance) > 52 {
+		return fmt.Errorf("--instance=%q: must be a lowercase DNS label of at most 52 characters (it names the Lease and the ConfigMap %s-checkpoint): %s", o.instance, o.instance, strings.Join(errs, "; "))
+	}
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout=%s: must be positive", o.shutdownTimeout)
 	}
@@ -161,7 +203,7 @@ func (o *options) validate() error {
 	}
 	if o.leaderElect {
 		if o.leaderElectNamespace == "" {
-			o.leaderElectNamespace = os.Getenv("POD_NAMESPACE")
+			o.leaderElectNamespace = podNamespace()
 		}
 		if o.leaderElectNamespace == "" {
 			return fmt.Errorf("--leader-elect needs the Lease's namespace: set POD_NAMESPACE (the manifest sets it from the downward API) or --leader-elect-namespace")
@@ -174,14 +216,14 @@ func (o *options) validate() error {
 		glog.Warningf("--leader-elect with --checkpoint=%s: replicas do not share it unless the path is on a shared volume; a new leader resumes only from a checkpoint it can read (use configmap:NS/NAME)", o.checkpoint)
 	}
 	if o.checkpoint == "" {
-		if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
-			o.checkpoint = "configmap:" + ns + "/herald-checkpoint"
+		if ns := podNamespace(); ns != "" {
+			o.checkpoint = "configmap:" + ns + "/" + o.instance + "-checkpoint"
 		} else {
 			o.checkpoint = "off"
 			if o.leaderElect {
 				glog.Warning("--leader-elect without a checkpoint: a new leader starts without replay, so events written during the hand-over are not delivered; set --checkpoint=configmap:NS/NAME (shared by the replicas)")
 			}
-			glog.Info("checkpoint off: POD_NAMESPACE is not set and no --checkpoint was given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
+			glog.Info("checkpoint off: not in a pod (no POD_NAMESPACE, no ServiceAccount namespace file) and no --checkpoint given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
 		}
 	}
 	if _, err := checkpoint.Parse(o.checkpoint, nil, o.checkpointEvery); err != nil {
@@ -199,57 +241,18 @@ func (o *options) redactedSinks() []string {
 	return out
 }
 
-// usage prints the flags, then every sink with every parameter (from the same definitions the
-// parser uses).
-func usage(w io.Writer) {
-	fmt.Fprint(w, `herald: Kubernetes events, filtered and formatted, to where teams look.
-
-Usage:
-  herald [flags]            watch events and deliver them (the default command)
-  herald check [flags]      parse every --sink, load every template, render a sample event
-                            through each, print the bodies; sends nothing
-  herald sinks [SCHEME]     every sink with every parameter, default and example
-                            (--format=markdown|text)
-  herald migrate event-exporter CONFIG.yaml
-                            print the herald flags (--format=helm: Helm values) for a
-                            kubernetes-event-exporter config; names what cannot be carried over
-  herald version            print the version
-
-Example:
-  herald --source=kubernetes:https://kubernetes.default \
-         --sink='webhook:http://receiver:8080/events?level=Warning&method=POST&header=Content-Type=application/json'
-
-Secrets: write ${NAME} in a --sink value and set NAME from a Secret; herald expands it and
-redacts secrets (key=, access_token=, sign=, password, userinfo) in every log line.
-
-Flags:
-`)
-	flag.CommandLine.SetOutput(w)
-	flag.CommandLine.PrintDefaults()
+// printSourceParams lists the --source parameters (herald help flags).
+func printSourceParams(w io.Writer) {
 	fmt.Fprint(w, "\nSource parameters (--source=kubernetes:URL?PARAMS):\n")
 	for _, p := range kubesource.Params {
-		printParam(w, p.Name, p.Default, p.Help, p.Secret)
-	}
-	fmt.Fprint(w, "\nSinks (--sink=SCHEME:TARGET?PARAMS):\n")
-	for _, d := range sinks.All() {
-		fmt.Fprintf(w, "\n  %s: %s\n    e.g. --sink='%s'\n", d.Scheme, d.Summary, sinks.RedactURI(d.Example, d.Params))
-		for _, p := range d.Params {
-			printParam(w, p.Name, p.Default, p.Help, p.Secret)
+		extra := ""
+		if p.Default != "" {
+			extra = fmt.Sprintf(" (default %s)", p.Default)
 		}
+		if p.Secret {
+			extra += " (secret: use ${ENV})"
+		}
+		fmt.Fprintf(w, "  %s%s\n", p.Name, extra)
+		writeWrapped(w, "      ", p.Help, 96)
 	}
-	fmt.Fprint(w, "\nParameters every sink accepts:\n")
-	for _, p := range sinks.CommonParams {
-		printParam(w, p.Name, p.Default, p.Help, p.Secret)
-	}
-}
-
-func printParam(w io.Writer, name, def, help string, secret bool) {
-	extra := ""
-	if def != "" {
-		extra = fmt.Sprintf(" (default %s)", def)
-	}
-	if secret {
-		extra += " (secret: use ${ENV})"
-	}
-	fmt.Fprintf(w, "    %-32s %s%s\n", name, help, extra)
 }

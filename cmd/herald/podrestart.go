@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/heraldproject/herald/common/checkpoint"
 	"github.com/heraldproject/herald/core"
 	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 	"github.com/heraldproject/herald/sources/podrestart"
@@ -45,7 +46,7 @@ const (
 
 // newPodRestarts builds the pod restart source, or returns nil when --pod-restarts is off.
 func newPodRestarts(o *podRestartOptions, settings *kubesource.Settings, cluster string,
-	events podrestart.EventHistory, emit func(*core.Event), reg prometheus.Registerer) (*podrestart.Source, error) {
+	events podrestart.EventHistory, emit func(*core.Event), reg prometheus.Registerer, loaded checkpoint.Checkpoint) (*podrestart.Source, error) {
 	if !o.enabled {
 		return nil, nil
 	}
@@ -58,12 +59,29 @@ func newPodRestarts(o *podRestartOptions, settings *kubesource.Settings, cluster
 	if err != nil {
 		return nil, fmt.Errorf("--pod-restarts: %v", err)
 	}
+	var seed map[string]int32
+	if loaded.RestartsTracked {
+		// The last run's counts: a restart during the downtime or the hand-over is reported.
+		seed = loaded.Restarts
+		if seed == nil {
+			seed = map[string]int32{}
+		}
+	}
 	return podrestart.New(podrestart.Config{
+		Seed: seed, SeedTime: loaded.Time,
 		Client: client, Namespaces: settings.Namespaces, LabelSelector: o.selector, Cluster: cluster,
 		IgnoreContainers: splitList(o.ignore),
 		Emit:             emit, Events: events, Metrics: podrestart.NewMetrics(reg),
 		Repeat: o.repeat, TailLines: o.logLines, LimitBytes: o.logBytes,
 	})
+}
+
+// restartCounts is src.Restarts for the checkpoint, nil when --pod-restarts is off.
+func restartCounts(src *podrestart.Source) func() map[string]int32 {
+	if src == nil {
+		return nil
+	}
+	return src.Restarts
 }
 
 // runPodRestarts runs src until ctx is done; a nil src returns at once.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -17,7 +18,7 @@ import (
 )
 
 func validOptions() *options {
-	return &options{timezone: "UTC", shutdownTimeout: time.Second, eventTTL: time.Hour,
+	return &options{timezone: "UTC", shutdownTimeout: time.Second, eventTTL: time.Hour, instance: defaultInstance,
 		leaseDuration: 15 * time.Second, renewDeadline: 10 * time.Second, retryPeriod: 2 * time.Second}
 }
 
@@ -31,6 +32,18 @@ func TestCheckpointDefault(t *testing.T) {
 	o = validOptions()
 	if err := o.validate(); err != nil || o.checkpoint != "configmap:herald/herald-checkpoint" {
 		t.Errorf("in a pod: checkpoint %q, %v", o.checkpoint, err)
+	}
+	o = validOptions()
+	o.instance = "team-a"
+	if err := o.validate(); err != nil || o.checkpoint != "configmap:herald/team-a-checkpoint" {
+		t.Errorf("--instance=team-a in a pod: checkpoint %q, %v; want the instance's own ConfigMap", o.checkpoint, err)
+	}
+	for _, bad := range []string{"", "Team", "a_b", strings.Repeat("x", 53)} {
+		o = validOptions()
+		o.instance = bad
+		if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--instance") {
+			t.Errorf("--instance=%q: %v; want an error naming the flag", bad, err)
+		}
 	}
 	o = validOptions()
 	o.checkpoint = "file:/x"
@@ -83,11 +96,13 @@ func TestLeaderElectionOneLeads(t *testing.T) {
 	o := validOptions()
 	o.leaderElect, o.leaderElectNamespace = true, "herald"
 	o.leaseDuration, o.renewDeadline, o.retryPeriod = 2*time.Second, time.Second, 100*time.Millisecond
-	a, err := newLeader(o, client, prometheus.NewRegistry())
+	me := self{instance: "herald", config: "0123456789ab", process: "host-a_0123456789ab_1"}
+	a, err := newLeader(o, client, prometheus.NewRegistry(), me, newConflicts(prometheus.NewRegistry()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := newLeader(o, client, prometheus.NewRegistry())
+	me.process = "host-b_0123456789ab_2"
+	b, err := newLeader(o, client, prometheus.NewRegistry(), me, newConflicts(prometheus.NewRegistry()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +123,54 @@ func TestLeaderElectionOneLeads(t *testing.T) {
 		t.Fatal("the standby never took over after the leader released the lease")
 	}
 	b.release()
+}
+
+// A standby under a leader of the same configuration is a replica and waits quietly; under a
+// leader of another configuration (a second install with the same --instance) it reports an
+// instance conflict once that has lasted longer than a rollout would.
+func TestLeaseHeldByAnotherConfigurationIsAConflict(t *testing.T) {
+	for _, tc := range []struct {
+		leaderConfig string
+		conflict     bool
+	}{{"0123456789ab", false}, {"ffffffffffff", true}} {
+		client := fake.NewClientset()
+		o := validOptions()
+		o.leaderElect, o.leaderElectNamespace = true, "herald"
+		o.leaseDuration, o.renewDeadline, o.retryPeriod = 2*time.Second, time.Second, 100*time.Millisecond
+		a, err := newLeader(o, client, prometheus.NewRegistry(), self{instance: "herald", config: tc.leaderConfig, process: "host-a_" + tc.leaderConfig + "_1"}, newConflicts(prometheus.NewRegistry()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := newConflicts(prometheus.NewRegistry())
+		b, err := newLeader(o, client, prometheus.NewRegistry(), self{instance: "herald", config: "0123456789ab", process: "host-b_0123456789ab_2"}, conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.after = 500 * time.Millisecond
+		a.start()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if !a.await(ctx) {
+			t.Fatal("the only candidate never led")
+		}
+		b.start()
+		time.Sleep(3 * time.Second)
+		err = conf.err()
+		if tc.conflict != (err != nil) || testutil.ToFloat64(conf.gauge) != map[bool]float64{true: 1}[tc.conflict] {
+			t.Errorf("leader configuration %s: conflict %v (gauge %v), want %v", tc.leaderConfig, err, testutil.ToFloat64(conf.gauge), tc.conflict)
+		}
+		if tc.conflict && (!strings.Contains(err.Error(), "host-a_ffffffffffff_1") || !strings.Contains(err.Error(), "--instance")) {
+			t.Errorf("the conflict %q does not name the other holder and the fix", err)
+		}
+		a.release()
+		b.release()
+		cancel()
+	}
+	if got := configOfIdentity("node-1_0123456789ab_5f1e"); got != "0123456789ab" {
+		t.Errorf("configOfIdentity = %q", got)
+	}
+	if got := configOfIdentity("node-1_5f1e"); got != "" {
+		t.Errorf("configOfIdentity of an older herald's identity = %q, want none", got)
+	}
 }
 
 // resume starts each namespace's watch from what every sink and that watch had done, and skips

@@ -32,6 +32,7 @@ func runDaemon(o *options) int {
 		return 2
 	}
 	printVersionLog()
+	logMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -42,6 +43,8 @@ func runDaemon(o *options) int {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo(reg)
+	conf := newConflicts(reg)
 
 	// Sinks live until the pipeline closes them, after the source has stopped; their watches
 	// (ConfigMap templates) get a context that outlives the signal context.
@@ -52,10 +55,15 @@ func runDaemon(o *options) int {
 	}
 	sinkCtx, cancelSinks := context.WithCancel(context.Background())
 	defer cancelSinks()
-	built, err := sinks.BuildAll(o.sinks, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
+	// As kube-eventer: a sink that cannot be built is logged and left out; herald stops only
+	// when none is left.
+	report := configReport{warnings: append(o.warnings, settings.Warnings...)}
+	built := report.build(o.sinks, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
 		Location: o.location, TemplateMetrics: tmplMetrics})
-	if err != nil {
-		glog.Errorf("herald cannot start; fix these --sink problems:\n%v", err)
+	report.log()
+	report.register(reg)
+	if len(built) == 0 {
+		glog.Errorf("herald cannot start: no --sink is left to deliver to; fix the problems above (herald check --sink=... shows them all)")
 		return 2
 	}
 	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
@@ -67,7 +75,9 @@ func runDaemon(o *options) int {
 
 	// With --leader-elect, only the leader goes past this point; a standby serves /readyz
 	// ("standby") and waits.
-	lead, err := newLeader(o, client, reg)
+	me := newSelf(o, built)
+	glog.Infof("instance %q, configuration %s, process %s", me.instance, me.config, me.process)
+	lead, err := newLeader(o, client, reg, me, conf)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -75,6 +85,9 @@ func runDaemon(o *options) int {
 	var srcRef atomic.Pointer[kubesource.Source]
 	var restartsRef atomic.Pointer[podrestart.Source]
 	addr, err := serveHealth(ctx, o, reg, func() (string, error) {
+		if err := conf.err(); err != nil {
+			return "", err
+		}
 		if lead != nil && !lead.isLeading() {
 			return "standby (another replica holds the lease)", nil
 		}
@@ -104,7 +117,8 @@ func runDaemon(o *options) int {
 		}
 	}
 
-	cpTargets, loaded, err := loadCheckpoint(o, client)
+	srcMetrics := kubesource.NewMetrics(reg)
+	cpTargets, loaded, err := loadCheckpoint(o, client, me, conf, srcMetrics)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -119,12 +133,15 @@ func runDaemon(o *options) int {
 	var src *kubesource.Source
 	since, skip := resume(loaded, built, kubesource.Scopes(settings.Namespaces), func(e *core.Event) string { return src.ScopeOf(e) })
 	pipeline.SetSkip(skip)
+	emit, emitWait := eventMetrics(o, reg, pipeline.Push, func(e *core.Event) bool { return pipeline.PushWait(ctx, e) })
 	src, err = kubesource.New(kubesource.Config{
-		Client:       client,
-		Namespaces:   settings.Namespaces,
-		Cluster:      o.clusterName,
-		Emit:         pipeline.Push,
-		Metrics:      kubesource.NewMetrics(reg),
+		Client:     client,
+		Namespaces: settings.Namespaces,
+		Cluster:    o.clusterName,
+		Emit:       emit,
+		// A catch-up (resume, relist) waits for room in the sinks' queues instead of dropping.
+		EmitWait:     emitWait,
+		Metrics:      srcMetrics,
 		Since:        since,
 		SinceIgnored: func() { pipeline.SetSkip(nil) },
 		EventTTL:     o.eventTTL,
@@ -134,7 +151,7 @@ func runDaemon(o *options) int {
 		glog.Errorf("%v", err)
 		return 2
 	}
-	restarts, err := newPodRestarts(&o.podRestarts, settings, o.clusterName, src, pipeline.Push, reg)
+	restarts, err := newPodRestarts(&o.podRestarts, settings, o.clusterName, src, pipeline.Push, reg, loaded)
 	if err != nil {
 		glog.Errorf("%v", err)
 		return 2
@@ -144,7 +161,7 @@ func runDaemon(o *options) int {
 
 	var cpWriter *checkpoint.Writer
 	if len(cpTargets) > 0 {
-		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built), nil, checkpoint.NewMetrics(reg), loaded)
+		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built, me.origin(), restartCounts(restarts)), nil, checkpoint.NewMetrics(reg), loaded)
 		go cpWriter.Run(ctx, pipeline.Progress())
 	}
 	srcDone := make(chan struct{})
@@ -175,7 +192,7 @@ func runDaemon(o *options) int {
 }
 
 func printVersionLog() {
-	glog.Infof("herald %s (commit %s, built %s)", version, commit, date)
+	glog.Info(versionString())
 }
 
 // connect parses --source and builds the one client every part shares.

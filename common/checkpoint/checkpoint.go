@@ -15,8 +15,8 @@ import (
 )
 
 // formatVersion is the "version" field Encode writes. Decode also reads version 1 (herald
-// 0.1: one position, no per-sink ones).
-const formatVersion = 2
+// 0.1: one position, no per-sink ones) and 2 (no writer, no restart counts).
+const formatVersion = 3
 
 // Checkpoint is a delivered position: every event written at or below ResourceVersion had left
 // every sink (delivered, filtered, rejected, or dropped and counted) by Time; every event at or
@@ -30,6 +30,25 @@ type Checkpoint struct {
 	// Sink(K). A namespace where nothing happens then holds back no other.
 	Scopes map[string]uint64
 	Time   time.Time
+	// Restarts are the last restart count seen per container ("podUID/container"; only counts
+	// above 0) by the pod restart source, so that a restart that happened while herald was down
+	// or handing over is reported after resume.
+	Restarts map[string]int32
+	// RestartsTracked says the saving herald watched pod restarts, so Restarts is complete
+	// (empty: no container had restarted).
+	RestartsTracked bool
+	// Origin is who saved the checkpoint; zero in checkpoints older than format 3.
+	Origin Origin
+}
+
+// Origin identifies the herald that saved a checkpoint: its --instance, a fingerprint of its
+// configuration (sinks, source, cluster name), and its process. A herald that finds another
+// instance's checkpoint, or sees another process write its own while it runs, reports an
+// instance conflict.
+type Origin struct {
+	Instance string `json:"instance"`
+	Config   string `json:"config"`
+	Process  string `json:"process"`
 }
 
 // Sink is the position of the sink with key: its own, or ResourceVersion when it has none (it is
@@ -48,7 +67,8 @@ func at(m map[string]uint64, key string, floor uint64) uint64 {
 
 // samePosition reports whether a and b are the same positions, whatever their times.
 func samePosition(a, b Checkpoint) bool {
-	return a.ResourceVersion == b.ResourceVersion && maps.Equal(a.Sinks, b.Sinks) && maps.Equal(a.Scopes, b.Scopes)
+	return a.ResourceVersion == b.ResourceVersion && maps.Equal(a.Sinks, b.Sinks) && maps.Equal(a.Scopes, b.Scopes) &&
+		maps.Equal(a.Restarts, b.Restarts) && a.RestartsTracked == b.RestartsTracked
 }
 
 // wire is the stored form. resourceVersions are strings, as the API server writes them.
@@ -57,6 +77,9 @@ type wire struct {
 	ResourceVersion string            `json:"resourceVersion"`
 	Sinks           map[string]string `json:"sinks,omitempty"`
 	Scopes          map[string]string `json:"scopes,omitempty"`
+	Restarts        map[string]int32  `json:"restarts,omitempty"`
+	RestartsTracked bool              `json:"restartsTracked,omitempty"`
+	Writer          *Origin           `json:"writer,omitempty"`
 	Time            string            `json:"time"`
 }
 
@@ -90,6 +113,14 @@ func decodeMap(m map[string]string, what string) (map[string]uint64, error) {
 func Encode(c Checkpoint) []byte {
 	w := wire{Version: formatVersion, ResourceVersion: strconv.FormatUint(c.ResourceVersion, 10), Time: c.Time.UTC().Format(time.RFC3339Nano),
 		Sinks: encodeMap(c.Sinks), Scopes: encodeMap(c.Scopes)}
+	if len(c.Restarts) > 0 {
+		w.Restarts = c.Restarts
+	}
+	w.RestartsTracked = c.RestartsTracked
+	if c.Origin != (Origin{}) {
+		origin := c.Origin
+		w.Writer = &origin
+	}
 	b, _ := json.Marshal(w) // map keys are sorted: the same checkpoint encodes the same
 	return b
 }
@@ -115,8 +146,11 @@ func decode(b []byte) (Checkpoint, error) {
 	if err := dec.Decode(&w); err != nil {
 		return Checkpoint{}, fmt.Errorf("not a herald checkpoint: %v", err)
 	}
-	if w.Version != formatVersion && w.Version != 1 {
-		return Checkpoint{}, fmt.Errorf("checkpoint format version %d; this herald reads versions 1 and %d (a newer herald wrote it?)", w.Version, formatVersion)
+	if w.Version < 1 || w.Version > formatVersion {
+		return Checkpoint{}, fmt.Errorf("checkpoint format version %d; this herald reads versions 1 to %d (a newer herald wrote it?)", w.Version, formatVersion)
+	}
+	if w.Version < 3 && (w.Restarts != nil || w.Writer != nil || w.RestartsTracked) {
+		return Checkpoint{}, fmt.Errorf("checkpoint format version %d has no restart counts or writer", w.Version)
 	}
 	if w.Version == 1 && (w.Sinks != nil || w.Scopes != nil) {
 		return Checkpoint{}, errors.New("checkpoint format version 1 has no per-sink or per-namespace positions")
@@ -135,6 +169,15 @@ func decode(b []byte) (Checkpoint, error) {
 	}
 	if c.Scopes, err = decodeMap(w.Scopes, "namespace"); err != nil {
 		return Checkpoint{}, err
+	}
+	for k, n := range w.Restarts {
+		if n <= 0 {
+			return Checkpoint{}, fmt.Errorf("checkpoint restart count %d of container %q is not positive", n, k)
+		}
+	}
+	c.Restarts, c.RestartsTracked = w.Restarts, w.RestartsTracked
+	if w.Writer != nil {
+		c.Origin = *w.Writer
 	}
 	return c, nil
 }

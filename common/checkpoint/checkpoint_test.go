@@ -39,12 +39,12 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			t.Errorf("encoding is %d bytes: %s", len(b), b)
 		}
 	}
-	if got := string(Encode(Checkpoint{ResourceVersion: 42, Time: t0})); got != `{"version":2,"resourceVersion":"42","time":"2026-11-23T18:53:15.123456789Z"}` {
+	if got := string(Encode(Checkpoint{ResourceVersion: 42, Time: t0})); got != `{"version":3,"resourceVersion":"42","time":"2026-11-23T18:53:15.123456789Z"}` {
 		t.Errorf("encoding changed: %s", got)
 	}
 	withSinks := Checkpoint{ResourceVersion: 42, Sinks: map[string]uint64{"webhook:http://b/": 50, "kafka:?brokers=k:9092": 42}, Time: t0}
 	b := Encode(withSinks)
-	if got := string(b); got != `{"version":2,"resourceVersion":"42","sinks":{"kafka:?brokers=k:9092":"42","webhook:http://b/":"50"},"time":"2026-11-23T18:53:15.123456789Z"}` {
+	if got := string(b); got != `{"version":3,"resourceVersion":"42","sinks":{"kafka:?brokers=k:9092":"42","webhook:http://b/":"50"},"time":"2026-11-23T18:53:15.123456789Z"}` {
 		t.Errorf("encoding with sinks changed: %s", got)
 	}
 	got, err := Decode(b)
@@ -59,6 +59,16 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if err != nil || !samePosition(got, withScopes) || got.Scope("pay") != 90 || got.Scope("other") != 40 {
 		t.Errorf("round trip of %+v gave %+v, %v", withScopes, got, err)
 	}
+	full := Checkpoint{ResourceVersion: 40, Restarts: map[string]int32{"uid-1/app": 3}, Time: t0,
+		Origin: Origin{Instance: "team-a", Config: "c0ffee", Process: "pod-1_1234"}}
+	got, err = Decode(Encode(full))
+	if err != nil || !samePosition(got, full) || got.Origin != full.Origin {
+		t.Errorf("round trip of %+v gave %+v, %v", full, got, err)
+	}
+	// What herald 0.2 wrote (format 2) still resumes.
+	if v2, err := Decode([]byte(`{"version":2,"resourceVersion":"42","sinks":{"a":"43"},"time":"2026-11-23T18:53:15Z"}`)); err != nil || v2.Sink("a") != 43 {
+		t.Errorf("version 2: %+v, %v", v2, err)
+	}
 	// What herald 0.1 wrote still resumes.
 	v1, err := Decode([]byte(`{"version":1,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`))
 	if err != nil || v1.ResourceVersion != 42 || v1.Sink("any") != 42 {
@@ -68,7 +78,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 
 func TestDecodeRefusesWhatItCannotTrust(t *testing.T) {
 	for _, in := range []string{
-		``, `not json`, `{"version":3,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`,
+		``, `not json`, `{"version":4,"resourceVersion":"42","time":"2026-11-23T18:53:15Z"}`,
+		`{"version":2,"resourceVersion":"42","restarts":{"u/c":1},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":2,"resourceVersion":"42","writer":{"instance":"a"},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":3,"resourceVersion":"42","restarts":{"u/c":0},"time":"2026-11-23T18:53:15Z"}`,
+		`{"version":3,"resourceVersion":"42","writer":{"instance":"a","other":1},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":1,"resourceVersion":"42","sinks":{"a":"43"},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":2,"resourceVersion":"42","sinks":{"a":"-1"},"time":"2026-11-23T18:53:15Z"}`,
 		`{"version":2,"resourceVersion":"42","sinks":{"a":"0"},"time":"2026-11-23T18:53:15Z"}`,
@@ -207,15 +221,19 @@ func TestLoadNewest(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := []Target{{Store: older}, {Store: empty}, {Store: garbage}, {Store: newer}}
-	c, from, err := LoadNewest(targets)
+	c, from, garbled, err := LoadNewest(targets)
 	if err != nil || c.ResourceVersion != 12 || from != newer {
 		t.Errorf("LoadNewest = %+v from %v, %v; want 12 from %s", c, from, err, newer)
 	}
-	if _, _, err := LoadNewest([]Target{{Store: empty}, {Store: garbage}}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("LoadNewest of nothing usable: %v, want ErrNotFound", err)
+	if len(garbled) != 1 || !strings.Contains(garbled[0].Error(), garbage.Path) {
+		t.Errorf("garbled = %v, want the garbage file's error, naming it", garbled)
+	}
+	// Only garbage: not found, and the garbage reported, never a silent "none saved".
+	if _, _, garbled, err := LoadNewest([]Target{{Store: empty}, {Store: garbage}}); !errors.Is(err, ErrNotFound) || len(garbled) != 1 {
+		t.Errorf("LoadNewest of nothing usable: %v (garbled %v), want ErrNotFound and the garbage reported", err, garbled)
 	}
 	unreadable := &File{Path: dir} // a directory: read fails with an I/O error
-	if _, _, err := LoadNewest([]Target{{Store: older}, {Store: unreadable}}); err == nil || errors.Is(err, ErrNotFound) {
+	if _, _, _, err := LoadNewest([]Target{{Store: older}, {Store: unreadable}}); err == nil || errors.Is(err, ErrNotFound) {
 		t.Errorf("LoadNewest with an unreadable store: %v, want its error", err)
 	}
 }

@@ -25,6 +25,11 @@ type ConfigMap struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Name      string
+	// OnForeignWrite, when set, is called when a save finds that another process wrote the
+	// ConfigMap since this one last read or wrote it: two heralds share the checkpoint (two
+	// installs with one --instance, or replicas without --leader-elect). other is what the
+	// checkpoint says of that writer (zero for a herald older than format 3).
+	OnForeignWrite func(other Origin)
 
 	mu   sync.Mutex
 	last *corev1.ConfigMap // as last read or written, for updates
@@ -64,9 +69,13 @@ func (c *ConfigMap) Save(cp Checkpoint) error {
 	defer cancel()
 	cms := c.Client.CoreV1().ConfigMaps(c.Namespace)
 	data := string(Encode(cp))
+	conflicted := false
 	for attempt := 0; attempt < 2; attempt++ {
 		if c.last == nil {
 			cm, err := cms.Get(ctx, c.Name, metav1.GetOptions{})
+			if err == nil && conflicted {
+				c.checkForeign(cm, cp.Origin)
+			}
 			switch {
 			case apierrors.IsNotFound(err):
 				cm = &corev1.ConfigMap{
@@ -96,6 +105,7 @@ func (c *ConfigMap) Save(cp Checkpoint) error {
 		updated, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			c.last = nil
+			conflicted = apierrors.IsConflict(err)
 			continue
 		}
 		if err != nil {
@@ -114,4 +124,16 @@ func rbacHint(err error) string {
 		return " (grant herald's ServiceAccount get, create and update on this ConfigMap: a Role in its namespace, as deploy/kubernetes/herald.yaml does)"
 	}
 	return ""
+}
+
+// checkForeign reports, through OnForeignWrite, a checkpoint in cm saved by another process
+// than self.
+func (c *ConfigMap) checkForeign(cm *corev1.ConfigMap, self Origin) {
+	if c.OnForeignWrite == nil {
+		return
+	}
+	other, err := Decode([]byte(cm.Data[ConfigMapKey]))
+	if err != nil || other.Origin.Process == "" || other.Origin.Process != self.Process {
+		c.OnForeignWrite(other.Origin)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang/glog"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 )
@@ -75,11 +74,11 @@ func parseOne(value string, client kubernetes.Interface) (Store, error) {
 
 // LoadNewest loads every target's checkpoint and returns the newest (by saved time): after a
 // container restart the local file is ahead of the ConfigMap; on a new node only the ConfigMap
-// has one. It returns ErrNotFound when none has one. A checkpoint that cannot be decoded is
-// logged and passed over; any other error (RBAC, I/O) is returned.
-func LoadNewest(targets []Target) (Checkpoint, Store, error) {
-	var best Checkpoint
-	var from Store
+// has one. It returns ErrNotFound when none has one. A checkpoint that cannot be decoded (garbled,
+// or written by something else) is passed over and returned in garbled, for the caller to log
+// as an error and count as a gap: the positions it held are lost. Any other error (RBAC, I/O)
+// is returned.
+func LoadNewest(targets []Target) (best Checkpoint, from Store, garbled []error, err error) {
 	for _, t := range targets {
 		c, err := t.Store.Load()
 		var d *DecodeError
@@ -87,17 +86,17 @@ func LoadNewest(targets []Target) (Checkpoint, Store, error) {
 		case errors.Is(err, ErrNotFound):
 			continue
 		case errors.As(err, &d):
-			glog.Errorf("checkpoint %s: %v; passing over it (it is overwritten on the next save)", t.Store, err)
+			garbled = append(garbled, err)
 			continue
 		case err != nil:
-			return Checkpoint{}, nil, err
+			return Checkpoint{}, nil, garbled, err
 		}
 		if from == nil || c.Time.After(best.Time) {
 			best, from = c, t.Store
 		}
 	}
 	if from == nil {
-		return Checkpoint{}, nil, ErrNotFound
+		return Checkpoint{}, nil, garbled, ErrNotFound
 	}
-	return best, from, nil
+	return best, from, garbled, nil
 }

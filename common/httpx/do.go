@@ -31,8 +31,9 @@ type Validator func(resp *http.Response, body []byte) error
 
 // Do sends req once, within the client's timeout and ctx, and returns the 2xx reply's body (at
 // most MaxReplyBody bytes). The reply is always drained and closed. Network errors and 408, 425,
-// 429 and 5xx replies return a retryable *Error carrying the receiver's Retry-After; any other
-// status, and any failure validate calls permanent, returns core.Permanent(*Error). Every error's
+// 429 and 5xx replies return a retryable *Error carrying the receiver's Retry-After; 401, 403
+// and a validator's credential rejection return core.Credential(*Error); any other status, and
+// any failure validate calls permanent, returns core.Permanent(*Error). Every error's
 // text is scrubbed of the secrets req carries (URL query values, path tokens, credentials,
 // authorization headers) and of secret-looking parameters.
 func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) ([]byte, error) {
@@ -59,6 +60,10 @@ func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorBodyLimit))
 		e.Detail = s.scrub(oneLine(snippet))
+		if credentialStatus(resp.StatusCode) {
+			e.Credential, e.Fix = true, CredentialStatusFix(resp.StatusCode)
+			return nil, core.Credential(&e, e.Fix)
+		}
 		if !retryableStatus(resp.StatusCode) {
 			return nil, core.Permanent(&e)
 		}
@@ -87,12 +92,16 @@ func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) 
 		e.Code = rejected.Code
 		e.Detail = s.scrub(rejected.Detail)
 		e.Retryable = rejected.Retryable
+		e.Credential, e.Fix = rejected.Credential, rejected.Fix
 		e.Wait = rejected.Wait
 	default:
 		e.Detail = s.scrub(verr.Error())
 		e.Retryable = !core.IsPermanent(verr)
 	}
-	if !e.Retryable {
+	switch {
+	case e.Credential:
+		return body, core.Credential(&e, e.Fix)
+	case !e.Retryable:
 		return body, core.Permanent(&e)
 	}
 	return body, &e
@@ -103,6 +112,13 @@ func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) 
 // backoff decides).
 func Reject(code, detail string, retryable bool, wait time.Duration) error {
 	return &Error{Code: code, Detail: detail, Retryable: retryable, Wait: wait}
+}
+
+// RejectCredential is what a Validator returns for a reply that refuses herald's credential (a
+// robot key or token the service does not know, a signature made with the wrong secret): the
+// sink is down until someone fixes it, and fix says what to fix.
+func RejectCredential(code, detail, fix string) error {
+	return &Error{Code: code, Detail: detail, Credential: true, Fix: fix}
 }
 
 // networkDetail describes a failed round trip without the URL net/http puts in its errors.

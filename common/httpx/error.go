@@ -13,7 +13,8 @@ const MaxRetryAfter = 10 * time.Minute
 
 // Error is a delivery that did not succeed: a network failure, a status herald does not accept,
 // or a 2xx reply whose body reports an error. Its text is scrubbed of secrets. Do returns it as
-// is when a retry may help, and wrapped in core.Permanent when it cannot.
+// is when a retry may help, wrapped in core.Credential when the receiver refused herald's
+// credential (retried until it works), and wrapped in core.Permanent when no retry can help.
 type Error struct {
 	// Method and Endpoint ("https://host", never the path or query) name the request.
 	Method   string
@@ -26,6 +27,10 @@ type Error struct {
 	Detail string
 	// Retryable reports whether trying again later may succeed.
 	Retryable bool
+	// Credential reports a refused credential or authorisation (401, 403, a robot's "invalid
+	// key" code): retried until someone fixes it. Fix says what to fix.
+	Credential bool
+	Fix        string
 	// Wait is how long the receiver asked herald to wait (Retry-After), 0 when it did not say.
 	Wait time.Duration
 }
@@ -58,7 +63,8 @@ func (e *Error) Error() string {
 func (e *Error) RetryAfter() time.Duration { return e.Wait }
 
 // retryableStatus reports whether a non-2xx status is worth retrying: the receiver timed out,
-// is rate limiting, or failed on its side. Any other 4xx means the request itself is wrong.
+// is rate limiting, or failed on its side. 401 and 403 are refused credentials (see
+// credentialStatus); any other 4xx means the request itself is wrong.
 func retryableStatus(code int) bool {
 	switch {
 	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests:
@@ -91,4 +97,19 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	return min(d, MaxRetryAfter)
+}
+
+// credentialStatus reports a status that refuses herald's credential or authorisation rather
+// than the request: 401 (no valid credential) and 403 (not allowed). Both are outages until
+// someone fixes the credential, never a verdict on the events.
+func credentialStatus(code int) bool {
+	return code == http.StatusUnauthorized || code == http.StatusForbidden
+}
+
+// CredentialStatusFix is the fix for a 401 or 403 reply.
+func CredentialStatusFix(code int) string {
+	if code == http.StatusForbidden {
+		return "the receiver knows the credential but does not allow this request: grant it the permission, or use a credential that has it"
+	}
+	return "the receiver does not accept the credential: check the token, key or password the sink sends"
 }

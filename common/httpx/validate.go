@@ -26,7 +26,14 @@ type Codes struct {
 	RateLimitWait time.Duration
 	// Retryable lists the codes for a passing failure on the service's side ("system busy").
 	Retryable []string
-	// Every other code is permanent: a wrong key, a refused payload, a missing keyword.
+	// Credential maps the codes that refuse herald's credential (a robot key the service does
+	// not know, a wrong signing secret, a token that expired) to the fix: the sink is down
+	// until someone fixes it, and its events are kept. CredentialCheck, when set, decides for
+	// codes whose meaning depends on the message (DingTalk's 310000 is a wrong signature or a
+	// missing keyword): the fix and true when the reply is about the credential.
+	Credential      map[string]string
+	CredentialCheck func(code, msg string) (fix string, ok bool)
+	// Every other code is permanent: a refused payload, a missing keyword.
 }
 
 // JSONCodes returns a Validator for services that answer 200 with an error code in a JSON
@@ -50,6 +57,14 @@ func JSONCodes(c Codes) Validator {
 			return nil
 		}
 		msg, _ := field(obj, c.MessageFields)
+		if fix, ok := c.Credential[code]; ok {
+			return RejectCredential(code, msg, fix)
+		}
+		if c.CredentialCheck != nil {
+			if fix, ok := c.CredentialCheck(code, msg); ok {
+				return RejectCredential(code, msg, fix)
+			}
+		}
 		switch {
 		case slices.Contains(c.RateLimited, code):
 			return Reject(code, msg+" (rate limited)", true, c.RateLimitWait)

@@ -24,7 +24,9 @@ const ContentKey = "content"
 // watchStartTimeout bounds how long New waits for the ConfigMap watch to start.
 const watchStartTimeout = 30 * time.Second
 
-// startConfigMap reads the ConfigMap, compiles its template and starts watching it.
+// startConfigMap reads the ConfigMap, compiles its template and starts watching it. For a
+// kube-eventer template (Options.KubeEventer), a ConfigMap that cannot be used is a warning and
+// Default stands in until it can.
 func (b *Body) startConfigMap(ctx context.Context) error {
 	b.cmNamespace, b.cmName = b.o.ConfigMapNamespace, b.o.ConfigMapName
 	if b.cmNamespace == "" {
@@ -32,23 +34,67 @@ func (b *Body) startConfigMap(ctx context.Context) error {
 	}
 	b.source = fmt.Sprintf("ConfigMap %s/%s, key %q", b.cmNamespace, b.cmName, ContentKey)
 	if b.o.Kube == nil {
-		return fmt.Errorf("%s: custom_body_configmap=%s needs a Kubernetes client and none is configured; "+
+		err := fmt.Errorf("%s: custom_body_configmap=%s needs a Kubernetes client and none is configured; "+
 			"give --source=kubernetes:... or use body_template instead", b.o.Owner, b.cmName)
+		if b.lenient() {
+			return b.fallBack(err)
+		}
+		return err
 	}
 	cm, err := b.o.Kube.CoreV1().ConfigMaps(b.cmNamespace).Get(ctx, b.cmName, metav1.GetOptions{})
 	if err != nil {
-		return b.apiError("get", err)
+		if !b.lenient() {
+			return b.apiError("get", err)
+		}
+		if err := b.fallBack(b.apiError("get", err)); err != nil {
+			return err
+		}
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			return nil // a watch would fail the same way; granting access needs a restart
+		}
+		return b.watch(ctx, false)
 	}
 	c, err := b.compileConfigMap(cm)
 	if err != nil {
-		return fmt.Errorf("%s: %v", b.o.Owner, err)
+		if !b.lenient() {
+			return fmt.Errorf("%s: %v", b.o.Owner, err)
+		}
+		if err := b.fallBack(fmt.Errorf("%s: %v", b.o.Owner, err)); err != nil {
+			return err
+		}
+		b.lastRV = cm.ResourceVersion
+		return b.watch(ctx, false)
 	}
 	b.cur.Store(c)
 	b.lastRV = cm.ResourceVersion
-	if err := b.watch(ctx); err != nil {
-		return err
+	if err := b.watch(ctx, true); err != nil {
+		if !b.lenient() {
+			return err
+		}
+		// kube-eventer read the ConfigMap once; herald does the same when it may not watch it.
+		b.o.Warnf("custom_body_configmap", "%v; kube-eventer read the ConfigMap once at start, and so does herald now: an edit takes effect after a restart", err)
+		return nil
 	}
 	b.o.Metrics.init(b.o.SinkID)
+	return nil
+}
+
+// lenient reports whether a ConfigMap that cannot be used is a warning (a kube-eventer template
+// with a default to fall back to) rather than an error.
+func (b *Body) lenient() bool {
+	return b.o.KubeEventer && b.o.Default != "" && b.o.Warnf != nil
+}
+
+// fallBack puts Default in use in place of the ConfigMap, with a warning that says why.
+func (b *Body) fallBack(why error) error {
+	c, err := b.compile(b.o.Default)
+	if err != nil {
+		return fmt.Errorf("%s: the default body template %v", b.o.Owner, err)
+	}
+	c.fallback = true
+	b.cur.Store(c)
+	b.o.Warnf("custom_body_configmap", "%v; kube-eventer then sent its default body, and so does herald, switching to the ConfigMap's template as soon as it holds one that works (no restart needed)",
+		strings.TrimPrefix(why.Error(), b.o.Owner+": "))
 	return nil
 }
 
@@ -86,10 +132,11 @@ func (b *Body) compileConfigMap(cm *corev1.ConfigMap) (*compiled, error) {
 	return c, nil
 }
 
-// watch runs an informer on this one ConfigMap (a field selector on metadata.name) and waits
-// until it has listed and its first watch is open, so a missing list or watch permission fails
-// New instead of being retried in the background forever.
-func (b *Body) watch(parent context.Context) error {
+// watch runs an informer on this one ConfigMap (a field selector on metadata.name). With wait, it
+// waits until the informer has listed and its first watch is open, so a missing list or watch
+// permission fails New instead of being retried in the background forever; without, it returns
+// at once and the informer applies the ConfigMap when it appears.
+func (b *Body) watch(parent context.Context, wait bool) error {
 	ctx, cancel := context.WithCancel(parent)
 	sel := fields.OneTermEqualSelector("metadata.name", b.cmName).String()
 	cms := b.o.Kube.CoreV1().ConfigMaps(b.cmNamespace)
@@ -125,6 +172,9 @@ func (b *Body) watch(parent context.Context) error {
 		defer close(b.done)
 		ctrl.RunWithContext(ctx)
 	}()
+	if !wait {
+		return nil
+	}
 
 	timer := time.NewTimer(watchStartTimeout)
 	defer timer.Stop()
@@ -192,8 +242,10 @@ func (b *Body) onChange(obj any) {
 		return // a relist, or the object New already read (the fake clientset sets no versions)
 	}
 	b.lastRV = cm.ResourceVersion
-	if text, ok := cm.Data[ContentKey]; ok && text == b.cur.Load().text {
-		return // metadata-only change
+	if cur := b.cur.Load(); !cur.fallback {
+		if text, ok := cm.Data[ContentKey]; ok && text == cur.text {
+			return // metadata-only change
+		}
 	}
 	c, err := b.compileConfigMap(cm)
 	if err != nil {

@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,71 @@ func TestConfigMapStartErrors(t *testing.T) {
 				}
 			}
 		})
+		// A kube-eventer template starts anyway, as kube-eventer did: with the default body
+		// while the ConfigMap cannot be used (or, when only the watch is denied, with the
+		// ConfigMap read once), and one warning that says the same.
+		t.Run(tt.name+", kube-eventer", func(t *testing.T) {
+			kube := fake.NewClientset(tt.objects...)
+			if tt.setup != nil {
+				tt.setup(kube)
+			}
+			var warnings []string
+			o := cmOptions(kube, nil)
+			o.KubeEventer = true
+			o.Warnf = func(name, format string, args ...any) {
+				warnings = append(warnings, name+": "+fmt.Sprintf(format, args...))
+			}
+			b, err := New(context.Background(), o)
+			if err != nil {
+				t.Fatalf("New failed; kube-eventer started: %v", err)
+			}
+			defer b.Close()
+			if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "custom_body_configmap: ") {
+				t.Fatalf("warnings %q, want one about custom_body_configmap", warnings)
+			}
+			for _, w := range tt.want[1:] {
+				if !strings.Contains(warnings[0], w) {
+					t.Errorf("warning lacks %q:\n%s", w, warnings[0])
+				}
+			}
+			out, err := b.Render(SampleEvent())
+			if err != nil {
+				t.Fatal(err)
+			}
+			readOnce := strings.HasSuffix(tt.name, "watch forbidden") || tt.name == "list forbidden"
+			switch {
+			case readOnce && string(out) != "{}":
+				t.Errorf("rendered %s, want the ConfigMap's template read once", out)
+			case !readOnce && !strings.Contains(string(out), `"EventReason": "BackOff"`):
+				t.Errorf("rendered %s, want kube-eventer's default body", out)
+			case !readOnce && !strings.Contains(b.Source(), "kube-eventer's default body, standing in until ConfigMap monitoring/herald-body"):
+				t.Errorf("Source() = %q", b.Source())
+			}
+		})
+	}
+}
+
+// TestConfigMapFallbackSwitches: a kube-eventer template whose ConfigMap is missing at start is
+// served by the default body until the ConfigMap is created, then by the ConfigMap's template.
+func TestConfigMapFallbackSwitches(t *testing.T) {
+	kube := fake.NewClientset()
+	o := cmOptions(kube, nil)
+	o.KubeEventer = true
+	o.Warnf = func(string, string, ...any) {}
+	b, err := New(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := kube.CoreV1().ConfigMaps(cmNS).Create(context.Background(), bodyConfigMap(`{"v":"late {{ .Reason }}"}`), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the ConfigMap's template in use", func() bool {
+		out, err := b.Render(SampleEvent())
+		return err == nil && string(out) == `{"v":"late BackOff"}`
+	})
+	if b.Source() != `ConfigMap monitoring/herald-body, key "content"` {
+		t.Errorf("Source() = %q", b.Source())
 	}
 }
 

@@ -6,64 +6,148 @@ import (
 	"unicode/utf8"
 )
 
-// escaperName is the function JSON mode appends to every interpolating pipeline. It is
-// registered with the other helpers; the odd name keeps it out of people's way.
-const escaperName = "_herald_json_string"
+// escaperName is the function JSON mode appends to every pipeline whose output lands inside a
+// JSON string literal of the template; kubeEscaperName is the one a kube-eventer template gets
+// (escapes only a value that would otherwise break the JSON). They are registered with the
+// other helpers; the odd names keep them out of people's way.
+const (
+	escaperName     = "_herald_json_string"
+	kubeEscaperName = "_herald_json_string_min"
+)
 
 // jsonProducers are helpers whose result is already a JSON document or JSON string literal, so
 // a pipeline ending in one of them is left alone (escaping it again would double-escape).
 var jsonProducers = map[string]bool{"toJson": true, "quote": true}
 
-// escapeTemplates rewrites every template in the set the way html/template does: each action
-// that writes output gets the JSON string escaper appended to its pipeline. Actions that only
-// assign a variable write nothing and are left alone, as are control structures' conditions.
-func escapeTemplates(t *template.Template) {
+// jsonContext is where the template's output stands in the JSON document it writes.
+type jsonContext int
+
+const (
+	outsideString  jsonContext = iota // between values: a value printed here is left as is
+	inString                          // inside a "..." literal: a value printed here is escaped
+	afterBackslash                    // inside a literal, just after a backslash
+)
+
+// advance returns the context after the template text s, read as JSON.
+func advance(c jsonContext, s string) jsonContext {
+	for i := 0; i < len(s); i++ {
+		switch c {
+		case outsideString:
+			if s[i] == '"' {
+				c = inString
+			}
+		case inString:
+			switch s[i] {
+			case '\\':
+				c = afterBackslash
+			case '"':
+				c = outsideString
+			}
+		case afterBackslash:
+			c = inString
+		}
+	}
+	return c
+}
+
+// escaper rewrites a template set in JSON mode, the way html/template rewrites HTML: it follows
+// the JSON context through the template's text, and gives each action that prints inside a
+// string literal the escaper (name) as the last command of its pipeline. An action that prints
+// outside a string ({{ .Count }}, {{ printf "%q" .Message }}, {{ toJson .InvolvedObject }})
+// writes its own JSON and is left as kube-eventer rendered it. The output of such an action is
+// taken to be a whole JSON value, so it leaves the context as it found it.
+type escaper struct {
+	set  *template.Template
+	name string
+	// done holds the end context of each named template already rewritten; a template called
+	// from several places is rewritten for its first call's context.
+	done map[string]jsonContext
+}
+
+// escapeTemplates rewrites the template named t.Name() and, through their calls, the templates
+// it uses. name is the escaper function to append.
+func escapeTemplates(t *template.Template, name string) {
+	e := &escaper{set: t, name: name, done: map[string]jsonContext{}}
+	e.template(t.Name(), outsideString)
+	// Templates nobody calls from the main one are never executed; rewrite them anyway, from
+	// outside a string, so that none is left unescaped.
 	for _, tt := range t.Templates() {
-		if tt.Tree != nil && tt.Tree.Root != nil {
-			escapeNode(tt.Tree.Root)
-		}
+		e.template(tt.Name(), outsideString)
 	}
 }
 
-func escapeNode(n parse.Node) {
+func (e *escaper) template(name string, c jsonContext) jsonContext {
+	if end, ok := e.done[name]; ok {
+		return end
+	}
+	e.done[name] = c // a recursive call sees the entry context
+	t := e.set.Lookup(name)
+	if t == nil || t.Tree == nil || t.Tree.Root == nil {
+		return c
+	}
+	end := e.list(t.Tree.Root, c)
+	e.done[name] = end
+	return end
+}
+
+func (e *escaper) list(l *parse.ListNode, c jsonContext) jsonContext {
+	if l == nil {
+		return c
+	}
+	for _, n := range l.Nodes {
+		c = e.node(n, c)
+	}
+	return c
+}
+
+func (e *escaper) node(n parse.Node, c jsonContext) jsonContext {
 	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return
-		}
-		for _, c := range n.Nodes {
-			escapeNode(c)
-		}
+	case *parse.TextNode:
+		return advance(c, string(n.Text))
 	case *parse.ActionNode:
-		escapePipe(n.Pipe)
+		if c != outsideString {
+			e.pipe(n.Pipe)
+		}
+		return c
 	case *parse.IfNode:
-		escapeNode(n.List)
-		escapeNode(n.ElseList)
-	case *parse.RangeNode:
-		escapeNode(n.List)
-		escapeNode(n.ElseList)
+		return e.branches(n.List, n.ElseList, c)
 	case *parse.WithNode:
-		escapeNode(n.List)
-		escapeNode(n.ElseList)
+		return e.branches(n.List, n.ElseList, c)
+	case *parse.RangeNode:
+		// The body may run any number of times: it is taken to leave the context as it found it.
+		e.list(n.List, c)
+		e.list(n.ElseList, c)
+		return c
+	case *parse.TemplateNode:
+		return e.template(n.Name, c)
 	}
-	// TextNode, CommentNode, TemplateNode (the called template is escaped on its own),
-	// BreakNode and ContinueNode write nothing that needs escaping.
+	// CommentNode, BreakNode and ContinueNode write nothing.
+	return c
 }
 
-func escapePipe(p *parse.PipeNode) {
+// branches rewrites both branches from the same context. When they end in different contexts
+// the template's JSON depends on the data; the first branch's end is used, and the sample
+// renders (which take both kinds of branch) catch a template that then breaks.
+func (e *escaper) branches(list, elseList *parse.ListNode, c jsonContext) jsonContext {
+	end := e.list(list, c)
+	e.list(elseList, c)
+	return end
+}
+
+func (e *escaper) pipe(p *parse.PipeNode) {
 	if p == nil || len(p.Decl) > 0 || len(p.Cmds) == 0 {
 		return // {{ $x := ... }} writes nothing
 	}
 	last := p.Cmds[len(p.Cmds)-1]
 	if id, ok := last.Args[0].(*parse.IdentifierNode); ok {
-		if id.Ident == escaperName || jsonProducers[id.Ident] {
+		if id.Ident == escaperName || id.Ident == kubeEscaperName || jsonProducers[id.Ident] {
 			return
 		}
 	}
 	p.Cmds = append(p.Cmds, &parse.CommandNode{
 		NodeType: parse.NodeCommand,
 		Pos:      p.Position(),
-		Args:     []parse.Node{parse.NewIdentifier(escaperName).SetTree(nil).SetPos(p.Position())},
+		Args:     []parse.Node{parse.NewIdentifier(e.name).SetTree(nil).SetPos(p.Position())},
 	})
 }
 
@@ -75,6 +159,57 @@ func jsonStringFunc(v any) (string, error) {
 		return "", err
 	}
 	return escapeJSONString(s), nil
+}
+
+// kubeJSONStringFunc is the escaper a kube-eventer template gets: a value that is already valid
+// inside a JSON string is printed as is, byte for byte what kube-eventer sent; only a value that
+// would break the JSON (a quote, a control character, a lone backslash, invalid UTF-8) is
+// escaped. So wherever kube-eventer's body was valid JSON, herald's is the same.
+func kubeJSONStringFunc(v any) (string, error) {
+	s, err := printString(v)
+	if err != nil {
+		return "", err
+	}
+	if validInString(s) {
+		return s, nil
+	}
+	return escapeJSONString(s), nil
+}
+
+// validInString reports whether s can stand inside a JSON string literal as it is: valid UTF-8,
+// no quote, no control character, and every backslash starting a JSON escape.
+func validInString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c == '"':
+			return false
+		case c == '\\':
+			i++
+			if i == len(s) {
+				return false
+			}
+			switch s[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+5 > len(s) {
+					return false
+				}
+				for _, h := range []byte(s[i+1 : i+5]) {
+					if !isHex(h) {
+						return false
+					}
+				}
+				i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // escapeJSONString returns s escaped for the inside of a JSON string (no surrounding quotes),

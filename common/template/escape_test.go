@@ -80,6 +80,13 @@ func TestEscapedPipelines(t *testing.T) {
 			map[string]any{"o": map[string]any{"kind": "Pod", "namespace": "shop", "name": "checkout-7d4b9c6f5-x2x9z",
 				"uid": "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "apiVersion": "v1", "resourceVersion": "918001", "fieldPath": "spec.containers{app}"}}},
 		{"printf output is escaped", `{"m":"{{ printf "%q" .Message }}"}`, map[string]any{"m": strconv.Quote(msg)}},
+		// Outside a string literal a value is the template's own JSON, left as kube-eventer
+		// printed it: escaping it would break it.
+		{"printf %q outside a string", `{"m":{{ printf "%q" .Message }}}`, map[string]any{"m": msg}},
+		{"contexts follow the text", `{"a":"x,\"{{ .Reason }}\"","n":{{ .Count }},"m":"{{ .Message }}","q":{{ quote .Reason }}}`,
+			map[string]any{"a": `x,"BackOff"`, "n": 12.0, "m": msg, "q": "BackOff"}},
+		{"branches", `{"m":{{ if .Restart }}"{{ .Reason }}"{{ else }}"{{ .Message }}"{{ end }},"n":{{ .Count }}}`, map[string]any{"m": msg, "n": 12.0}},
+		{"a value in an array", `{"l":["{{ .Reason }}",{{ .Count }}]}`, map[string]any{"l": []any{"BackOff", 12.0}}},
 		{"variable declaration prints nothing", `{{ $m := .Message }}{"m":"{{ $m }}"}`, map[string]any{"m": msg}},
 		{"inside if and else", `{{ if .Restart }}{"r":"{{ .Reason }}"}{{ else }}{"m":"{{ .Message }}"}{{ end }}`, map[string]any{"m": msg}},
 		{"inside with", `{{ with .Message }}{"m":"{{ . }}"}{{ end }}`, map[string]any{"m": msg}},

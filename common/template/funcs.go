@@ -30,7 +30,8 @@ func funcMap(loc *time.Location) template.FuncMap {
 		"upper":    func(v any) (string, error) { return mapString(v, strings.ToUpper) },
 		"lower":    func(v any) (string, error) { return mapString(v, strings.ToLower) },
 
-		escaperName: jsonStringFunc,
+		escaperName:     jsonStringFunc,
+		kubeEscaperName: kubeJSONStringFunc,
 	}
 }
 

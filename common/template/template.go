@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/template"
@@ -49,9 +50,18 @@ type Options struct {
 	ConfigMapNamespace string
 	// Default is used when neither Inline nor a ConfigMap is given.
 	Default string
-	// JSON escapes every interpolated value for a JSON string and checks the sample render is
-	// valid JSON.
+	// JSON escapes every value that lands inside a JSON string literal of the template (a value
+	// printed outside a string is left as is), and checks the sample render is valid JSON.
 	JSON bool
+	// KubeEventer renders a template written for kube-eventer's webhook (its default body, a
+	// custom_body_configmap) as kube-eventer did: .Message without its double quotes, and in
+	// JSON mode a value left byte for byte as kube-eventer printed it unless it would break the
+	// JSON. And a ConfigMap that cannot be used at start-up (missing, without "content", not
+	// readable, a template that fails) is a warning: herald starts with Default, as kube-eventer
+	// did, and switches to the ConfigMap once it holds a template that works.
+	KubeEventer bool
+	// Warnf records a warning about a parameter (uri.Params.Warnf); required with KubeEventer.
+	Warnf func(name, format string, args ...any)
 	// Location is --timezone, for the date helper; nil means UTC.
 	Location *time.Location
 	// Kube reads and watches the ConfigMap.
@@ -70,6 +80,7 @@ func FromParams(p *uri.Params, o Options) Options {
 	o.Inline = p.String("body_template")
 	o.ConfigMapName = p.String("custom_body_configmap")
 	o.ConfigMapNamespace = p.String("custom_body_configmap_namespace")
+	o.Warnf = p.Warnf
 	return o
 }
 
@@ -92,6 +103,8 @@ type Body struct {
 type compiled struct {
 	tmpl *template.Template
 	text string
+	// fallback: this is Default, standing in for a ConfigMap that cannot be used yet.
+	fallback bool
 }
 
 // New loads the template, renders a sample event through it, and (for a ConfigMap) starts
@@ -135,7 +148,12 @@ func New(ctx context.Context, o Options) (*Body, error) {
 
 // Source says where the template in use comes from ("body_template", "ConfigMap ns/name, key
 // \"content\""), for `herald check` and logs.
-func (b *Body) Source() string { return b.source }
+func (b *Body) Source() string {
+	if c := b.cur.Load(); c != nil && c.fallback {
+		return "kube-eventer's default body, standing in until " + b.source + " holds a template that works"
+	}
+	return b.source
+}
 
 // compile parses text, escapes it in JSON mode, and renders the sample events through it. The
 // error completes a sentence that starts with the template's source.
@@ -145,7 +163,11 @@ func (b *Body) compile(text string) (*compiled, error) {
 		return nil, fmt.Errorf("does not parse: %v; fix the Go template syntax (https://pkg.go.dev/text/template)", err)
 	}
 	if b.o.JSON {
-		escapeTemplates(t)
+		escaper := escaperName
+		if b.o.KubeEventer {
+			escaper = kubeEscaperName
+		}
+		escapeTemplates(t, escaper)
 	}
 	c := &compiled{tmpl: t, text: text}
 	for _, sample := range []*core.Event{SampleEvent(), SampleRestartEvent()} {
@@ -191,13 +213,20 @@ func (b *Body) execute(c *compiled, e *core.Event) (out []byte, err error) {
 		}
 	}()
 	data := e
-	if e.LastTimestamp.IsZero() {
-		// kube-eventer renders such an event with its eventTime, or now, as .LastTimestamp.
-		// Events are shared and read-only, so fill it in on a shallow copy.
+	stripQuotes := b.o.KubeEventer && strings.Contains(e.Message, `"`)
+	if e.LastTimestamp.IsZero() || stripQuotes {
+		// kube-eventer renders such an event with its eventTime, or now, as .LastTimestamp, and
+		// its webhook deleted every double quote from the message first. Events are shared and
+		// read-only, so change a shallow copy.
 		ev := *e.Event
-		ev.LastTimestamp = metav1.NewTime(b.o.Now())
-		if !ev.EventTime.IsZero() {
-			ev.LastTimestamp = metav1.NewTime(ev.EventTime.Time)
+		if ev.LastTimestamp.IsZero() {
+			ev.LastTimestamp = metav1.NewTime(b.o.Now())
+			if !ev.EventTime.IsZero() {
+				ev.LastTimestamp = metav1.NewTime(ev.EventTime.Time)
+			}
+		}
+		if stripQuotes {
+			ev.Message = strings.ReplaceAll(ev.Message, `"`, "")
 		}
 		cp := *e
 		cp.Event = &ev

@@ -37,6 +37,8 @@ type Params struct {
 	// lenient: unknown parameters are warnings, not errors (a scheme kube-eventer has, whose
 	// code ignored what it did not know).
 	lenient bool
+	// raw is the query as written, before percent-decoding ("" when not given).
+	raw string
 }
 
 // NewParams wraps query values. owner names the sink or source in error messages; spec lists
@@ -48,6 +50,28 @@ func NewParams(owner string, v url.Values, spec []Param) *Params {
 	}
 	return p
 }
+
+// SetRawQuery gives the query as written, before percent-decoding, so that RawValues can tell a
+// "+" (which decodes to a space) from a space.
+func (p *Params) SetRawQuery(raw string) { p.raw = raw }
+
+// RawValues returns the values given for name as written in the query, not decoded; nil when
+// SetRawQuery was not called.
+func (p *Params) RawValues(name string) []string {
+	p.mark(name)
+	var out []string
+	for part := range strings.SplitSeq(p.raw, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		if key, err := url.QueryUnescape(k); err == nil && key == name {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// IsLenient reports whether Lenient was called: the parameters belong to a scheme kube-eventer
+// has, read as kube-eventer's code read them.
+func (p *Params) IsLenient() bool { return p.lenient }
 
 // Lenient makes unknown parameters warnings instead of errors: for the sink types kube-eventer
 // has, whose code ignored parameters it did not know, so what kube-eventer ran with still runs.
@@ -104,6 +128,11 @@ func (p *Params) String(name string) string {
 		return p.spec[name].Default
 	}
 	if len(vs) > 1 && !p.spec[name].Repeatable {
+		if p.lenient {
+			// kube-eventer's sinks read opts[name][0].
+			p.Warnf(name, "given %d times; kube-eventer used the first value and ignored the others, and so does herald; give it once", len(vs))
+			return vs[0]
+		}
 		p.Errorf(name, "give it once", "given %d times", len(vs))
 	}
 	return vs[len(vs)-1]
@@ -252,7 +281,7 @@ func (p *Params) unknownFix(k string) string {
 	if s := p.Suggest(k); s != "" {
 		fix = fmt.Sprintf("did you mean %q?", s)
 	}
-	return fix + " (herald --help lists every parameter)"
+	return fix + " (herald sinks lists every parameter)"
 }
 
 func suggest(s string, allowed []string) string {
@@ -261,6 +290,12 @@ func suggest(s string, allowed []string) string {
 	}
 	return ""
 }
+
+// Nearest returns the candidate within edit distance 2 (or a third of the length) of s, or "".
+func Nearest(s string, candidates []string) string { return nearest(s, candidates) }
+
+// Distance is the Levenshtein edit distance between a and b.
+func Distance(a, b string) int { return distance(a, b) }
 
 // nearest returns the candidate within edit distance 2 (or a third of the length) of s.
 func nearest(s string, candidates []string) string {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -19,13 +19,19 @@ type URI struct {
 	// Raw is the value as given on the command line, before expansion (safe to log only after
 	// redact.URI).
 	Raw string
+	// Warnings are what herald reads as kube-eventer did but the user should hear about: a
+	// reference to an unset environment variable, expanded to nothing. They never hold a value
+	// and do not name the flag; the caller puts the sink or source in front.
+	Warnings []string
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// Parse splits "scheme:target?params", expands ${NAME} from the environment and parses the target.
-// A reference to an unset variable is an error: a sink that silently got an empty password would
-// fail much later and much less clearly.
+// Parse splits "scheme:target?params", expands $NAME and ${NAME} from the environment and parses
+// the target.
+//
+// Expansion is kube-eventer's (common/flags: os.ExpandEnv over everything after the scheme), so
+// a value means what it meant there: $NAME and ${NAME} expand, a reference to an unset variable
+// expands to nothing, and a "$" not followed by a name stays. An unset variable is a warning, not
+// an error, because kube-eventer started with it.
 func Parse(flagName, value string) (*URI, error) {
 	scheme, rest, _ := strings.Cut(value, ":")
 	if scheme == "" {
@@ -35,16 +41,17 @@ func Parse(flagName, value string) (*URI, error) {
 		return nil, fmt.Errorf("--%s=%q: %q is not a scheme; write it as SCHEME:TARGET?PARAMS, e.g. --%s=webhook:http://receiver:8080/events", flagName, value, scheme, flagName)
 	}
 	var missing []string
-	expanded := envRef.ReplaceAllStringFunc(rest, func(ref string) string {
-		name := envRef.FindStringSubmatch(ref)[1]
+	expanded := os.Expand(rest, func(name string) string {
 		v, ok := os.LookupEnv(name)
-		if !ok {
+		if !ok && !slices.Contains(missing, name) {
 			missing = append(missing, name)
 		}
 		return v
 	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("--%s=%s:...: environment variable %s is not set; set it (for example from a Secret with env.valueFrom.secretKeyRef) or remove the ${%s} reference", flagName, scheme, strings.Join(missing, ", "), missing[0])
+	var warnings []string
+	for _, name := range missing {
+		warnings = append(warnings, fmt.Sprintf("environment variable %s is not set, so $%s expands to nothing (as kube-eventer expanded it); "+
+			"set it (for example from a Secret with env.valueFrom.secretKeyRef), or write %%24 for a literal $", name, braced(name)))
 	}
 	// A % that does not start a %XX escape is a literal (index=kube-events-%Y.%m.%d, a password
 	// holding %): keep it instead of refusing the whole value.
@@ -58,8 +65,11 @@ func Parse(flagName, value string) (*URI, error) {
 		// Query() would silently drop the bad pair; the error text holds the value, maybe a secret.
 		return nil, fmt.Errorf("--%s=%s:...: a parameter is not validly percent-encoded; write %%25 for %%, %%26 for & and %%23 for # inside values (after ${ENV} expansion too)", flagName, scheme)
 	}
-	return &URI{Scheme: scheme, Target: target, Raw: value}, nil
+	return &URI{Scheme: scheme, Target: target, Raw: value, Warnings: warnings}, nil
 }
+
+// braced writes a variable name as the reference that names it: {NAME}.
+func braced(name string) string { return "{" + name + "}" }
 
 // escapeStrayPercent writes every % that does not start a %XX escape as %25.
 func escapeStrayPercent(s string) string {
@@ -86,4 +96,18 @@ func describeURLError(err error) string {
 		return ue.Err.Error()
 	}
 	return "parse error"
+}
+
+// EnvRefs are the names of the $NAME and ${NAME} references in a raw --sink or --source value,
+// in order, each once: the references Parse expands.
+func EnvRefs(raw string) []string {
+	var out []string
+	_, rest, _ := strings.Cut(raw, ":")
+	os.Expand(rest, func(name string) string {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+		return ""
+	})
+	return out
 }

@@ -42,7 +42,6 @@ func TestParseErrors(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{":http://x", "missing the scheme"},
 		{"a/b:x", `is not a scheme`},
-		{"webhook:http://x?key=${NOT_SET_ANYWHERE}", "environment variable NOT_SET_ANYWHERE is not set"},
 	}
 	for _, c := range cases {
 		_, err := Parse("sink", c.in)
@@ -53,6 +52,48 @@ func TestParseErrors(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%q: error leaks the expanded secret: %v", c.in, err)
 		}
+	}
+}
+
+// TestExpandAsKubeEventer: $NAME and ${NAME} expand as os.ExpandEnv does (kube-eventer's
+// common/flags); an unset variable expands to nothing with a warning that names it and never
+// quotes a value; a "$" that starts no name stays.
+func TestExpandAsKubeEventer(t *testing.T) {
+	t.Setenv("HERALD_T_TOKEN", "s3cr3t")
+	t.Setenv("HERALD_T_HOST", "receiver:8080")
+	cases := []struct {
+		in, wantTarget string
+		warn           []string
+	}{
+		{"webhook:http://$HERALD_T_HOST/x?token=${HERALD_T_TOKEN}", "http://receiver:8080/x?token=s3cr3t", nil},
+		{"webhook:http://h/x?token=$HERALD_T_TOKEN&level=Warning", "http://h/x?token=s3cr3t&level=Warning", nil},
+		{"webhook:http://h/x?reason=^BackOff$&exclude_namespaces=/-sandbox$/", "http://h/x?reason=^BackOff$&exclude_namespaces=/-sandbox$/", nil},
+		{"webhook:http://h/x?token=${HERALD_T_UNSET}&a=$HERALD_T_UNSET", "http://h/x?token=&a=", []string{"HERALD_T_UNSET is not set"}},
+		{"honeycomb:?dataset=k8s-${local.cluster_name}", "?dataset=k8s-", []string{"local.cluster_name is not set"}},
+		{"webhook:http://h/x?p=%24HERALD_T_TOKEN", "http://h/x?p=%24HERALD_T_TOKEN", nil},
+	}
+	for _, c := range cases {
+		u, err := Parse("sink", c.in)
+		if err != nil {
+			t.Errorf("%q: %v", c.in, err)
+			continue
+		}
+		if got := u.Target.String(); got != c.wantTarget {
+			t.Errorf("%q: target %q, want %q", c.in, got, c.wantTarget)
+		}
+		if len(u.Warnings) != len(c.warn) {
+			t.Errorf("%q: warnings %q, want %d", c.in, u.Warnings, len(c.warn))
+			continue
+		}
+		for i, w := range c.warn {
+			if !strings.Contains(u.Warnings[i], w) || !strings.Contains(u.Warnings[i], "expands to nothing") {
+				t.Errorf("%q: warning %q lacks %q", c.in, u.Warnings[i], w)
+			}
+		}
+	}
+	u, _ := Parse("sink", "webhook:http://h/x?p=%24HERALD_T_TOKEN")
+	if got := u.Target.Query().Get("p"); got != "$HERALD_T_TOKEN" {
+		t.Errorf("%%24 decodes to %q, want a literal $HERALD_T_TOKEN", got)
 	}
 }
 
@@ -142,4 +183,15 @@ func TestUndeclaredParameterPanics(t *testing.T) {
 		}
 	}()
 	params(t, "").String("undeclared")
+}
+
+func TestEnvRefs(t *testing.T) {
+	// Parse expands $NAME as well as ${NAME} (kube-eventer's os.ExpandEnv), so both are references.
+	got := EnvRefs("wechat:https://q/send?key=${ROBOT_KEY}&x=${A_1}&y=${ROBOT_KEY}&z=$PLAIN&p=50%")
+	if strings.Join(got, ",") != "ROBOT_KEY,A_1,PLAIN" {
+		t.Errorf("EnvRefs = %v, want [ROBOT_KEY A_1 PLAIN]", got)
+	}
+	if EnvRefs("log:") != nil {
+		t.Error("EnvRefs of a value without references is not empty")
+	}
 }

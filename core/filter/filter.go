@@ -13,7 +13,8 @@ import (
 // Params are the filter parameters every sink accepts.
 var Params = []uri.Param{
 	{Name: "level", Default: "Warning", Example: "Normal",
-		Help: `lowest event type delivered: "Warning" delivers Warning events only, "Normal" delivers Normal and Warning (a floor, as in kube-eventer)`},
+		Help: `lowest event type delivered: "Warning" delivers Warning events only, "Normal" delivers Normal and Warning (a floor, as in kube-eventer). ` +
+			`The default depends on the sink, as in kube-eventer's code: every type for webhook and the store sinks (log, kafka, elasticsearch, mysql, influxdb, sls, honeycomb), Warning for the others`},
 	{Name: "namespaces", Repeatable: true, Example: "prod,payments,/^team-.*/",
 		Help: `deliver only events about objects in these namespaces: exact names, or /regexp/ between slashes, comma-separated. Cluster-scoped objects (Nodes) have no namespace and pass only with "" in the list (namespaces=prod,"") or cluster_scoped=true`},
 	{Name: "exclude_namespaces", Repeatable: true, Example: "kube-system,/-sandbox$/",
@@ -32,18 +33,26 @@ var Params = []uri.Param{
 
 // Filter is a compiled set of filter parameters. The zero value delivers Warning events only.
 type Filter struct {
-	normal        bool // level=Normal: Normal and Warning
-	namespaces    *matcher
-	excludeNS     *matcher
-	clusterScoped bool
-	kinds         map[string]bool
-	excludeKinds  map[string]bool
-	reasons       []*regexp.Regexp
-	excludeReason []*regexp.Regexp
+	normal bool // level=Normal: Normal and Warning
+	// eventNamespace: namespaces and exclude_namespaces compare the Event's own namespace (where
+	// a cluster-scoped object's events are recorded, usually "default"), not the involved
+	// object's; kube-eventer's dingtalk and wechat sinks did.
+	eventNamespace bool
+	namespaces     *matcher
+	excludeNS      *matcher
+	clusterScoped  bool
+	kinds          map[string]bool
+	excludeKinds   map[string]bool
+	reasons        []*regexp.Regexp
+	excludeReason  []*regexp.Regexp
 }
 
-// FromParams reads the filter parameters; errors are recorded in p.
-func FromParams(p *uri.Params) *Filter {
+// FromParams reads the filter parameters the way dialect d reads them; errors and warnings are
+// recorded in p.
+func FromParams(p *uri.Params, d Dialect) *Filter {
+	if d != Herald {
+		return fromKubeEventer(p, d)
+	}
 	f := &Filter{}
 	if p.Has("level") {
 		switch lvl := p.OneOf("level", "Warning", "Normal"); lvl {
@@ -51,14 +60,45 @@ func FromParams(p *uri.Params) *Filter {
 			f.normal = true
 		}
 	}
-	f.namespaces = newMatcher(p, "namespaces")
-	f.excludeNS = newMatcher(p, "exclude_namespaces")
-	f.clusterScoped = p.Bool("cluster_scoped")
+	f.namespaces = newMatcher(p, "namespaces", namespaceItems(p.Values("namespaces")))
+	f.readCommon(p)
 	f.kinds = set(p.List("kinds"))
-	f.excludeKinds = set(p.List("exclude_kinds"))
-	f.reasons = p.Regexps("reason")
-	f.excludeReason = p.Regexps("exclude_reason")
+	f.reasons = regexps(p, "reason", p.Values("reason"))
 	return f
+}
+
+// readCommon reads herald's own filter parameters, which mean the same in every dialect.
+func (f *Filter) readCommon(p *uri.Params) {
+	f.excludeNS = newMatcher(p, "exclude_namespaces", namespaceItems(p.Values("exclude_namespaces")))
+	f.clusterScoped = p.Bool("cluster_scoped")
+	f.excludeKinds = set(p.List("exclude_kinds"))
+	f.excludeReason = regexps(p, "exclude_reason", p.Values("exclude_reason"))
+}
+
+// regexps compiles the values of a regexp parameter. A "+" written in the query decodes to a
+// space; that is almost never what a regexp means, so it is a warning.
+func regexps(p *uri.Params, name string, values []string) []*regexp.Regexp {
+	plusWarning(p, name)
+	var out []*regexp.Regexp
+	for _, s := range values {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			p.Errorf(name, "fix the regular expression (Go RE2 syntax)", "%q does not compile: %v", s, err)
+			continue
+		}
+		out = append(out, re)
+	}
+	return out
+}
+
+// plusWarning warns once when a regexp parameter was written with a "+".
+func plusWarning(p *uri.Params, name string) {
+	for _, raw := range p.RawValues(name) {
+		if strings.Contains(raw, "+") {
+			p.Warnf(name, "`+` in a URI query is a space, so herald (like kube-eventer) reads this regexp with a space where you wrote +; write %%2B for a regexp +")
+			return
+		}
+	}
 }
 
 // Match reports whether the sink should receive e.
@@ -73,6 +113,9 @@ func (f *Filter) Match(e *core.Event) bool {
 		// Unknown types are treated as Warning: better delivered than lost.
 	}
 	ns := e.InvolvedObject.Namespace
+	if f.eventNamespace {
+		ns = e.Namespace
+	}
 	if f.namespaces != nil {
 		if ns == "" {
 			if !f.clusterScoped && !f.namespaces.empty {
@@ -128,8 +171,7 @@ type matcher struct {
 	empty bool // "" was listed: cluster-scoped objects match
 }
 
-func newMatcher(p *uri.Params, name string) *matcher {
-	items := p.List(name)
+func newMatcher(p *uri.Params, name string, items []string) *matcher {
 	if len(items) == 0 {
 		return nil
 	}
@@ -139,6 +181,7 @@ func newMatcher(p *uri.Params, name string) *matcher {
 		case it == "":
 			m.empty = true
 		case len(it) >= 2 && strings.HasPrefix(it, "/") && strings.HasSuffix(it, "/"):
+			plusWarning(p, name)
 			re, err := regexp.Compile(it[1 : len(it)-1])
 			if err != nil {
 				p.Errorf(name, "fix the regular expression between the slashes (Go RE2 syntax)", "%q does not compile: %v", it, err)
@@ -150,6 +193,53 @@ func newMatcher(p *uri.Params, name string) *matcher {
 		}
 	}
 	return m
+}
+
+// namespaceItems splits namespace values on commas, except inside a /regexp/ item (so
+// /^(a|b){1,2}$/ stays whole), trims spaces, and reads "" as the empty namespace.
+func namespaceItems(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for v != "" {
+			t := strings.TrimLeft(v, " ")
+			n := strings.IndexByte(t, ',') // where this item ends: a comma, or -1 for the end
+			if strings.HasPrefix(t, "/") {
+				// A regexp item ends at a "/" followed (after spaces) by a comma or the end.
+				for i := 1; i < len(t); i++ {
+					if t[i] != '/' {
+						continue
+					}
+					rest := strings.TrimLeft(t[i+1:], " ")
+					if rest == "" {
+						n = -1
+						break
+					}
+					if rest[0] == ',' {
+						n = len(t) - len(rest)
+						break
+					}
+				}
+			}
+			if n < 0 {
+				out = appendItem(out, t)
+				break
+			}
+			out = appendItem(out, t[:n])
+			v = t[n+1:]
+		}
+	}
+	return out
+}
+
+func appendItem(out []string, item string) []string {
+	item = strings.TrimSpace(item)
+	switch item {
+	case `""`:
+		return append(out, "")
+	case "":
+		return out
+	}
+	return append(out, item)
 }
 
 func (m *matcher) match(ns string) bool {

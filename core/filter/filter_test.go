@@ -18,7 +18,7 @@ func parse(t *testing.T, query string) (*Filter, error) {
 		t.Fatal(err)
 	}
 	p := uri.NewParams("--sink #1 (webhook)", v, Params)
-	f := FromParams(p)
+	f := FromParams(p, Herald)
 	return f, p.Err()
 }
 

@@ -209,8 +209,8 @@ func TestNoSecretInErrors(t *testing.T) {
 	u, _ := url.Parse(srv.URL)
 	s := build(t, "alertmanager:http://admin:pw-SECRET-1@"+u.Host+"?token=tok-SECRET-2", sinks.Env{})
 	err := s.Export(context.Background(), []*core.Event{event("BackOff", "shop", "Pod", "web-1", 1, t0)})
-	if !core.IsPermanent(err) {
-		t.Fatalf("got %v, want a permanent error", err)
+	if !core.IsCredential(err) {
+		t.Fatalf("got %v, want a refused credential", err)
 	}
 	httpxtest.AssertNoSecret(t, err, "pw-SECRET-1", "tok-SECRET-2")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/core/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 
@@ -25,19 +26,39 @@ func init() {
 		Example: "dingtalk:https://oapi.dingtalk.com/robot/send?access_token=a5c19f3e02feba7bd5dfc22bfb04afa2&sign=SEC4801ebab0yeuq924909668e5979f7d&msg_type=markdown&at_mobiles=13800001111",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it.
+		KubeEventer: true,
+		Filter:      filter.KubeEventerRobot,
 	})
 }
 
 // Codes are DingTalk's error codes as herald treats them: 130101 (more than 20 messages a
 // minute; DingTalk then mutes the robot for ten minutes) is retried after ten minutes, -1
-// (system busy) after backoff; every other code (310000 signature, keyword or IP refused,
-// 300001 no such token, ...) is permanent.
+// (system busy) after backoff; 300001 (no such access token) and 310000 for a signature or an
+// IP refused make the sink down until the credential is fixed, keeping its events; every other
+// code (310000 for a missing keyword, ...) is permanent for that message.
 var Codes = httpx.Codes{
 	Fields:        []string{"errcode"},
 	MessageFields: []string{"errmsg"},
 	RateLimited:   []string{"130101"},
 	RateLimitWait: 10 * time.Minute,
 	Retryable:     []string{"-1"},
+	Credential: map[string]string{
+		"300001": "DingTalk does not know the robot's access_token: the robot was removed or the token mistyped; copy the webhook URL from the robot's settings",
+	},
+	CredentialCheck: func(code, msg string) (string, bool) {
+		if code != "310000" {
+			return "", false
+		}
+		m := strings.ToLower(msg)
+		switch {
+		case strings.Contains(m, "sign"):
+			return "the signature does not match: sign= must be the robot's secret (SEC...), and herald's clock must be within an hour of DingTalk's", true
+		case strings.Contains(m, "whitelist") || strings.Contains(m, "ip "):
+			return "DingTalk refuses herald's egress IP: add it to the robot's IP allowlist", true
+		}
+		return "", false // a missing keyword: the message, not the credential
+	},
 }
 
 // Sink is a dingtalk sink.

@@ -113,20 +113,20 @@ func TestSignature(t *testing.T) {
 	// The right secret on a clock two hours behind: DingTalk refuses timestamps an hour off.
 	late := build(t, "dingtalk:"+rc.sinkURL()+"&sign="+secret, clocktesting.NewFakeClock(chattest.Start.Add(-2*time.Hour)))
 	err := export(t, late, event("shop", "Pod", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "310000") {
-		t.Fatalf("stale timestamp: got %v, want a permanent 310000", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "310000") {
+		t.Fatalf("stale timestamp: got %v, want a refused credential 310000", err)
 	}
 	wrong := strings.Replace(secret, "f00d", "beef", 1)
 	bad := build(t, "dingtalk:"+rc.sinkURL()+"&sign="+wrong, clk)
 	err = export(t, bad, event("shop", "Pod", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "sign not match") {
-		t.Fatalf("wrong secret: got %v, want a permanent 310000", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "sign not match") {
+		t.Fatalf("wrong secret: got %v, want a refused credential 310000", err)
 	}
 	httpxtest.AssertNoSecret(t, err, wrong, rc.token)
 	// Unsigned, to a robot that signs.
 	unsigned := build(t, "dingtalk:"+rc.sinkURL(), clk)
-	if err := export(t, unsigned, event("shop", "Pod", "web-1", "BackOff", "x")); !core.IsPermanent(err) {
-		t.Fatalf("unsigned: got %v, want permanent", err)
+	if err := export(t, unsigned, event("shop", "Pod", "web-1", "BackOff", "x")); !core.IsCredential(err) {
+		t.Fatalf("unsigned: got %v, want a refused credential (sign= is missing)", err)
 	}
 	// A vector computed apart from herald (Python's hmac, as DingTalk's documentation does).
 	ts, sign := dingtalk.Sign("this is secret", time.UnixMilli(1577262236757))
@@ -135,14 +135,14 @@ func TestSignature(t *testing.T) {
 	}
 }
 
-func TestWrongTokenIsPermanentAndSecretFree(t *testing.T) {
+func TestWrongTokenIsACredentialFailureAndSecretFree(t *testing.T) {
 	clk := clocktesting.NewFakeClock(chattest.Start)
 	rc := newReceiver(t, clk, "")
 	const wrong = "not-the-token-99aa77"
 	s := build(t, "dingtalk:"+rc.URL+"/robot/send?access_token="+wrong, clk)
 	err := export(t, s, event("shop", "Pod", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "300001") {
-		t.Fatalf("got %v, want permanent 300001", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "300001") {
+		t.Fatalf("got %v, want a refused credential 300001", err)
 	}
 	httpxtest.AssertNoSecret(t, err, wrong)
 	b, err := sinks.Build(1, "dingtalk:"+rc.URL+"/robot/send?access_token="+wrong+"&sign="+secret, sinks.Env{})
@@ -178,8 +178,9 @@ func TestErrcodes(t *testing.T) {
 	}{
 		{`{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`, httpxtest.Retry, 10 * time.Minute},
 		{`{"errcode":-1,"errmsg":"系统繁忙"}`, httpxtest.Retry, 0},
-		{`{"errcode":310000,"errmsg":"ip X.X.X.X not in whitelist"}`, httpxtest.Permanent, 0},
-		{`{"errcode":300001,"errmsg":"token is not exist"}`, httpxtest.Permanent, 0},
+		{`{"errcode":310000,"errmsg":"ip X.X.X.X not in whitelist"}`, httpxtest.Credential, 0},
+		{`{"errcode":300001,"errmsg":"token is not exist"}`, httpxtest.Credential, 0},
+		{`{"errcode":310000,"errmsg":"keywords not in content"}`, httpxtest.Permanent, 0},
 		{`{"errcode":0,"errmsg":"ok"}`, httpxtest.Delivered, 0},
 	}
 	for _, c := range cases {

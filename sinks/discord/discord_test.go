@@ -146,7 +146,7 @@ func TestDiscordReplies(t *testing.T) {
 		{"rate limited, header and body", 429, "3", `{"message": "You are being rate limited.", "retry_after": 2.5, "global": false}`, httpxtest.Retry, 3 * time.Second},
 		{"global rate limit", 429, "", `{"message": "You are being rate limited.", "retry_after": 64.57, "global": true}`, httpxtest.Retry, 64570 * time.Millisecond},
 		{"unknown webhook", 404, "", `{"message": "Unknown Webhook", "code": 10015}`, httpxtest.Permanent, 0},
-		{"invalid token", 401, "", `{"message": "Invalid Webhook Token", "code": 50027}`, httpxtest.Permanent, 0},
+		{"invalid token", 401, "", `{"message": "Invalid Webhook Token", "code": 50027}`, httpxtest.Credential, 0},
 		{"invalid form body", 400, "", `{"code": 50035, "errors": {"embeds": {"0": {"description": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}}}}, "message": "Invalid Form Body"}`, httpxtest.Permanent, 0},
 		{"bad gateway", 502, "", `<html>502</html>`, httpxtest.Retry, 0},
 	}

@@ -35,6 +35,8 @@ func init() {
 		Example: "elasticsearch:https://es.logging:9200?index=kube-events-%Y.%m.%d&esUserName=herald&esUserSecret=${ES_PASSWORD}&template=true",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 
@@ -259,6 +261,10 @@ func (s *Sink) do(ctx context.Context, req esapi.Request) ([]byte, error) {
 		return body, nil
 	}
 	err = &StatusError{Status: res.StatusCode, Detail: s.scrub(errorReason(body)), Endpoint: s.endpoints()}
+	if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
+		// A refused credential: the sink is down, its events kept, until it is fixed.
+		return nil, core.Credential(err, "check user/password or api_key, and that the user may write to the index (privileges create_doc, create_index)")
+	}
 	if retryableStatus(res.StatusCode) {
 		return nil, err
 	}

@@ -30,13 +30,25 @@ func init() {
 }
 
 // Codes are Feishu's reply codes as herald treats them: 11232 and 99991400 (frequency
-// limit) and 9499 "too many request" are retried; 9499 "Bad Request" (a malformed or
-// over-20-KB body), 19021 (signature or timestamp), 19022 (IP), 19024 (keyword) and every
-// other code are permanent. Old bots answer StatusCode/StatusMessage instead of code/msg.
+// limit) and 9499 "too many request" are retried; 19001 (no such webhook token), 19021
+// (signature or timestamp) and 19022 (IP) make the sink down until the credential is fixed,
+// keeping its events; 9499 "Bad Request" (a malformed or over-20-KB body), 19024 (keyword) and
+// every other code are permanent for that message. Old bots answer StatusCode/StatusMessage
+// instead of code/msg.
 var Codes = httpx.Codes{
 	Fields:        []string{"code", "StatusCode"},
 	MessageFields: []string{"msg", "StatusMessage"},
 	RateLimited:   []string{"9499", "11232", "99991400"},
+	Credential: map[string]string{
+		"19021": "the signature does not match: secret= must be the bot's signing secret, and herald's clock must be within an hour of Feishu's",
+		"19022": "Feishu refuses herald's egress IP: add it to the bot's IP allowlist",
+	},
+	CredentialCheck: func(code, msg string) (string, bool) {
+		if code == "19001" && strings.Contains(strings.ToLower(msg), "token") {
+			return "Feishu does not know the bot's webhook token: the bot was removed or the URL mistyped; copy the webhook URL from the bot's settings", true
+		}
+		return "", false
+	},
 }
 
 // validate is chat.Validator(Codes), except that a 9499 saying "Bad Request" is permanent:

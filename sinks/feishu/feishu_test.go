@@ -104,13 +104,13 @@ func TestSignature(t *testing.T) {
 	rc := newReceiver(t, clk, secret)
 	late := build(t, "feishu:"+rc.hook()+"?secret="+secret, clocktesting.NewFakeClock(chattest.Start.Add(-2*time.Hour)))
 	err := export(t, late, event("shop", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "19021") {
-		t.Fatalf("stale timestamp: got %v, want a permanent 19021", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "19021") {
+		t.Fatalf("stale timestamp: got %v, want a refused credential 19021", err)
 	}
 	wrong := build(t, "feishu:"+rc.hook()+"?secret=someOtherSecret1", clk)
 	err = export(t, wrong, event("shop", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "19021") {
-		t.Fatalf("wrong secret: got %v, want a permanent 19021", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "19021") {
+		t.Fatalf("wrong secret: got %v, want a refused credential 19021", err)
 	}
 	httpxtest.AssertNoSecret(t, err, "someOtherSecret1", rc.token)
 	// A vector computed apart from herald (Python's hmac over an empty message).
@@ -134,8 +134,8 @@ func TestKeywordAndToken(t *testing.T) {
 	}
 	bad := build(t, "feishu:"+rc.URL+"/open-apis/bot/v2/hook/11111111-2222-3333-4444-555555555555", clk)
 	err := export(t, bad, event("shop", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "19001") {
-		t.Fatalf("got %v, want a permanent 19001", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "19001") {
+		t.Fatalf("got %v, want a refused credential 19001", err)
 	}
 	httpxtest.AssertNoSecret(t, err, "11111111-2222-3333-4444-555555555555")
 }
@@ -145,8 +145,9 @@ func TestCodes(t *testing.T) {
 		{`{"code":11232,"msg":"frequency limited psm"}`, httpxtest.Retry},
 		{`{"code":9499,"msg":"too many request"}`, httpxtest.Retry},
 		{`{"code":9499,"msg":"Bad Request","data":{}}`, httpxtest.Permanent},
-		{`{"code":19021,"msg":"sign match fail"}`, httpxtest.Permanent},
-		{`{"code":19022,"msg":"Ip Not Allowed"}`, httpxtest.Permanent},
+		{`{"code":19021,"msg":"sign match fail"}`, httpxtest.Credential},
+		{`{"code":19022,"msg":"Ip Not Allowed"}`, httpxtest.Credential},
+		{`{"code":19024,"msg":"Key Words Not Found"}`, httpxtest.Permanent},
 		{`{"StatusCode":0,"StatusMessage":"success"}`, httpxtest.Delivered},
 	}
 	for _, c := range cases {

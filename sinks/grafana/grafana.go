@@ -120,8 +120,9 @@ func objectName(ns, kind, name string) string {
 }
 
 // Export posts one annotation per event, in order. It stops at the first failure worth
-// retrying and returns the events not yet posted in a *core.PartialError. An annotation Grafana
-// refuses (400, 401, 403) fails alone, permanently; the others are still posted. Grafana has no
+// retrying (a refused credential, 401 or 403, among them) and returns the events not yet posted
+// in a *core.PartialError. An annotation Grafana refuses (400) fails alone, permanently; the
+// others are still posted. Grafana has no
 // idempotency key: an event posted again (a retry after a timeout whose request did land)
 // becomes a second annotation at the same time.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {

@@ -110,7 +110,7 @@ func TestOrganizationWideAndBasicAuth(t *testing.T) {
 	}
 }
 
-func TestRefusalsArePermanentAndLeakNoToken(t *testing.T) {
+func TestRefusedCredentialsKeepEveryEventAndLeakNoToken(t *testing.T) {
 	rc := newReceiver(t)
 	for _, tc := range []struct {
 		token, want string
@@ -122,8 +122,8 @@ func TestRefusalsArePermanentAndLeakNoToken(t *testing.T) {
 		events := []*core.Event{event("BackOff", "shop", "Pod", "web-1", 1, t0), event("BackOff", "shop", "Pod", "web-2", 1, t0)}
 		err := s.Export(context.Background(), events)
 		var pe *core.PartialError
-		if !errors.As(err, &pe) || !core.IsPermanent(err) || len(pe.Failed) != 2 {
-			t.Fatalf("token %s: got %v, want both events failed permanently", tc.token, err)
+		if !errors.As(err, &pe) || !core.IsCredential(err) || core.IsPermanent(err) || len(pe.Failed) != 2 {
+			t.Fatalf("token %s: got %v, want both events held back by a refused credential", tc.token, err)
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %q lacks %q", err, tc.want)

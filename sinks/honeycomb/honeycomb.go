@@ -267,8 +267,9 @@ func (s *Sink) requestError(err error) error {
 			e.Detail += "; Honeycomb throttles this key or dataset; herald retries later"
 			return fmt.Errorf("%s: %w", s.cfg.ID, &e)
 		case http.StatusUnauthorized:
-			e.Detail += "; check writekey (an ingest key, or a configuration key with Send Events)"
-			return core.Permanent(fmt.Errorf("%s: %w", s.cfg.ID, &e))
+			// A refused key is an outage until it is fixed: retried, never dropped.
+			e.Credential, e.Fix = true, "check writekey (an ingest key, or a configuration key with Send Events)"
+			return core.Credential(fmt.Errorf("%s: %w", s.cfg.ID, &e), e.Fix)
 		case http.StatusNotFound:
 			e.Detail += "; check apihost and dataset"
 			return core.Permanent(fmt.Errorf("%s: %w", s.cfg.ID, &e))

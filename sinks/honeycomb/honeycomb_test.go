@@ -50,7 +50,8 @@ func build(t testing.TB, value string, env sinks.Env) core.Sink {
 // and values, the event's last timestamp as its time, and the key in X-Honeycomb-Team.
 func TestBatchReachesHoneycombWithKubeEventersFields(t *testing.T) {
 	rc := newReceiver(t)
-	// KE075's dataset (a Terraform interpolation left in) is one escaped path segment.
+	// KE075's dataset has a Terraform interpolation left in: ${local.cluster_name} expands from
+	// the environment as kube-eventer's os.ExpandEnv expanded it, to nothing.
 	s := build(t, "honeycomb:?dataset=k8s-${local.cluster_name}&writekey="+goodKey+"&apihost="+rc.URL, sinks.Env{Cluster: "prod-eu"})
 	evs := []*core.Event{event("BackOff", "shop", "Pod", "web-1", 3), event("NodeNotReady", "", "Node", "node-7", 1)}
 	evs[1].LastTimestamp = metav1.Time{}
@@ -70,7 +71,7 @@ func TestBatchReachesHoneycombWithKubeEventersFields(t *testing.T) {
 	if fmt.Sprint(got[0].Data) != fmt.Sprint(want) {
 		t.Errorf("fields:\n got %v\nwant %v", got[0].Data, want)
 	}
-	if got[0].Dataset != "k8s-${local.cluster_name}" {
+	if got[0].Dataset != "k8s-" {
 		t.Errorf("dataset %q", got[0].Dataset)
 	}
 	if !got[0].Time.Equal(t0.Add(3 * time.Second)) {
@@ -184,13 +185,14 @@ func TestLargeBatchIsSplit(t *testing.T) {
 	}
 }
 
-// A wrong key is refused for good, and the key never shows in the error.
-func TestUnknownKeyIsPermanentAndNotShown(t *testing.T) {
+// A wrong key is a credential outage (kept and retried until the key is fixed), and the key never
+// shows in the error.
+func TestUnknownKeyIsACredentialOutageAndNotShown(t *testing.T) {
 	rc := newReceiver(t)
 	const wrong = "hcaik_WRONGwrongWRONGwrong0123"
 	s := build(t, "honeycomb:?dataset=k8s&writekey="+wrong+"&apihost="+rc.URL, sinks.Env{})
 	err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)})
-	if err == nil || !core.IsPermanent(err) || !strings.Contains(err.Error(), "check writekey") {
+	if err == nil || !core.IsCredential(err) || !strings.Contains(core.CredentialFix(err), "check writekey") {
 		t.Fatalf("got %v", err)
 	}
 	httpxtest.AssertNoSecret(t, err, wrong)

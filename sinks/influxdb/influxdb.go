@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ func init() {
 		Example: "influxdb:http://influxdb.monitoring:8086?db=k8s&user=herald&pw=${INFLUX_PASSWORD}&withfields=true",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 
@@ -107,7 +110,9 @@ func newSink(id string, cfg *Config) (*Sink, error) {
 		s.writeURL = strings.TrimRight(cfg.ServerURL, "/") + "/write?" + q.Encode()
 		// kube-eventer's default root/root is no secret; anything else is scrubbed from errors.
 		if cfg.Password != "" && cfg.Password != DefaultPW {
-			s.secrets = append(s.secrets, cfg.Password)
+			// The password, and the Authorization header that carries it, which a proxy may echo.
+			s.secrets = append(s.secrets, cfg.Password,
+				base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password)))
 		}
 		return s, nil
 	}
@@ -237,7 +242,9 @@ func (s *Sink) classifyV1(resp *http.Response, reply []byte) error {
 	fix := ""
 	switch code {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		fix = "; check user and pw (kube-eventer's default is root/root), and that the user may write to the database"
+		// A refused credential is an outage until it is fixed: retried, never dropped.
+		return core.Credential(fmt.Errorf("%s: HTTP %d: %s", endpoint, code, detail),
+			"check user and pw (kube-eventer's default is root/root), and that the user may write to the database")
 	case http.StatusBadRequest:
 		fix = "; a field type conflict means the measurement holds a field of another type: write to a new measurement= or drop the old one"
 	case http.StatusRequestEntityTooLarge:
@@ -287,6 +294,9 @@ func (s *Sink) classify(err error) error {
 	}
 	out := fmt.Errorf("%s: HTTP %d: %s%s", endpoint, he.StatusCode, s.scrub(he.Error()), fix)
 	switch {
+	case he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden:
+		// A refused credential: the sink is down, its events kept, until it is fixed.
+		return core.Credential(out, strings.TrimPrefix(fix, "; "))
 	case he.StatusCode == http.StatusTooManyRequests || he.StatusCode == http.StatusServiceUnavailable || he.StatusCode == http.StatusRequestTimeout || he.StatusCode >= 500:
 		if he.RetryAfter > 0 {
 			return &retryAfter{error: out, wait: time.Duration(he.RetryAfter) * time.Second}

@@ -173,13 +173,14 @@ func TestKubeEventerWithFieldsAndDefaultRootUser(t *testing.T) {
 	assert.Equal(t, "c1", r["cluster_name"])
 	assert.Equal(t, "Back-off restarting failed container 1, \"quoted\" \n line", r["message"], "quotes and newlines intact")
 
-	// A wrong password: refused for good, named, and never shown.
+	// A wrong password: a credential outage (retried until fixed, never dropped), named, with
+	// the fix, and never shown.
 	wrong := build(t, "influxdb:"+srv.URL+"?withfields=true&db=kube&user=root&pw=Not-Root-9x")
 	err = wrong.Export(ctx, batch(5, 1))
 	require.Error(t, err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
+	assert.True(t, core.IsCredential(err), "%v", err)
 	assert.Contains(t, err.Error(), "HTTP 401")
-	assert.Contains(t, err.Error(), "check user and pw")
+	assert.Contains(t, core.CredentialFix(err), "check user and pw")
 	assert.NotContains(t, err.Error(), "Not-Root-9x")
 }
 

@@ -15,17 +15,25 @@ var permanentKErrors = []struct {
 	{sarama.ErrMessageSizeTooLarge, "the record is larger than the topic's max.message.bytes; raise it, or filter such events out"},
 	{sarama.ErrMessageSetSizeTooLarge, "the record is larger than the topic's max.message.bytes; raise it, or filter such events out"},
 	{sarama.ErrInvalidTopic, "eventstopic is not a valid topic name; fix eventstopic"},
-	{sarama.ErrTopicAuthorizationFailed, "the user may not write to the topic; grant it WRITE on the topic"},
-	{sarama.ErrClusterAuthorizationFailed, "the user is not authorized on the cluster; grant it the needed ACLs"},
-	{sarama.ErrSASLAuthenticationFailed, "SASL authentication failed; check user, password and mechanism"},
-	{sarama.ErrUnsupportedSASLMechanism, "the brokers do not offer this SASL mechanism; set mechanism= to one they enable"},
-	{sarama.ErrIllegalSASLState, "SASL exchange failed; check mechanism"},
 	{sarama.ErrInvalidRecord, "the broker rejected the record as invalid"},
 	{sarama.ErrUnsupportedCompressionType, "the brokers do not support this codec; choose another compression"},
 	{sarama.ErrUnsupportedForMessageFormat, "the topic's message format is too old for this request; lower version= or upgrade the topic"},
 	{sarama.ErrInvalidRequiredAcks, "the brokers reject this acks value; set acks=all or acks=1"},
 	{sarama.ErrPolicyViolation, "a broker policy rejected the write"},
 	{sarama.ErrUnsupportedVersion, "the brokers do not speak this protocol version; set version= to the brokers' version"},
+}
+
+// credentialKErrors are broker answers that refuse herald's credential or authorisation: the
+// sink is down (its events kept) until someone fixes the user, the password or the ACLs.
+var credentialKErrors = []struct {
+	err sarama.KError
+	fix string
+}{
+	{sarama.ErrSASLAuthenticationFailed, "SASL authentication failed; check user, password and mechanism"},
+	{sarama.ErrUnsupportedSASLMechanism, "the brokers do not offer this SASL mechanism; set mechanism= to one they enable"},
+	{sarama.ErrIllegalSASLState, "SASL exchange failed; check mechanism"},
+	{sarama.ErrTopicAuthorizationFailed, "the user may not write to the topic; grant it WRITE on the topic"},
+	{sarama.ErrClusterAuthorizationFailed, "the user is not authorized on the cluster; grant it the needed ACLs"},
 	{sarama.ErrTransactionalIDAuthorizationFailed, "the user is not authorized for transactions"},
 }
 
@@ -35,7 +43,18 @@ func isSizeError(err error) bool {
 	return errors.Is(err, sarama.ErrMessageSizeTooLarge) || errors.Is(err, sarama.ErrMessageSetSizeTooLarge)
 }
 
-// classify says whether err is worth retrying and, when it is not, what to do about it.
+// classifyCredential reports a refused credential or authorisation, and the fix.
+func classifyCredential(err error) (bool, string) {
+	for _, c := range credentialKErrors {
+		if errors.Is(err, c.err) {
+			return true, c.fix
+		}
+	}
+	return false, ""
+}
+
+// classify says whether err is worth retrying and, when it is not, what to do about it. A
+// refused credential is retried (see classifyCredential).
 func classify(err error) (permanent bool, fix string) {
 	var cfgErr sarama.ConfigurationError
 	if errors.As(err, &cfgErr) {

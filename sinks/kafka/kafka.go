@@ -26,6 +26,8 @@ func init() {
 		Example: "kafka:?brokers=kafka-0:9092&brokers=kafka-1:9092&eventstopic=k8s-events&compression=zstd",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 
@@ -65,8 +67,9 @@ func newSink(id string, cfg *Config, sc *sarama.Config, now func() time.Time) *S
 // Name is the sink's scheme.
 func (s *Sink) Name() string { return "kafka" }
 
-// getProducer returns the producer, building it when there is none yet.
-func (s *Sink) getProducer() (sarama.SyncProducer, error) {
+// getProducer returns the producer, building it when there is none yet, with sarama's network
+// timeouts fitted into the time ctx leaves (boundedConfig).
+func (s *Sink) getProducer(ctx context.Context) (sarama.SyncProducer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -75,18 +78,25 @@ func (s *Sink) getProducer() (sarama.SyncProducer, error) {
 	if s.producer != nil {
 		return s.producer, nil
 	}
-	client, p, err := s.connect()
+	client, p, err := s.connect(boundedConfig(s.sc, ctx))
 	if err != nil {
 		permanent, fix := classify(err)
+		credential, cfix := classifyCredential(err)
+		if credential {
+			fix = cfix
+		}
 		if fix == "" {
 			fix = "herald keeps the events queued and retries with backoff"
 		}
 		err = fmt.Errorf("%s: cannot connect to brokers %s: %v; %s", s.id, strings.Join(s.cfg.Brokers, ","), err, fix)
 		if !s.down {
-			glog.Warning(err)
+			glog.V(1).Info(err) // the pipeline logs the outage
 			s.down = true
 		}
-		if permanent {
+		switch {
+		case credential:
+			return nil, core.Credential(err, cfix)
+		case permanent:
 			return nil, core.Permanent(err)
 		}
 		return nil, err
@@ -101,8 +111,8 @@ func (s *Sink) getProducer() (sarama.SyncProducer, error) {
 
 // connect builds a client, checks that the brokers answer (and accept the credentials) by
 // fetching the topic's metadata, and builds the producer on it.
-func (s *Sink) connect() (sarama.Client, sarama.SyncProducer, error) {
-	client, err := sarama.NewClient(s.cfg.Brokers, s.sc)
+func (s *Sink) connect(sc *sarama.Config) (sarama.Client, sarama.SyncProducer, error) {
+	client, err := sarama.NewClient(s.cfg.Brokers, sc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,7 +130,10 @@ func (s *Sink) connect() (sarama.Client, sarama.SyncProducer, error) {
 
 // Export writes the batch and returns once every record is acknowledged (as acks= says), or
 // reports the records that were not: a *core.PartialError naming them, permanent when no retry
-// can help (too large, not authorized, invalid topic).
+// can help (too large, invalid topic), a refused credential when the brokers refuse the user.
+// It returns when ctx ends even if the brokers never answer (sarama's producer takes no
+// context): the records may then still be written by the producer, and the pipeline retries
+// them, so a broker that answers late may get a record twice.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -128,7 +141,41 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p, err := s.getProducer()
+	done := make(chan error, 1)
+	go func() { done <- s.export(ctx, events) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%s: brokers %s did not answer before the export deadline (%v); retrying", s.id, strings.Join(s.cfg.Brokers, ","), context.Cause(ctx))
+	}
+}
+
+// boundedConfig is sc with the network and produce timeouts cut to fit the time ctx leaves, so
+// that a broker that accepts connections and never answers fails an attempt within the export
+// deadline instead of sarama's 30 s per request and retry. The brokers' own settings stay.
+func boundedConfig(sc *sarama.Config, ctx context.Context) *sarama.Config {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return sc
+	}
+	// A connect is a dial, a metadata request and its retry; a send is up to three
+	// requests: a quarter of the time for each step keeps the whole within the deadline.
+	step := time.Until(deadline) / 4
+	if step <= 0 {
+		return sc
+	}
+	c := *sc
+	c.Net.DialTimeout = min(c.Net.DialTimeout, step)
+	c.Net.ReadTimeout = min(c.Net.ReadTimeout, step)
+	c.Net.WriteTimeout = min(c.Net.WriteTimeout, step)
+	c.Producer.Timeout = min(c.Producer.Timeout, step)
+	return &c
+}
+
+// export is one attempt at Export.
+func (s *Sink) export(ctx context.Context, events []*core.Event) error {
+	p, err := s.getProducer(ctx)
 	if err != nil {
 		return err
 	}
@@ -228,13 +275,16 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	}
 	sort.Slice(failures, func(i, j int) bool { return failures[i].index < failures[j].index })
 	failed := make([]*core.Event, len(failures))
-	permanent := true
+	permanent, credential, credentialFix := true, false, ""
 	kinds := map[string]int{}
 	var order []string
 	var fixes []string
 	for i, f := range failures {
 		failed[i] = events[f.index]
 		perm, fix := classify(f.err)
+		if c, cfix := classifyCredential(f.err); c {
+			credential, credentialFix, fix, perm = true, cfix, cfix, false
+		}
 		perm = perm || core.IsPermanent(f.err)
 		permanent = permanent && perm
 		msg := f.err.Error()
@@ -254,7 +304,11 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	if len(fixes) > 0 {
 		err = fmt.Errorf("%w (%s)", err, strings.Join(dedupe(fixes), "; "))
 	}
-	if permanent {
+	switch {
+	case credential:
+		// Not one record can be written until the credential is fixed: hold them all.
+		err = core.Credential(err, credentialFix)
+	case permanent:
 		err = core.Permanent(err)
 	}
 	if len(failed) == len(events) {

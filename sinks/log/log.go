@@ -33,6 +33,8 @@ func init() {
 		Example: "log:?format=json&level=Normal",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 

@@ -25,14 +25,20 @@ var rowErrors = map[uint16]string{
 	4025: "a CHECK constraint refused the row",
 }
 
-// setupErrors are answers that no retry of the same statement can change: wrong credentials,
-// missing privileges, a missing database.
-var setupErrors = map[uint16]string{
+// credentialErrors refuse herald's user or its privileges: the sink is down, its events kept,
+// until someone fixes the password or the GRANTs.
+var credentialErrors = map[uint16]string{
 	1044: "the user may not use this database; GRANT it the needed privileges",
-	1045: "the server refused the user name or password; check the DSN",
-	1049: "the database does not exist; create it (CREATE DATABASE ... CHARACTER SET utf8mb4)",
+	1045: "the server refused the user name or password; check the DSN (and the Secret it comes from)",
 	1142: "the user lacks a privilege on the table (INSERT, UPDATE, CREATE); GRANT it",
 	1143: "the user lacks a privilege on a column; GRANT it",
+	1227: "the user lacks a privilege this statement needs; GRANT it",
+}
+
+// setupErrors are answers that no retry of the same statement can change: a missing database,
+// a table that does not fit.
+var setupErrors = map[uint16]string{
+	1049: "the database does not exist; create it (CREATE DATABASE ... CHARACTER SET utf8mb4)",
 	1054: "the table lacks a column herald writes; see docs/sinks/mysql.md for the table definition",
 	1064: "the server refused herald's SQL; report this as a herald bug with the server version",
 }
@@ -54,6 +60,16 @@ func isRowError(err error) bool {
 func isMissingTable(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == 1146
+}
+
+// isCredentialError reports a refused user or privilege.
+func isCredentialError(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		_, ok := credentialErrors[me.Number]
+		return ok
+	}
+	return false
 }
 
 // isSetupError reports an error no retry can fix.
@@ -79,6 +95,9 @@ func fix(err error, table string) string {
 		if strings.Contains(f, "%s") {
 			return fmt.Sprintf(f, table)
 		}
+		return f
+	}
+	if f, ok := credentialErrors[me.Number]; ok {
 		return f
 	}
 	return setupErrors[me.Number]

@@ -26,6 +26,8 @@ func init() {
 		Example: "mysql:?herald:${MYSQL_PASSWORD}@tcp(mysql:3306)/kube_eventer?charset=utf8mb4&table=kube_event",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 
@@ -281,6 +283,8 @@ func (s *Sink) statementError(err error) error {
 	}
 	var out error
 	switch {
+	case isCredentialError(err):
+		out = core.Credential(fmt.Errorf("%s: %v; %s", s.id, err, fix(err, s.qualified)), fix(err, s.qualified))
 	case isSetupError(err):
 		out = core.Permanent(fmt.Errorf("%s: %v; %s", s.id, err, fix(err, s.qualified)))
 	case isMissingTable(err):

@@ -232,12 +232,16 @@ func TestKubeEventerURIForm(t *testing.T) {
 	assert.Equal(t, maxOpenConns, s2.db.Stats().MaxOpenConnections, "the pool is bounded")
 }
 
-func TestWrongPasswordIsPermanentAndNeverShown(t *testing.T) {
+// MariaDB answers a wrong password with 1045: a refused credential, so the sink is down and
+// keeps its events until the password is fixed.
+func TestWrongPasswordIsARefusedCredentialAndNeverShown(t *testing.T) {
 	srv, name, _ := database(t)
 	s := build(t, "mysql:?"+mariadb.User+":Not-The-Pa55@tcp("+srv.Addr()+")/"+name)
 	err := s.Export(context.Background(), batch(0, 2))
 	require.Error(t, err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
+	assert.True(t, core.IsCredential(err), "%v", err)
+	assert.False(t, core.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "1045")
 	assert.Contains(t, err.Error(), "check the DSN")
 	assert.NotContains(t, err.Error(), "Not-The-Pa55")
 }
@@ -368,8 +372,6 @@ func TestBadParametersFailAtStart(t *testing.T) {
 		{"mysql:?u:Hunter2secret@tcp(127.0.0.1:3306)/db&table=kube-event", `parameter "table": "kube-event" is not a plain table name`},
 		{"mysql:?u:Hunter2secret@tcp(127.0.0.1:3306)/db&table=a.b.c", `parameter "table"`},
 		{"mysql:?table=x", "no DSN given"},
-		{"mysql:?u:Hunter2secret@tcp(127.0.0.1:3306)/db&tabel=x", `did you mean "table"?`},
-		{"mysql:?u:Hunter2secret@tcp(127.0.0.1:3306)/db?charset=utf8&levl=Warning", `did you mean "level"?`},
 		{"mysql:?u:Hunter2secret@bogus(127.0.0.1:3306)/db", `parameter "DSN"`},
 	}
 	for _, tc := range cases {

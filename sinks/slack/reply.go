@@ -11,8 +11,9 @@ import (
 )
 
 // apiReply checks a chat.postMessage reply. Slack's Web API answers 200 with {"ok":false,
-// "error":"..."} for most errors: rate limits and Slack's own failures are retried, anything
-// else (a bad token, an unknown channel, refused blocks) is permanent.
+// "error":"..."} for most errors: rate limits and Slack's own failures are retried; a refused
+// token (credentialErrors) makes the sink down until it is fixed, keeping its events; anything
+// else (an unknown channel, refused blocks) is permanent for that message.
 func apiReply(resp *http.Response, body []byte) error {
 	var r struct {
 		OK       *bool  `json:"ok"`
@@ -35,6 +36,9 @@ func apiReply(resp *http.Response, body []byte) error {
 	if hint := apiHints[r.Error]; hint != "" {
 		detail += " (" + hint + ")"
 	}
+	if credentialErrors[r.Error] {
+		return httpx.RejectCredential(r.Error, detail, apiHints[r.Error])
+	}
 	switch r.Error {
 	case "ratelimited", "rate_limited":
 		return httpx.Reject(r.Error, detail, true, retryAfter(resp))
@@ -44,6 +48,13 @@ func apiReply(resp *http.Response, body []byte) error {
 	return httpx.Reject(r.Error, detail, false, 0)
 }
 
+// credentialErrors are the Web API's answers about the token rather than the message.
+var credentialErrors = map[string]bool{
+	"not_authed": true, "invalid_auth": true, "token_revoked": true, "token_expired": true,
+	"account_inactive": true, "missing_scope": true, "not_allowed_token_type": true,
+	"no_permission": true, "ekm_access_denied": true,
+}
+
 // apiHints say what to fix for the errors a misconfigured sink meets.
 var apiHints = map[string]string{
 	"not_authed":          "set token= to a bot token",
@@ -51,6 +62,7 @@ var apiHints = map[string]string{
 	"token_revoked":       "the token was revoked; reinstall the app and update token=",
 	"account_inactive":    "the token's app or workspace is gone; update token=",
 	"missing_scope":       "add the chat:write scope to the app and reinstall it",
+	"token_expired":       "the token expired; create a new one and update token=",
 	"channel_not_found":   "check channel= (use the channel's ID) and that the bot can see it",
 	"not_in_channel":      "invite the bot to the channel (/invite @app)",
 	"is_archived":         "the channel is archived; choose another channel=",

@@ -134,7 +134,8 @@ func TestChatPostMessageReplies(t *testing.T) {
 		{"ratelimited", `{"ok":false,"error":"ratelimited"}`, "30", httpxtest.Retry, 30 * time.Second},
 		{"rate_limited", `{"ok":false,"error":"rate_limited"}`, "", httpxtest.Retry, 0},
 		{"internal_error", `{"ok":false,"error":"internal_error"}`, "", httpxtest.Retry, 0},
-		{"invalid_auth", `{"ok":false,"error":"invalid_auth"}`, "", httpxtest.Permanent, 0},
+		{"invalid_auth", `{"ok":false,"error":"invalid_auth"}`, "", httpxtest.Credential, 0},
+		{"token_revoked", `{"ok":false,"error":"token_revoked"}`, "", httpxtest.Credential, 0},
 		{"channel_not_found", `{"ok":false,"error":"channel_not_found"}`, "", httpxtest.Permanent, 0},
 		{"invalid_blocks", `{"ok":false,"error":"invalid_blocks","response_metadata":{"messages":["[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"]}}`, "", httpxtest.Permanent, 0},
 		{"not JSON", `<html>proxy error</html>`, "", httpxtest.Retry, 0},
@@ -178,7 +179,8 @@ func TestWebhookTextErrors(t *testing.T) {
 		wait       time.Duration
 	}{
 		{400, "invalid_payload", "", httpxtest.Permanent, 0},
-		{403, "action_prohibited", "", httpxtest.Permanent, 0},
+		{403, "action_prohibited", "", httpxtest.Credential, 0},
+		{403, "invalid_token", "", httpxtest.Credential, 0},
 		{404, "no_service", "", httpxtest.Permanent, 0},
 		{410, "channel_is_archived", "", httpxtest.Permanent, 0},
 		{429, "rate_limited", "30", httpxtest.Retry, 30 * time.Second},

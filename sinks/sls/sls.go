@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ func init() {
 		Example: "sls:https://sls.aliyuncs.com?project=k8s-log-c1234&logStore=k8s-event&topic=k8s-cluster-dev&regionId=cn-hangzhou&internal=false&accessKeyId=${SLS_AK_ID}&accessKeySecret=${SLS_AK_SECRET}&label=ClusterId,c1234",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
+		KubeEventer: true,
 	})
 }
 
@@ -202,6 +205,10 @@ type slsError struct {
 // quotaCodes are SLS's 403s for "write quota exceeded": a throttle, retried.
 var quotaCodes = []string{"WriteQuotaExceed", "ShardWriteQuotaExceed", "ExceedQuota", "ProjectQuotaExceed"}
 
+// credentialCodes refuse herald's AccessKey or its RAM permissions: the sink is down, its events
+// kept, until someone fixes them.
+var credentialCodes = []string{"Unauthorized", "InvalidAccessKeyId", "SignatureNotMatch"}
+
 // hints say what to fix for SLS's permanent error codes.
 var hints = map[string]string{
 	"Unauthorized":         "check accessKeyId and accessKeySecret, and that the RAM user may log:PostLogStoreLogs",
@@ -213,9 +220,10 @@ var hints = map[string]string{
 	"PostBodyTooLarge":     "an event is larger than SLS accepts",
 }
 
-// classify reads SLS's errorCode from a failed reply: quota 403s are retried, and permanent
-// codes get a hint. Everything else keeps httpx's status classification (401, 403, 404 and
-// other 4xx permanent; 429 and 5xx retried).
+// classify reads SLS's errorCode from a failed reply: quota 403s are retried, a refused
+// AccessKey or RAM permission (other 401 and 403) makes the sink down until it is fixed, and
+// permanent codes get a hint. Everything else keeps httpx's status classification (404 and other
+// 4xx permanent; 429 and 5xx retried).
 func classify(err error) error {
 	var he *httpx.Error
 	if err == nil || !errors.As(err, &he) || he.StatusCode == 0 {
@@ -232,8 +240,17 @@ func classify(err error) error {
 	}
 	for _, q := range quotaCodes {
 		if se.Code == q {
-			e.Retryable = true
+			// A throttle, though SLS answers it with 403.
+			e.Retryable, e.Credential = true, false
+			return &e
 		}
+	}
+	if slices.Contains(credentialCodes, se.Code) || he.Credential {
+		e.Credential, e.Fix = true, hints[se.Code]
+		if e.Fix == "" {
+			e.Fix = httpx.CredentialStatusFix(he.StatusCode)
+		}
+		return core.Credential(&e, e.Fix)
 	}
 	if !e.Retryable {
 		return core.Permanent(&e)

@@ -227,8 +227,9 @@ func TestSLSErrorCodes(t *testing.T) {
 		{403, "ShardWriteQuotaExceed", httpxtest.Retry, "ShardWriteQuotaExceed"},
 		{429, "ExceedQPSLimit", httpxtest.Retry, "ExceedQPSLimit"},
 		{500, "InternalServerError", httpxtest.Retry, "InternalServerError"},
-		{401, "Unauthorized", httpxtest.Permanent, "check accessKeyId and accessKeySecret"},
-		{403, "Unauthorized", httpxtest.Permanent, "log:PostLogStoreLogs"},
+		{401, "Unauthorized", httpxtest.Credential, "check accessKeyId and accessKeySecret"},
+		{403, "Unauthorized", httpxtest.Credential, "log:PostLogStoreLogs"},
+		{401, "InvalidAccessKeyId", httpxtest.Credential, "check accessKeyId"},
 		{400, "RequestTimeTooSkewed", httpxtest.Permanent, "clock"},
 	}
 	for _, tc := range cases {
@@ -238,8 +239,14 @@ func TestSLSErrorCodes(t *testing.T) {
 		if tc.want == httpxtest.Retry && (err == nil || core.IsPermanent(err)) {
 			t.Errorf("%d %s: got %v, want retryable", tc.status, tc.code, err)
 		}
-		if tc.want == httpxtest.Permanent && !core.IsPermanent(err) {
+		if tc.want == httpxtest.Permanent && (!core.IsPermanent(err) || core.IsCredential(err)) {
 			t.Errorf("%d %s: got %v, want permanent", tc.status, tc.code, err)
+		}
+		if tc.want == httpxtest.Credential && (!core.IsCredential(err) || core.IsPermanent(err)) {
+			t.Errorf("%d %s: got %v, want a refused credential", tc.status, tc.code, err)
+		}
+		if tc.want == httpxtest.Retry && core.IsCredential(err) {
+			t.Errorf("%d %s: got %v, a throttle is not a refused credential", tc.status, tc.code, err)
 		}
 		if err != nil && !strings.Contains(err.Error(), tc.contains) {
 			t.Errorf("%d %s: error %q lacks %q", tc.status, tc.code, err, tc.contains)
@@ -260,8 +267,8 @@ func TestWrongSecretIsRefusedAndNotLeaked(t *testing.T) {
 	rc := newReceiver(t)
 	v := strings.Replace(sinkValue(rc, ""), rc.akSecret, "wrongSECRET0123456789abcdef", 1)
 	err := build(t, v).Export(context.Background(), []*core.Event{event("BackOff", "Pod", "web-1", 0)})
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "SignatureNotMatch") {
-		t.Fatalf("got %v, want a permanent SignatureNotMatch", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "SignatureNotMatch") {
+		t.Fatalf("got %v, want a refused credential SignatureNotMatch", err)
 	}
 	// The receiver's message quotes the expected Authorization, which names the AccessKey ID.
 	httpxtest.AssertNoSecret(t, err, "wrongSECRET0123456789abcdef", rc.akID)
@@ -285,7 +292,6 @@ func TestConfig(t *testing.T) {
 		base + "&regionId=cn-hangzhou&label=ClusterId":                  `parameter "label": "ClusterId" is not KEY,VALUE`,
 		base + "&regionId=cn-hangzhou&label=a,b,c":                      `"a,b,c" is not KEY,VALUE`,
 		base + "&regionId=cn-hangzhou&endpoint=ftp://x":                 `parameter "endpoint"`,
-		base + "&regionId=cn-hangzhou&logstore=x":                       `did you mean "logStore"?`,
 		base + "&regionId=cn-hangzhou&internal=maybe":                   `parameter "internal"`,
 		"sls:x?project=k8s-log&logStore=k8s-event&regionId=cn-hangzhou": `no AccessKey`,
 	}

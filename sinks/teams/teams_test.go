@@ -91,7 +91,7 @@ func TestWorkflowReplies(t *testing.T) {
 		wait       time.Duration
 	}{
 		{"InvalidRequestContent", 400, "", httpxtest.Permanent, 0},
-		{"DirectApiAuthorizationRequired", 401, "", httpxtest.Permanent, 0},
+		{"DirectApiAuthorizationRequired", 401, "", httpxtest.Credential, 0},
 		{"WorkflowNotFound", 404, "", httpxtest.Permanent, 0},
 		{"WorkflowTriggerIsNotEnabled", 409, "", httpxtest.Permanent, 0},
 		{"RequestEntityTooLarge", 413, "", httpxtest.Permanent, 0},

@@ -70,11 +70,11 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 		Kube:     env.Kube,
 		Metrics:  env.TemplateMetrics,
 	})
+	// kube-eventer's templates (its default body, a ConfigMap) render as kube-eventer rendered
+	// them; herald's own body_template keeps the message whole and escapes fully.
+	c.Template.KubeEventer = c.Template.ConfigMapName != "" || c.Template.Inline == ""
 	c.HTTP = httpx.OptionsFromParams(p)
 	c.HTTP.Secrets = c.secretHeaderValues()
-	if !p.Has("level") {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s: no level given; delivering Warning only (kube-eventer's webhook delivered every type). Add level=Normal for all events.", label(t.ID)))
-	}
 	c.Passthrough = p.Passthrough()
 	if len(c.Passthrough) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: passing query parameters %s through to the receiver (herald does not know them)", label(t.ID), strings.Join(c.Passthrough, ", ")))

@@ -14,6 +14,7 @@ import (
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/core/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 
@@ -24,6 +25,9 @@ func init() {
 		Example: "webhook:https://receiver.example/events?level=Warning&method=POST&header=Content-Type=application/json",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it.
+		KubeEventer: true,
+		Filter:      filter.KubeEventerWebhook,
 	})
 }
 

@@ -134,13 +134,9 @@ func parse(t *testing.T, sinkValue string) (*webhook.Config, error) {
 }
 
 func TestStartupNotes(t *testing.T) {
-	const levelNote = "webhook sink #2: no level given; delivering Warning only (kube-eventer's webhook delivered every type). Add level=Normal for all events."
 	cfg, err := parse(t, "webhook:http://127.0.0.1:9/x?token=tok-value-1&code=code-value-2")
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !slices.Contains(cfg.Notes, levelNote) {
-		t.Errorf("notes %q lack %q", cfg.Notes, levelNote)
 	}
 	joined := strings.Join(cfg.Notes, "\n")
 	if !strings.Contains(joined, "passing query parameters code, token through") {
@@ -187,8 +183,9 @@ func TestJSONModeFollowsContentType(t *testing.T) {
 	}
 }
 
-// Messages that broke kube-eventer's JSON (it dropped double quotes and nothing else) stay
-// valid JSON and arrive intact.
+// Messages that broke kube-eventer's JSON stay valid JSON and arrive intact. kube-eventer's
+// templates (the default body here) get the message as kube-eventer rendered it, without its
+// double quotes; herald's own body_template gets it whole.
 func TestJSONBodyStaysValid(t *testing.T) {
 	messages := []string{
 		`Failed to pull image "nginx:latest": rpc error: code = NotFound`,
@@ -216,7 +213,7 @@ func TestJSONBodyStaysValid(t *testing.T) {
 			if err := json.Unmarshal(r.Body, &decoded); err != nil {
 				t.Fatalf("template %q, message %q: body is not JSON: %v\n%s", tmpl, messages[i], err, r.Body)
 			}
-			got, want := decoded["EventMessage"], messages[i]
+			got, want := decoded["EventMessage"], strings.ReplaceAll(messages[i], `"`, "")
 			if tmpl != "" {
 				got, want = decoded["text"], "Failed: "+messages[i]
 			}
@@ -403,18 +400,37 @@ func TestNoSecretInDeliveryErrors(t *testing.T) {
 	}
 }
 
+// TestKubeEventerLeniency: what kube-eventer's webhook ran with (a misspelt or repeated
+// parameter) builds, with one warning each naming the sink, the parameter and the fix.
+func TestKubeEventerLeniency(t *testing.T) {
+	const base = "webhook:http://127.0.0.1:9/x?level=Warning&"
+	cases := map[string]string{
+		base + "levl=Normal":            `--sink #1 (webhook): unknown parameter "levl" ignored, as kube-eventer ignored it; did you mean "level"?`,
+		base + "mehtod=POST":            `--sink #1 (webhook): unknown parameter "mehtod" ignored, as kube-eventer ignored it; did you mean "method"?`,
+		base + "method=POST&method=PUT": `--sink #1 (webhook): parameter "method": given 2 times; kube-eventer used the first value`,
+	}
+	for v, want := range cases {
+		b, err := sinks.Build(1, v, sinks.Env{Ctx: context.Background(), Location: time.UTC})
+		if err != nil {
+			t.Errorf("%s: %v; kube-eventer started with it", v, err)
+			continue
+		}
+		_ = b.Sink.Close()
+		if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], want) {
+			t.Errorf("%s: warnings %q, want one containing %q", v, b.Warnings, want)
+		}
+	}
+}
+
 func TestURIErrors(t *testing.T) {
 	const base = "webhook:http://127.0.0.1:9/x?level=Warning&"
 	cases := map[string][]string{
-		base + "levl=Normal":                    {`unknown parameter "levl"; did you mean "level"?`},
-		base + "mehtod=POST":                    {`unknown parameter "mehtod"; did you mean "method"?`},
 		base + "header=NoEquals":                {`parameter "header": header #1 has no '='`, "header=NAME=VALUE"},
 		base + "header==v":                      {`header #1 has no name`},
 		base + "header=A=1&header=Bad%20Name=v": {`header #2: "Bad Name" is not a valid header name`},
 		base + "header=X-A=line%0Abreak":        {`header #1 (X-A) has a value with control characters`},
 		base + "method=FETCH":                   {`parameter "method": "FETCH" is not allowed; write one of GET, POST, PUT, PATCH, DELETE`},
 		base + "method=pots":                    {`did you mean "POST"?`},
-		base + "method=POST&method=PUT":         {`parameter "method": given 2 times`},
 		base + "timeout=0":                      {`parameter "timeout"`},
 		"webhook:ftp://host/x":                  {`must be an http:// or https:// URL with a host, got a "ftp" URL`},
 		"webhook:receiver.example/path":         {`got a URL without http:// or https://`},
@@ -466,12 +482,42 @@ func TestConfigMapBody(t *testing.T) {
 		t.Fatalf("body %s", got)
 	}
 
-	// kube-eventer fell back to its default body when the ConfigMap was missing; herald refuses
-	// to start.
-	_, err = sinks.Build(1, "webhook:"+rc.URL+"?method=POST&custom_body_configmap=missing-body",
+	// kube-eventer fell back to its default body when the ConfigMap was missing; so does herald,
+	// with a warning, and it switches to the ConfigMap once it is created.
+	b2, err := sinks.Build(1, "webhook:"+rc.URL+"?method=POST&custom_body_configmap=late-body",
 		sinks.Env{Ctx: context.Background(), Kube: kube, Location: time.UTC})
-	if err == nil || !strings.Contains(err.Error(), "missing-body") {
-		t.Fatalf("got %v, want an error naming the missing ConfigMap", err)
+	if err != nil {
+		t.Fatalf("a missing ConfigMap stops the sink (%v); kube-eventer used its default body", err)
+	}
+	defer b2.Sink.Close()
+	if len(b2.Warnings) != 1 || !strings.Contains(b2.Warnings[0], `parameter "custom_body_configmap": ConfigMap default/late-body (custom_body_configmap) does not exist`) ||
+		!strings.Contains(b2.Warnings[0], "kube-eventer then sent its default body, and so does herald") {
+		t.Fatalf("warnings %q, want one naming the missing ConfigMap and what herald does", b2.Warnings)
+	}
+	if err := b2.Sink.Export(context.Background(), batch("BackOff")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rc.requests()[1].Body); !strings.Contains(got, `"EventReason": "BackOff"`) {
+		t.Fatalf("without its ConfigMap the sink sent %s, want kube-eventer's default body", got)
+	}
+	if _, err := kube.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "late-body", Namespace: "default"},
+		Data:       map[string]string{"content": `{"late":"{{ .Reason }}"}`},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if err := b2.Sink.Export(context.Background(), batch("BackOff")); err != nil {
+			t.Fatal(err)
+		}
+		reqs := rc.requests()
+		if got := string(reqs[len(reqs)-1].Body); got == `{"late":"BackOff"}` {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the sink never switched to the ConfigMap created after start")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -502,11 +548,12 @@ func TestPreviewShowsTheRenderedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Sink.Close()
-	out, err := b.Sink.(sinks.Previewer).Preview(event("BackOff", `say "hi"`))
+	// kube-eventer's default body: the message without its quotes, a line break escaped.
+	out, err := b.Sink.(sinks.Previewer).Preview(event("BackOff", "say \"hi\"\nagain"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "POST request") || !strings.Contains(out, `"EventMessage": "say \"hi\""`) {
+	if !strings.Contains(out, "POST request") || !strings.Contains(out, `"EventMessage": "say hi\nagain"`) {
 		t.Fatalf("preview %q lacks the method or the escaped body", out)
 	}
 }

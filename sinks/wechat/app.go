@@ -75,7 +75,7 @@ func (t *tokenCache) get(ctx context.Context) (string, error) {
 	}
 	reply, err := t.client.Do(ctx, req, chat.Validator(Codes))
 	if err != nil {
-		if core.IsPermanent(err) {
+		if core.IsPermanent(err) || core.IsCredential(err) {
 			return "", fmt.Errorf("getting an access token (check corp_id and corp_secret): %w", err)
 		}
 		return "", fmt.Errorf("getting an access token: %w", err)

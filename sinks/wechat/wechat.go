@@ -15,6 +15,7 @@ import (
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/core/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 
@@ -25,19 +26,34 @@ func init() {
 		Example: "wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa&msg_type=markdown&mentioned_list=zhangsan&namespaces=shop",
 		Params:  Params,
 		New:     New,
+		// A scheme kube-eventer has: read as its code reads it.
+		KubeEventer: true,
+		Filter:      filter.KubeEventerRobot,
 	})
 }
 
 // Codes are Work WeChat's error codes as herald treats them: 45009 (too many messages) is
-// retried after a minute, -1 (system busy) after backoff; every other code (93000 invalid
-// webhook key, 40058 invalid parameter, 44004 empty content, 40013 invalid corp ID...) is
-// permanent. The application API's token codes are handled by refreshing the token.
+// retried after a minute, -1 (system busy) after backoff; the codes that refuse the credential
+// (93000 invalid webhook key, 40001 invalid corp secret, 40013 invalid corp ID, 40014 and 42001
+// invalid or expired access token, 60020 caller IP not allowed, 48002 API not allowed) make the
+// sink down until it is fixed, keeping its events; every other code (40058 invalid parameter,
+// 44004 empty content...) is permanent for that message. The application API's token codes are
+// first handled by fetching a new token.
 var Codes = httpx.Codes{
 	Fields:        []string{"errcode"},
 	MessageFields: []string{"errmsg"},
 	RateLimited:   []string{"45009"},
 	RateLimitWait: time.Minute,
 	Retryable:     []string{"-1"},
+	Credential: map[string]string{
+		"93000": "Work WeChat does not know the robot's key (key= of the webhook URL): the robot was removed or the key mistyped; copy the webhook URL from the group's robot settings",
+		"40001": "corp_secret is wrong for this application: copy the application's Secret from the Work WeChat admin console",
+		"40013": "corp_id is wrong: copy the company's ID from the Work WeChat admin console",
+		"40014": "Work WeChat refused the access token even after herald fetched a new one: check corp_id and corp_secret",
+		"42001": "Work WeChat says the access token expired even after herald fetched a new one: check corp_id and corp_secret",
+		"60020": "Work WeChat refuses calls from this IP: add herald's egress IP to the application's trusted IPs",
+		"48002": "the application may not call this API: enable it in the application's settings",
+	},
 }
 
 // Sink is a wechat sink.

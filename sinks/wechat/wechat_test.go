@@ -191,7 +191,7 @@ func TestErrcodes(t *testing.T) {
 	}{
 		{`{"errcode":45009,"errmsg":"api freq out of limit"}`, httpxtest.Retry, time.Minute},
 		{`{"errcode":-1,"errmsg":"system busy"}`, httpxtest.Retry, 0},
-		{`{"errcode":93000,"errmsg":"invalid webhook url"}`, httpxtest.Permanent, 0},
+		{`{"errcode":93000,"errmsg":"invalid webhook url"}`, httpxtest.Credential, 0},
 		{`{"errcode":40058,"errmsg":"invalid parameter"}`, httpxtest.Permanent, 0},
 		{`{"errcode":44004,"errmsg":"empty content"}`, httpxtest.Permanent, 0},
 		{`{"errcode":0,"errmsg":"ok"}`, httpxtest.Delivered, 0},
@@ -210,14 +210,14 @@ func TestErrcodes(t *testing.T) {
 	})
 }
 
-func TestWrongKeyIsPermanentAndSecretFree(t *testing.T) {
+func TestWrongKeyIsACredentialFailureAndSecretFree(t *testing.T) {
 	clk := clocktesting.NewFakeClock(chattest.Start)
 	rc := newReceiver(t, clk)
 	const wrong = "wrong-key-5f2c9e77"
 	s := build(t, "wechat:"+rc.URL+"/cgi-bin/webhook/send?key="+wrong, clk)
 	err := export(t, s, event("shop", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "93000") {
-		t.Fatalf("got %v, want a permanent 93000", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "93000") || !strings.Contains(core.CredentialFix(err), "key") {
+		t.Fatalf("got %v (fix %q), want a refused credential 93000 whose fix names the key", err, core.CredentialFix(err))
 	}
 	httpxtest.AssertNoSecret(t, err, wrong)
 	b, err := sinks.Build(1, "wechat:"+rc.URL+"/cgi-bin/webhook/send?key="+wrong, sinks.Env{})
@@ -274,8 +274,8 @@ func TestApplicationBadSecret(t *testing.T) {
 	const wrong = "not-the-secret-77aa"
 	s := build(t, fmt.Sprintf("wechat:?corp_id=%s&corp_secret=%s&agent_id=1&endpoint=%s", rc.corpID, wrong, url.QueryEscape(rc.URL)), clk)
 	err := export(t, s, event("shop", "web-1", "BackOff", "x"))
-	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "40001") || !strings.Contains(err.Error(), "corp_secret") {
-		t.Fatalf("got %v, want a permanent 40001 naming corp_secret", err)
+	if !core.IsCredential(err) || !strings.Contains(err.Error(), "40001") || !strings.Contains(err.Error(), "corp_secret") {
+		t.Fatalf("got %v, want a refused credential 40001 naming corp_secret", err)
 	}
 	httpxtest.AssertNoSecret(t, err, wrong)
 }

@@ -68,6 +68,10 @@ type Settings struct {
 	UseServiceAccount bool
 	// Namespaces is the namespaces parameter; empty means every namespace.
 	Namespaces []string
+	// Warnings are what herald reads as kube-eventer did but reports: an unknown parameter
+	// (kube-eventer's source ignored it), an unset environment variable. herald check fails on
+	// them; the daemon logs them.
+	Warnings []string
 
 	// tokenFile and inCluster are the pod's token file and rest.InClusterConfig; tests replace them.
 	tokenFile string
@@ -93,6 +97,7 @@ func ParseSource(u *uri.URI) (*Settings, error) {
 	}
 
 	p := uri.NewParams(owner, t.Query(), Params)
+	p.Lenient() // kube-eventer's source read the parameters it knew and ignored the others
 	s.InClusterConfig = p.Bool("inClusterConfig")
 	var given []string
 	for _, name := range []string{"kubeconfig", "auth", "localKubeConfig"} {
@@ -127,6 +132,10 @@ func ParseSource(u *uri.URI) (*Settings, error) {
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
+	for _, w := range u.Warnings {
+		s.Warnings = append(s.Warnings, owner+": "+w)
+	}
+	s.Warnings = append(s.Warnings, p.Warnings()...)
 	if len(ignored) > 0 {
 		glog.Warningf("%s: ignoring %s (Heapster-era parameters kube-eventer also ignored); they can be removed", owner, strings.Join(ignored, ", "))
 	}

@@ -61,3 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	return m
 }
+
+// CountGap counts a resume that could not be complete for a reason found outside the source: a
+// checkpoint that could not be read, so the positions it held are lost.
+func (m *Metrics) CountGap() { m.gaps.Inc() }

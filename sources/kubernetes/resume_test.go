@@ -138,3 +138,41 @@ func TestSeedAndSinceAreExclusive(t *testing.T) {
 		t.Fatal("New accepted both Seed and Since")
 	}
 }
+
+// A resume hands its backlog over through EmitWait, one event at a time in resourceVersion
+// order, and the position follows each one: herald stopping in the middle keeps the position at
+// the last event handed over, so the next run resumes after it, not from the start and not past
+// what was never handed over.
+func TestResumeWaitsAndKeepsItsPositionWhenStopped(t *testing.T) {
+	var handed []uint64
+	var positionsSeen []uint64
+	var s *store
+	s = newStore(storeOptions{cluster: "c", emit: func(*core.Event) { t.Error("a catch-up used the non-blocking Emit") },
+		emitWait: func(e *core.Event) bool {
+			positionsSeen = append(positionsSeen, s.Position())
+			if len(handed) == 3 {
+				return false // stopping
+			}
+			handed = append(handed, e.Position)
+			return true
+		},
+		clock: clocktesting.NewFakeClock(t0), metrics: NewMetrics(nil), since: &Since{ResourceVersion: 100, Time: t0}})
+	var list []any
+	for i := range 6 {
+		list = append(list, eventAt(i, uint64(110-i), -time.Second)) // 110, 109, ... 105
+	}
+	list = append(list, eventAt(9, 90, -time.Hour))
+	if err := s.Replace(list, "200"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint64{105, 106, 107}; !slices.Equal(handed, want) {
+		t.Errorf("handed over %v, want %v", handed, want)
+	}
+	// Before each hand-over the position is the checkpoint, then the event before it.
+	if want := []uint64{100, 105, 106, 107}; !slices.Equal(positionsSeen, want) {
+		t.Errorf("positions while handing over %v, want %v", positionsSeen, want)
+	}
+	if s.Position() != 107 {
+		t.Errorf("Position after stopping = %d, want 107 (the last event handed over), not the list's 200", s.Position())
+	}
+}

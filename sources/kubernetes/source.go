@@ -41,6 +41,12 @@ type Config struct {
 	// and must be safe for concurrent use: each namespace is watched by its own goroutine. The
 	// event is new and belongs to the receiver; nobody else mutates it.
 	Emit func(*core.Event)
+	// EmitWait receives what a catch-up delivers: the events written while herald was down
+	// (Since) and what a relist finds new or changed. It may block until the sinks have room
+	// (core.Pipeline.PushWait), so the backlog is read at the pace of the slowest sink instead
+	// of overflowing its queue; it returns false when herald is stopping, and the source then
+	// keeps its position below that event. Nil: Emit.
+	EmitWait func(*core.Event) bool
 	// Metrics are shared by all sources; nil creates an unregistered set.
 	Metrics *Metrics
 	// Clock drives the backoff between attempts, log rate limits and Event.Observed; nil is the
@@ -134,7 +140,7 @@ func New(cfg Config) (*Source, error) {
 		s.watches = append(s.watches, &nsWatch{
 			namespace: ns,
 			store: newStore(storeOptions{
-				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, clock: cfg.Clock,
+				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, emitWait: cfg.EmitWait, clock: cfg.Clock,
 				metrics: cfg.Metrics, history: s.history, seed: cfg.Seed,
 				since: cfg.Since.forScope(ns), sinceIgnored: cfg.SinceIgnored, ttl: cfg.EventTTL,
 			}),

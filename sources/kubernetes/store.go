@@ -110,12 +110,13 @@ func (m stateMap) len() int { return len(m.uuids) + len(m.others) }
 // The reflector calls the store from one goroutine; States, Len and Synced may be called from
 // any goroutine.
 type store struct {
-	scope   string // namespace watched, "" for all; for logs and the pod history
-	cluster string
-	emit    func(*core.Event)
-	clock   clock.PassiveClock
-	metrics *Metrics
-	history *podHistory // nil when disabled
+	scope    string // namespace watched, "" for all; for logs and the pod history
+	cluster  string
+	emit     func(*core.Event)
+	emitWait func(*core.Event) bool // Config.EmitWait
+	clock    clock.PassiveClock
+	metrics  *Metrics
+	history  *podHistory // nil when disabled
 
 	skipLog *logEvery
 
@@ -136,17 +137,24 @@ type store struct {
 var (
 	_ cache.ReflectorStore         = (*store)(nil)
 	_ cache.ResourceVersionUpdater = (*store)(nil)
+	_ cache.TransformingStore      = (*store)(nil)
 )
 
+// Transformer is cache.TransformingStore: a streamed initial list (WatchList, client-go's
+// default where the API server supports it) drops managedFields from each event as it arrives,
+// before the whole list is held at once.
+func (s *store) Transformer() cache.TransformFunc { return trimObject }
+
 type storeOptions struct {
-	scope   string
-	cluster string
-	emit    func(*core.Event)
-	clock   clock.PassiveClock
-	metrics *Metrics
-	history *podHistory
-	seed    map[types.UID]EventState
-	since   *Since
+	scope    string
+	cluster  string
+	emit     func(*core.Event)
+	emitWait func(*core.Event) bool
+	clock    clock.PassiveClock
+	metrics  *Metrics
+	history  *podHistory
+	seed     map[types.UID]EventState
+	since    *Since
 	// sinceIgnored is called when since is ignored (Config.SinceIgnored).
 	sinceIgnored func()
 	ttl          time.Duration
@@ -158,11 +166,13 @@ func newStore(o storeOptions) *store {
 		cluster: o.cluster,
 		emit:    o.emit,
 		clock:   o.clock,
-		metrics: o.metrics,
-		history: o.history,
-		seed:    o.seed,
-		since:   o.since,
-		ttl:     o.ttl,
+
+		emitWait: o.emitWait,
+		metrics:  o.metrics,
+		history:  o.history,
+		seed:     o.seed,
+		since:    o.since,
+		ttl:      o.ttl,
 
 		sinceIgnored: o.sinceIgnored,
 		skipLog:      newLogEvery(o.clock, time.Minute),
@@ -295,16 +305,27 @@ func (s *store) Replace(list []any, listRV string) error {
 		s.history.retain(s.scope, func(uid types.UID) bool { _, ok := next.get(keyOf(uid)); return ok })
 	}
 
-	if initial && since != nil {
+	resuming := initial && since != nil
+	if resuming {
 		// Resuming: in the order the API server wrote them, the order a watch would have
-		// delivered them in.
+		// delivered them in. Everything at or below the checkpoint was delivered before.
 		sort.SliceStable(deliver, func(i, j int) bool { return resourceVersion(deliver[i]) < resourceVersion(deliver[j]) })
+		s.UpdateResourceVersion(strconv.FormatUint(since.ResourceVersion, 10))
 	} else {
 		// Deliver in the order the events happened, not in the list's name order.
 		sort.SliceStable(deliver, func(i, j int) bool { return core.LastSeen(deliver[i]).Before(core.LastSeen(deliver[j])) })
 	}
-	for _, ev := range deliver {
-		s.deliver(ev)
+	// A catch-up: waits for room in the sinks' queues rather than dropping what does not fit.
+	for i, ev := range deliver {
+		if !s.catchUp(ev) {
+			glog.Infof("kubernetes source: stopping in the middle of a catch-up in %s: %d of %d events handed over; the checkpoint stays below the rest", scopeText(s.scope), i, len(deliver))
+			return nil
+		}
+		if resuming {
+			// In resourceVersion order: everything up to this one is handed over, so a
+			// checkpoint saved now (or a SIGKILL) resumes after it, not from the start.
+			s.UpdateResourceVersion(ev.ResourceVersion)
+		}
 	}
 	s.UpdateResourceVersion(listRV)
 
@@ -351,13 +372,28 @@ func (s *store) accept(obj any, op string) (*corev1.Event, uidKey, bool) {
 
 // deliver normalises ev and hands it to the pipeline.
 func (s *store) deliver(ev *corev1.Event) {
+	s.emit(s.prepare(ev))
+}
+
+// catchUp is deliver for a catch-up: through emitWait when there is one. False: herald is
+// stopping and ev was not handed to every sink.
+func (s *store) catchUp(ev *corev1.Event) bool {
+	if s.emitWait == nil {
+		s.deliver(ev)
+		return true
+	}
+	return s.emitWait(s.prepare(ev))
+}
+
+// prepare normalises ev into the event the pipeline gets, and counts it.
+func (s *store) prepare(ev *corev1.Event) *core.Event {
 	now := s.clock.Now()
 	out := normalise(ev, now)
 	if s.history != nil && isPodEvent(out) {
 		s.history.put(out)
 	}
 	s.metrics.delivered.Inc()
-	s.emit(&core.Event{Event: out, Cluster: s.cluster, Observed: now, Position: resourceVersion(ev)})
+	return &core.Event{Event: out, Cluster: s.cluster, Observed: now, Position: resourceVersion(ev)}
 }
 
 // UpdateResourceVersion is cache.ResourceVersionUpdater: the reflector calls it after each watch

@@ -223,3 +223,15 @@ func TestFailureLogIsRateLimited(t *testing.T) {
 		t.Errorf("after reset the next line is not allowed")
 	}
 }
+
+// Events lose their managedFields as they are decoded, by every path: a list page, a streamed
+// list (the store's transformer) and a watch.
+func TestManagedFieldsAreDropped(t *testing.T) {
+	ev := podEvent(1, "default", "web-1", "BackOff", 1, 0)
+	ev.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet", Operation: metav1.ManagedFieldsOperationUpdate}}
+	s := newStore(storeOptions{emit: func(*core.Event) {}, clock: clocktesting.NewFakeClock(t0), metrics: NewMetrics(nil)})
+	out, err := s.Transformer()(ev)
+	if err != nil || out.(*corev1.Event).ManagedFields != nil || out.(*corev1.Event).Reason != "BackOff" {
+		t.Errorf("transformer gave %+v, %v; want the event without managedFields", out, err)
+	}
+}

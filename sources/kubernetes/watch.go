@@ -212,7 +212,26 @@ func (o *observedLW) ListWithContext(ctx context.Context, opts metav1.ListOption
 	if err != nil {
 		return nil, err
 	}
+	// One page at a time (the reflector pages the list): what herald never reads is dropped
+	// before the pages pile up into the whole list.
+	for i := range l.Items {
+		trimEvent(&l.Items[i])
+	}
 	return l, nil
+}
+
+// trimEvent drops what herald never reads from an event as it is decoded: managedFields (a few
+// hundred bytes per event, often more than the event itself).
+func trimEvent(ev *corev1.Event) {
+	ev.ManagedFields = nil
+}
+
+// trimObject is trimEvent as a cache.TransformFunc.
+func trimObject(obj any) (any, error) {
+	if ev, ok := obj.(*corev1.Event); ok {
+		trimEvent(ev)
+	}
+	return obj, nil
 }
 
 // WatchWithContext starts a watch and observes the errors it reports.
@@ -279,6 +298,9 @@ func (w *observedWatch) loop(ctx context.Context, h *health) {
 					h.interrupted()
 				}
 				return
+			}
+			if ev, ok := e.Object.(*corev1.Event); ok {
+				trimEvent(ev)
 			}
 			if e.Type == watch.Error && ctx.Err() == nil {
 				if err := apierrors.FromObject(e.Object); isExpired(err) {

@@ -52,6 +52,13 @@ type Config struct {
 	// Clock drives throttling and timestamps; nil is the real clock.
 	Clock clock.Clock
 
+	// Seed is the last restart count per container ("podUID/container", counts above 0) an
+	// earlier run saw, from a checkpoint saved at SeedTime: pods present at start are compared
+	// with it, so a restart that happened while herald was down or handing over is reported
+	// once. Nil: the counts found at start are the baseline, nothing is reported for them.
+	Seed     map[string]int32
+	SeedTime time.Time
+
 	// Repeat is the throttle window per container: after a report, further restarts of the
 	// same container within Repeat are folded into the next report (--restart-repeat).
 	Repeat time.Duration

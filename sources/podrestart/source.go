@@ -35,6 +35,9 @@ type Source struct {
 	work      chan *report
 	ignore    map[string]bool
 	running   atomic.Bool
+
+	countsMu sync.Mutex
+	counts   map[string]int32 // "podUID/container" -> last restart count seen, above 0
 }
 
 // New checks cfg and prepares the pod informers; nothing is contacted before Run.
@@ -51,6 +54,7 @@ func New(cfg Config) (*Source, error) {
 			timeout: cfg.LogTimeout, metrics: cfg.Metrics},
 		work:   make(chan *report, cfg.Queue),
 		ignore: map[string]bool{},
+		counts: map[string]int32{},
 	}
 	for _, c := range cfg.IgnoreContainers {
 		s.ignore[c] = true
@@ -70,9 +74,10 @@ func New(cfg Config) (*Source, error) {
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = cfg.LabelSelector }),
 			informers.WithTransform(stripPod))
 		inf := f.Core().V1().Pods().Informer()
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			// Adds are ignored: a pod seen for the first time (at start-up, or created with a
-			// non-zero restartCount) has no restart herald saw happen.
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+			// A pod seen for the first time has no restart herald saw happen, unless a
+			// checkpoint (Seed) says what its counts were when the last run stopped.
+			AddFunc:    s.onAdd,
 			UpdateFunc: s.onUpdate,
 			DeleteFunc: s.onDelete,
 		}); err != nil {
@@ -136,13 +141,82 @@ func (s *Source) Ready() bool {
 	return true
 }
 
+// onAdd records a pod's counts; in the initial list, with a Seed, it reports what rose since the
+// checkpoint.
+func (s *Source) onAdd(obj any, isInInitialList bool) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	defer s.record(pod)
+	if !isInInitialList || s.cfg.Seed == nil {
+		return
+	}
+	if !s.cfg.SeedTime.IsZero() && pod.CreationTimestamp.After(s.cfg.SeedTime) {
+		// Created while herald was down: every restart of it happened meanwhile.
+		s.report(pod, detect(withCounts(pod, nil), pod))
+		return
+	}
+	s.report(pod, detect(withCounts(pod, s.cfg.Seed), pod))
+}
+
+// withCounts is pod with each container's restart count as seed says (0 when seed has none).
+func withCounts(pod *corev1.Pod, seed map[string]int32) *corev1.Pod {
+	older := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: pod.UID}}
+	older.Status.InitContainerStatuses = seeded(pod, pod.Status.InitContainerStatuses, seed)
+	older.Status.ContainerStatuses = seeded(pod, pod.Status.ContainerStatuses, seed)
+	older.Status.EphemeralContainerStatuses = seeded(pod, pod.Status.EphemeralContainerStatuses, seed)
+	return older
+}
+
+func seeded(pod *corev1.Pod, statuses []corev1.ContainerStatus, seed map[string]int32) []corev1.ContainerStatus {
+	out := make([]corev1.ContainerStatus, len(statuses))
+	for i, st := range statuses {
+		out[i] = corev1.ContainerStatus{Name: st.Name, RestartCount: seed[countKey(pod, st.Name)]}
+	}
+	return out
+}
+
+func countKey(pod *corev1.Pod, container string) string { return string(pod.UID) + "/" + container }
+
+// record remembers pod's restart counts above 0, for the checkpoint (Restarts).
+func (s *Source) record(pod *corev1.Pod) {
+	s.countsMu.Lock()
+	defer s.countsMu.Unlock()
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses} {
+		for _, st := range list {
+			if st.RestartCount > 0 {
+				s.counts[countKey(pod, st.Name)] = st.RestartCount
+			}
+		}
+	}
+}
+
+// Restarts is the last restart count seen per container ("podUID/container"; counts above 0)
+// of the pods that exist: what a checkpoint saves, and a later run gets back as Config.Seed.
+func (s *Source) Restarts() map[string]int32 {
+	s.countsMu.Lock()
+	defer s.countsMu.Unlock()
+	out := make(map[string]int32, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
 func (s *Source) onUpdate(oldObj, newObj any) {
 	older, ok1 := oldObj.(*corev1.Pod)
 	newer, ok2 := newObj.(*corev1.Pod)
 	if !ok1 || !ok2 {
 		return
 	}
-	for _, r := range detect(older, newer) {
+	s.report(newer, detect(older, newer))
+	s.record(newer)
+}
+
+// report throttles and queues the restarts of newer for enrichment.
+func (s *Source) report(newer *corev1.Pod, restarts []restart) {
+	for _, r := range restarts {
 		if s.ignore[r.container] {
 			continue
 		}
@@ -173,6 +247,14 @@ func (s *Source) onDelete(obj any) {
 	}
 	if pod, ok := obj.(*corev1.Pod); ok {
 		s.throttle.forgetPod(pod.Namespace, pod.Name)
+		prefix := string(pod.UID) + "/"
+		s.countsMu.Lock()
+		for k := range s.counts {
+			if strings.HasPrefix(k, prefix) {
+				delete(s.counts, k)
+			}
+		}
+		s.countsMu.Unlock()
 	}
 }
 

@@ -415,3 +415,35 @@ func TestIgnoredContainersAreNotReported(t *testing.T) {
 		t.Errorf("detected = %v, want 1 (ignored containers are not counted)", n)
 	}
 }
+
+// With a checkpoint's counts (Seed), a restart that happened while herald was down is reported
+// once at start: counted from the saved count; a pod created after the checkpoint from 0; an
+// unchanged count, or a pod older than the checkpoint that had not restarted then and has not
+// since, reports nothing. Restarts gives the counts back for the next checkpoint.
+func TestRestartsDuringDowntimeAreReportedOnceFromTheCheckpoint(t *testing.T) {
+	newer := pod("new", 2)
+	newer.CreationTimestamp = metav1.NewTime(t0.Add(time.Minute))
+	old := func(name string, n int32) *corev1.Pod {
+		p := pod(name, n)
+		p.CreationTimestamp = metav1.NewTime(t0.Add(-time.Hour))
+		return p
+	}
+	seed := map[string]int32{"uid-rose/app": 3, "uid-same/app": 4}
+	r := newRig(t, Config{Seed: seed, SeedTime: t0}, old("rose", 5), old("same", 4), old("quiet", 0), newer, pod("marker", 0))
+	got := map[string]int32{}
+	for range 2 {
+		e := r.next()
+		got[e.Restart.Pod] = e.Restart.RestartCount
+	}
+	if got["rose"] != 5 || got["new"] != 2 || len(got) != 2 {
+		t.Errorf("reported %v, want rose at 5 and new at 2", got)
+	}
+	r.noneBefore("marker")
+	counts := r.src.Restarts()
+	if counts["uid-rose/app"] != 5 || counts["uid-same/app"] != 4 || counts["uid-new/app"] != 2 || counts["uid-marker/app"] != 1 {
+		t.Errorf("Restarts() = %v", counts)
+	}
+	if _, ok := counts["uid-quiet/app"]; ok {
+		t.Errorf("Restarts() keeps a container that never restarted: %v", counts)
+	}
+}

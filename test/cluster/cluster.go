@@ -2,9 +2,10 @@
 // `make run`: the upstream kube-apiserver and etcd, built from the Go module proxy by
 // hack/kube-binaries.sh and started the way envtest starts them.
 //
-// Only the API server and its store run: no controller-manager, scheduler or kubelet. Objects
-// are stored and watched for real, but nothing acts on them (EnsureNamespace creates the
+// By default only the API server and its store run: no controller-manager, scheduler or kubelet.
+// Objects are stored and watched for real, but nothing acts on them (EnsureNamespace creates the
 // `default` ServiceAccount a controller-manager would have made; kwok can play the kubelet).
+// Options.Controllers adds the real kube-controller-manager and kube-scheduler.
 //
 // Tests use ForTest; other programs use Start and Stop. Every server runs in its own process
 // group, is stopped API server first, and dies with the test process on Linux, so no run
@@ -47,6 +48,13 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// APIServerFlags are appended to kube-apiserver's flags (a later flag wins).
 	APIServerFlags []string
+	// Controllers also starts kube-controller-manager and kube-scheduler (built by
+	// hack/kube-binaries.sh with the API server), so that Deployments roll out, pods are
+	// scheduled (onto kwok nodes) and nodes go NotReady, with the events the real controllers
+	// write. Off by default: most tests need only the API server.
+	Controllers bool
+	// ControllerFlags are appended to kube-controller-manager's flags.
+	ControllerFlags []string
 }
 
 // Cluster is a running etcd and kube-apiserver pair.
@@ -67,6 +75,8 @@ type Cluster struct {
 	caData    []byte
 
 	etcd, apiserver *process
+	// controllers are kube-controller-manager and kube-scheduler (Options.Controllers).
+	controllers []*process
 
 	clientOnce sync.Once
 	client     kubernetes.Interface
@@ -121,6 +131,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err := writeKubeconfig(c.Kubeconfig, c.URL, c.caData, c.Token); err != nil {
 		return nil, fmt.Errorf("write %s: %w", c.Kubeconfig, err)
+	}
+	if opts.Controllers {
+		if err := c.startControllers(bin); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return c, nil
@@ -357,7 +372,42 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 // Logs returns the paths of the servers' log files (their stdout and stderr): etcd's, then
 // kube-apiserver's. A temporary Dir, and these files with it, is removed by Stop.
 func (c *Cluster) Logs() []string {
-	return []string{c.etcd.logPath, c.apiserver.logPath}
+	out := []string{c.etcd.logPath, c.apiserver.logPath}
+	for _, p := range c.controllers {
+		out = append(out, p.logPath)
+	}
+	return out
+}
+
+// startControllers starts kube-controller-manager and kube-scheduler against the API server, as
+// AdminUser, without leader election or a serving port of their own.
+func (c *Cluster) startControllers(bin string) error {
+	saKey := filepath.Join(c.Dir, "service-account.key")
+	cm := &process{name: "kube-controller-manager", path: filepath.Join(bin, "kube-controller-manager"), logPath: filepath.Join(c.Dir, "kube-controller-manager.log"),
+		args: append([]string{
+			"--kubeconfig=" + c.Kubeconfig,
+			"--leader-elect=false",
+			"--secure-port=0",
+			"--service-account-private-key-file=" + saKey,
+			"--root-ca-file=" + c.caFile,
+			"--use-service-account-credentials=false",
+			// A node whose kwok stops renewing its Lease goes NotReady within seconds.
+			"--node-monitor-grace-period=10s",
+			"--node-monitor-period=2s",
+			"--concurrent-deployment-syncs=2",
+		}, c.opts.ControllerFlags...)}
+	sched := &process{name: "kube-scheduler", path: filepath.Join(bin, "kube-scheduler"), logPath: filepath.Join(c.Dir, "kube-scheduler.log"),
+		args: []string{"--kubeconfig=" + c.Kubeconfig, "--leader-elect=false", "--secure-port=0"}}
+	for _, p := range []*process{cm, sched} {
+		if _, err := os.Stat(p.path); err != nil {
+			return fmt.Errorf("%s: %w (hack/kube-binaries.sh builds it with the API server)", p.name, err)
+		}
+		if err := p.start(true); err != nil {
+			return err
+		}
+		c.controllers = append(c.controllers, p)
+	}
+	return nil
 }
 
 // Stop stops the API server, then etcd (the API server hangs in shutdown when etcd goes
@@ -370,7 +420,11 @@ func (c *Cluster) Stop() error {
 		return nil
 	}
 	c.stopped = true
-	err := errors.Join(c.apiserver.stop(stopGrace), c.etcd.stop(stopGrace))
+	var err error
+	for _, p := range c.controllers {
+		err = errors.Join(err, p.stop(stopGrace))
+	}
+	err = errors.Join(err, c.apiserver.stop(stopGrace), c.etcd.stop(stopGrace))
 	if c.removeDir {
 		if rmErr := os.RemoveAll(c.Dir); rmErr != nil {
 			err = errors.Join(err, rmErr)

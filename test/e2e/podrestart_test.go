@@ -336,3 +336,59 @@ func TestPodRestartLogTailsThroughKwok(t *testing.T) {
 		t.Errorf("with --restart-log-bytes=64: count %d, previous log %q (%d bytes), note %q", r.RestartCount, r.PreviousLog, len(r.PreviousLog), r.LogNote)
 	}
 }
+
+// TestPodRestartDuringDowntimeIsReportedOnce: herald (with --pod-restarts and a checkpoint) is
+// stopped; a container restarts twice meanwhile; the restarted herald reports it once (count 2,
+// from the count the checkpoint kept), and a pod that did not restart reports nothing. Restarted
+// again, herald repeats nothing.
+func TestPodRestartDuringDowntimeIsReportedOnce(t *testing.T) {
+	client := shared.Client()
+	ns := namespace(t, shared, "rsdown")
+	node := kubeletless(t, client, ns)
+	runningPod(t, client, ns, node, "crashy", 0, nil)
+	runningPod(t, client, ns, node, "steady", 0, nil)
+	recv := harness.NewReceiver(t)
+	cpPath := t.TempDir() + "/checkpoint"
+	opts := harness.Options{Kubeconfig: shared.Kubeconfig, Sinks: []string{restartSink(recv.URL, ns)},
+		Args: []string{"--pod-restarts", "--restart-repeat=0", "--checkpoint=file:" + cpPath}}
+	h := harness.Start(t, opts)
+	seen := 0
+	oomKill(t, client, ns, "crashy")
+	if d, _ := waitRestart(t, recv, &seen, "crashy"); d.Restart.RestartCount != 1 {
+		t.Fatalf("first restart reported with count %d", d.Restart.RestartCount)
+	}
+	for deadline := time.Now().Add(30 * time.Second); readCheckpoint(t, cpPath).Restarts[podUID(t, client, ns, "crashy")+"/app"] != 1; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint never kept the restart count: %+v", readCheckpoint(t, cpPath))
+		}
+	}
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	oomKill(t, client, ns, "crashy")
+	oomKill(t, client, ns, "crashy")
+	h2 := harness.Start(t, opts)
+	d, _ := waitRestart(t, recv, &seen, "crashy")
+	if d.Restart.RestartCount != 3 || d.Restart.LastState == nil || d.Restart.LastState.Reason != "OOMKilled" {
+		t.Errorf("restart during the downtime reported as count %d, last state %+v; want 3, OOMKilled", d.Restart.RestartCount, d.Restart.LastState)
+	}
+	if err := h2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	h3 := harness.Start(t, opts)
+	oomKill(t, client, ns, "steady") // a marker: the next report must be this one
+	if d, _ := waitRestart(t, recv, &seen, "steady"); d.Restart.RestartCount != 1 {
+		t.Errorf("marker reported with count %d", d.Restart.RestartCount)
+	}
+	_ = h3
+	t.Logf("restart during downtime: 2 restarts while herald was down reported once (count 3), none repeated after a second restart; %d reports in all", len(recv.Requests()))
+}
+
+func podUID(t *testing.T, client kubernetes.Interface, ns, name string) string {
+	t.Helper()
+	p, err := client.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(p.UID)
+}

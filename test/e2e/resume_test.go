@@ -27,23 +27,7 @@ func messages(t *testing.T, got []harness.Request) map[string]int {
 // waitForMessages waits until every message in want has arrived at least once.
 func waitForMessages(t *testing.T, recv *harness.Receiver, want []string) map[string]int {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		seen := messages(t, recv.Requests())
-		missing := 0
-		for _, m := range want {
-			if seen[m] == 0 {
-				missing++
-			}
-		}
-		if missing == 0 {
-			return seen
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d messages never arrived; got %v", missing, len(want), seen)
-		}
-		recv.WaitFor(len(recv.Requests())+1, time.Second)
-	}
+	return waitForMessagesWithin(t, recv, want, 90*time.Second)
 }
 
 func readCheckpoint(t *testing.T, path string) checkpoint.Checkpoint {

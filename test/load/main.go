@@ -92,6 +92,8 @@ func main() {
 	out := flag.String("out", "_output/load", "directory for results.md, results.json and latency.svg")
 	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, storm-20000, dead-sink, startup-50000, ten-sinks)")
 	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
+	resumeN := flag.Int("resume-events", 0, "run the resume scenario instead: herald stopped, this many events written, herald resumes into a slow receiver (2 ms per event, queue_size=1000); e.g. 100000")
+	soak := flag.Duration("soak", 0, "run the soak scenario instead for this long (50 events/s, a 60 s receiver outage every 10 minutes, an API server restart at 1/3, a herald SIGKILL at 2/3); e.g. 1h")
 	flag.BoolVar(&profile, "profile", false, "run herald with --profiling and save a CPU profile of each scenario's creation phase and a heap profile after it to OUT/SCENARIO.{cpu,heap}.pprof")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -150,6 +152,22 @@ func main() {
 		fail("start cluster: %v", err)
 	}
 	defer c.Stop()
+	if *resumeN > 0 || *soak > 0 {
+		var line string
+		if *resumeN > 0 {
+			line, err = runResume(ctx, c, *bin, *resumeN, 2*time.Millisecond)
+			line = "| scenario | backlog | delivered | duplicated | dropped | backpressure waits | all delivered after restart | peak RSS MiB (sampled) | VmHWM MiB |\n|---|---|---|---|---|---|---|---|---|\n" + line
+		} else {
+			line, err = runSoak(ctx, c, *bin, *soak)
+		}
+		if err != nil {
+			_ = c.Stop()
+			fail("%v", err)
+		}
+		fmt.Println(line)
+		_ = os.WriteFile(filepath.Join(*out, "ops.md"), []byte(line+"\n"), 0o644)
+		return
+	}
 	var results []result
 	for _, s := range scenarios {
 		if len(want) > 0 && !want[s.Name] {

@@ -22,7 +22,7 @@ type StatusCase struct {
 	Status int
 	// RetryAfter is sent as the Retry-After header when not empty.
 	RetryAfter string
-	// Want is "delivered", "retry" or "permanent".
+	// Want is "delivered", "retry", "credential" or "permanent".
 	Want string
 	// Wait is what the error's RetryAfter() must say (retry only).
 	Wait time.Duration
@@ -33,18 +33,21 @@ const (
 	Delivered = "delivered"
 	Retry     = "retry"
 	Permanent = "permanent"
+	// Credential is a refused credential: retried (the sink is down) until it is fixed.
+	Credential = "credential"
 )
 
 // StatusCases is the shared table: 2xx delivered; 408, 425, 429 and 5xx retried, honouring
-// Retry-After; any other 4xx permanent.
+// Retry-After; 401 and 403 a refused credential (retried until fixed, never dropped); any other
+// 4xx permanent.
 var StatusCases = []StatusCase{
 	{Status: 200, Want: Delivered},
 	{Status: 201, Want: Delivered},
 	{Status: 202, Want: Delivered},
 	{Status: 204, Want: Delivered},
 	{Status: 400, Want: Permanent},
-	{Status: 401, Want: Permanent},
-	{Status: 403, Want: Permanent},
+	{Status: 401, Want: Credential},
+	{Status: 403, Want: Credential},
 	{Status: 404, Want: Permanent},
 	{Status: 405, Want: Permanent},
 	{Status: 410, Want: Permanent},
@@ -103,15 +106,22 @@ func CheckOutcome(t testing.TB, c StatusCase, err error) {
 		if err != nil {
 			t.Fatalf("HTTP %d: got error %v, want delivered", c.Status, err)
 		}
+	case Credential:
+		if err == nil || !core.IsCredential(err) {
+			t.Fatalf("HTTP %d: got %v, want a refused credential (core.Credential)", c.Status, err)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprint(c.Status)) {
+			t.Errorf("HTTP %d: the error %q does not name the status", c.Status, err)
+		}
 	case Permanent:
-		if err == nil || !core.IsPermanent(err) {
+		if err == nil || !core.IsPermanent(err) || core.IsCredential(err) {
 			t.Fatalf("HTTP %d: got %v, want a permanent error", c.Status, err)
 		}
 		if !strings.Contains(err.Error(), fmt.Sprint(c.Status)) {
 			t.Errorf("HTTP %d: the error %q does not name the status", c.Status, err)
 		}
 	case Retry:
-		if err == nil || core.IsPermanent(err) {
+		if err == nil || core.IsPermanent(err) || core.IsCredential(err) {
 			t.Fatalf("HTTP %d: got %v, want a retryable error", c.Status, err)
 		}
 		var ra interface{ RetryAfter() time.Duration }

@@ -27,6 +27,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
+{{/* --instance: the release's full name unless set; it names the Lease and the checkpoint ConfigMap, so two releases in one namespace never share them (at most 52 characters). */}}
+{{- define "herald.instance" -}}
+{{- .Values.instance | default (include "herald.fullname" .) | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "herald.checkpointConfigMap" -}}
+{{- .Values.checkpoint.configMapName | default (printf "%s-checkpoint" (include "herald.instance" .)) -}}
+{{- end -}}
+
 {{/* --leader-elect: forced, or implied by more than one replica. */}}
 {{- define "herald.leaderElect" -}}
 {{- if or .Values.leaderElection.enabled (gt (int .Values.replicas) 1) -}}true{{- end -}}

@@ -1,0 +1,157 @@
+package kubernetes
+
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/heraldproject/herald/core"
+)
+
+// EventMetrics are kube-eventer's event counters (--event-metrics, on by default there and here),
+// under kube-eventer's names and labels, so dashboards and alerts built on them keep working:
+//
+//	eventer_events_error_total{reason, kind, name, namespace}    an event kube-eventer classifies
+//	                                                             as a known failure; reason is
+//	                                                             the class (PodOOM, NodeNotReady...)
+//	eventer_events_warning_total{reason, kind, name, namespace}  any other Warning event
+//	eventer_events_normal_total{reason, namespace, kind}         any other event
+//
+// kind, name and namespace are the involved object's, except namespace of the normal counter,
+// which is the Event's own (kube-eventer's labels, kept as they were). The name label makes the
+// error and warning counters grow with the number of objects, as they did in kube-eventer.
+type EventMetrics struct {
+	normal, warning, failure *prometheus.CounterVec
+}
+
+// NewEventMetrics creates kube-eventer's counters and registers them with reg.
+func NewEventMetrics(reg prometheus.Registerer) *EventMetrics {
+	m := &EventMetrics{
+		normal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventer_events_normal_total",
+			Help: "kube-eventer's counter of events that are neither Warning nor a known failure, by reason, the Event's namespace and the object's kind."},
+			[]string{"reason", "namespace", "kind"}),
+		warning: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventer_events_warning_total",
+			Help: "kube-eventer's counter of Warning events that are not a known failure, by reason and object."},
+			[]string{"reason", "kind", "name", "namespace"}),
+		failure: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventer_events_error_total",
+			Help: "kube-eventer's counter of events it classifies as a known failure; reason is the class (PodOOM, PodCrash, NodeNotReady, ...)."},
+			[]string{"reason", "kind", "name", "namespace"}),
+	}
+	reg.MustRegister(m.normal, m.warning, m.failure)
+	return m
+}
+
+// Record counts one event delivery, as kube-eventer counted each event it received.
+func (m *EventMetrics) Record(e *corev1.Event) {
+	o := e.InvolvedObject
+	if class := failureClass(e); class != "" {
+		m.failure.WithLabelValues(class, o.Kind, o.Name, o.Namespace).Inc()
+		return
+	}
+	if e.Type == corev1.EventTypeWarning {
+		m.warning.WithLabelValues(e.Reason, o.Kind, o.Name, o.Namespace).Inc()
+		return
+	}
+	m.normal.WithLabelValues(e.Reason, e.Namespace, o.Kind).Inc()
+}
+
+// Wrap returns an emit function that counts each event and then passes it on.
+func (m *EventMetrics) Wrap(emit func(*core.Event)) func(*core.Event) {
+	return func(e *core.Event) {
+		if e != nil && e.Event != nil {
+			m.Record(e.Event)
+		}
+		emit(e)
+	}
+}
+
+// WrapWait is Wrap for the catch-up path, whose emit waits for room and reports whether the
+// event was taken.
+func (m *EventMetrics) WrapWait(emit func(*core.Event) bool) func(*core.Event) bool {
+	return func(e *core.Event) bool {
+		if e != nil && e.Event != nil {
+			m.Record(e.Event)
+		}
+		return emit(e)
+	}
+}
+
+// failureClasses are the reasons kube-eventer maps to a failure class whatever the message says.
+var failureClasses = map[string]string{
+	"Evicted": "PodEvict", "OOMKilling": "PodOOM", "PodOOMKilling": "PodOOM",
+	"FailedMount": "VolumeFailMount", "FailedAttachVolume": "VolumeFailMount",
+	"SystemOOM": "NodeOOM", "Rebooted": "NodeRebooted", "NodeHasDiskPressure": "NodeDiskPressure",
+	"DockerHung": "NodeDockerHung", "PSProcessIsHung": "NodePSHung", "NodeHasNvidiaXidError": "NodeGPUXIPError",
+	"NodeHasFDPressure": "NodeFDPressure", "PIDPressure": "NodeFDPressure", "NodeHasPIDPressure": "NodeFDPressure",
+	"NTPIsDown": "NodeNPTDown", "ConntrackFull": "ConnTrackFull",
+	"SyncLoadBalancerFailed": "CcmSLBSyncFail", "DeleteLoadBalancerFailed": "CcmSLBDeleteFail",
+	"CreateRouteFailed": "CcmCreateRouteFail", "SYncRouteFailed": "CcmSyncRouteFail",
+	"AddNodeFailed": "CcmAddNodeFail", "DeteleNodeFailed": "CcmDeleteNodeFail",
+	"UnAvailableLoadBalancer": "CcmSLBUnavailable", "AnnotationChanged": "CcmSLBAnnotationChanged",
+	"ServiceSpecChanged": "CcmSLBSpecChanged", "SlowIO": "CSISlowIO", "DeviceBusy": "CSIDeviceBusy",
+	"IOHang": "CSIIOHang", "AllocIPFailed": "CNIAllocIPFail", "ParseFailed": "CNIParseFail",
+	"DisposeResourceFailed": "CNIDisposeResourceFail",
+}
+
+// failureClass is kube-eventer's class for an event (its metrics/prometheus triage: the reason
+// alone, or the reason and words of the message), or "" when it is none. The spellings
+// ("SYncRouteFailed", "NodeNPTDown") are kube-eventer's.
+func failureClass(e *corev1.Event) string {
+	if class, ok := failureClasses[e.Reason]; ok {
+		return class
+	}
+	msg, kind := e.Message, e.InvolvedObject.Kind
+	has := func(s string) bool { return strings.Contains(msg, s) }
+	pullFailed := has("ImagePullBackOff") || has("ErrImagePull")
+	switch e.Reason {
+	case "Failed":
+		if kind == "Pod" && !pullFailed && !has("Failed to pull image") {
+			return "PodFailStart"
+		}
+		if pullFailed {
+			return "PodImagePullBackOff"
+		}
+	case "BackOff":
+		if has("Back-off restarting failed container") {
+			return "PodCrash"
+		}
+		if has("Back-off pulling image") {
+			return "PodImagePullBackOff"
+		}
+	case "FailedCreate":
+		if has("exceeded quota") {
+			return "FailCreatePodExceedQuota"
+		}
+	case "FailedScheduling":
+		if has("Insufficient") {
+			return "ResourceInsufficient"
+		}
+		return "PodFailScheduling"
+	case "ProvisioningFailed":
+		if has("disk size is not supported") {
+			return "DiskProvisionFailSize"
+		}
+		return "DiskProvisionFail"
+	case "FailedBinding":
+		if has("no storage class is set") {
+			return "FailedBindingNoStorageClass"
+		}
+	case "NodeNotReady":
+		if kind == "Node" && has("PLEG is not healthy") {
+			return "NodePLEGUnhealthy"
+		}
+		if kind == "Node" {
+			return "NodeNotReady"
+		}
+	case "AllocResourceFailed", "ResourceInvalid":
+		if has("IpNotEnough") {
+			return "ClusterIPNotEnough"
+		}
+		if e.Reason == "AllocResourceFailed" {
+			return "CNIAllocResourceFail"
+		}
+		return "CNIResourceInvalid"
+	}
+	return ""
+}
