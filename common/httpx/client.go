@@ -33,7 +33,15 @@ var Params = []uri.Param{
 		Help: "PEM file of CA certificates to trust for an https receiver, in addition to the system's"},
 	{Name: "insecure_skip_verify", Default: "false", Example: "true",
 		Help: "do not verify the receiver's TLS certificate (for testing only: anyone on the path can read and change what herald sends)"},
+	{Name: "redirects", Default: "none", Example: "same-host",
+		Help: "none: a 3xx reply is an error naming where it points (write that URL instead), so the sink's headers and query (tokens) never go to another host; same-host: follow up to 5 redirects that stay on the same scheme, host and port, without a Referer"},
 }
+
+// Redirect policies.
+const (
+	RedirectsNone     = "none"
+	RedirectsSameHost = "same-host"
+)
 
 // Options configure a Client. Proxies come from the environment (HTTPS_PROXY, HTTP_PROXY,
 // NO_PROXY), as for every Go program.
@@ -50,6 +58,9 @@ type Options struct {
 	CAFile string
 	// InsecureSkipVerify turns off certificate verification.
 	InsecureSkipVerify bool
+	// Redirects is RedirectsNone (the default: a 3xx reply is a permanent error) or
+	// RedirectsSameHost.
+	Redirects string
 	// Secrets are scrubbed from every error besides those the request itself carries (a
 	// signing secret that a receiver might echo).
 	Secrets []string
@@ -63,6 +74,7 @@ func OptionsFromParams(p *uri.Params) Options {
 		Timeout:            p.Duration("timeout"),
 		CAFile:             p.String("ca_file"),
 		InsecureSkipVerify: p.Bool("insecure_skip_verify"),
+		Redirects:          p.OneOf("redirects", RedirectsNone, RedirectsSameHost),
 	}
 	if p.Has("timeout") && o.Timeout == 0 {
 		p.Errorf("timeout", `write a positive duration such as "30s"`, "a zero timeout would let a stuck receiver hold the sink forever")
@@ -120,11 +132,30 @@ func NewClient(o Options) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 	}
 	return &Client{
-		http:    &http.Client{Transport: transport},
+		http:    &http.Client{Transport: transport, CheckRedirect: CheckRedirect(o.Redirects)},
 		timeout: o.Timeout,
 		secrets: o.Secrets,
 		now:     o.Now,
 	}, nil
+}
+
+// CheckRedirect is the http.Client redirect policy for policy (RedirectsNone when empty): none
+// hands the 3xx reply back to the caller; same-host follows up to 5 redirects on the first
+// request's scheme, host and port, without a Referer. Go would otherwise forward the sink's own
+// headers (X-Api-Key, a custom Authorization) to another host and put the URL, with its token,
+// in the Referer.
+func CheckRedirect(policy string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if policy != RedirectsSameHost {
+			return http.ErrUseLastResponse
+		}
+		first := via[0].URL
+		if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host || len(via) > 5 {
+			return http.ErrUseLastResponse
+		}
+		req.Header.Del("Referer")
+		return nil
+	}
 }
 
 // Close releases idle connections.

@@ -60,6 +60,11 @@ func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorBodyLimit))
 		e.Detail = s.scrub(oneLine(snippet))
+		if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+			// Not followed (see CheckRedirect): say where to, without the target's path and query.
+			e.Detail = redirectDetail(req.URL, resp.Header.Get("Location"))
+			return nil, core.Permanent(&e)
+		}
 		if credentialStatus(resp.StatusCode) {
 			e.Credential, e.Fix = true, CredentialStatusFix(resp.StatusCode)
 			return nil, core.Credential(&e, e.Fix)
@@ -158,4 +163,17 @@ func oneLine(b []byte) string {
 		s += " …"
 	}
 	return s
+}
+
+// redirectDetail says where a redirect points, by scheme and host only (its path and query may
+// carry the token herald sent), and what to do.
+func redirectDetail(from *url.URL, location string) string {
+	to, err := from.Parse(location)
+	if err != nil || location == "" {
+		return "the receiver redirects (no usable Location); herald does not follow redirects: write the receiver's final URL"
+	}
+	if to.Scheme == from.Scheme && to.Host == from.Host {
+		return "the receiver redirects to another path on the same host; write the URL it redirects to, or add redirects=same-host"
+	}
+	return fmt.Sprintf("the receiver redirects to %s://%s; herald does not send the sink's headers and tokens to another host: write the URL it redirects to", to.Scheme, to.Host)
 }

@@ -28,6 +28,7 @@ import (
 	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
+	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
@@ -91,6 +92,9 @@ func newSink(id string, cfg *Config) (*Sink, error) {
 	}
 	hc := &http.Client{
 		Timeout: timeout,
+		// A redirect is an error, not followed: Go would repeat the credentials' headers to the
+		// new URL and put the old one, with its query, in the Referer.
+		CheckRedirect: httpx.CheckRedirect(httpx.RedirectsNone),
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
