@@ -32,8 +32,8 @@ func registerPodRestartFlags(fs *flag.FlagSet, o *podRestartOptions) {
 	fs.StringVar(&o.selector, "pod-restart-selector", "", "with --pod-restarts: watch only pods matching this label selector (e.g. tier!=batch)")
 	fs.Var(&o.ignore, "pod-restart-ignore-container", "with --pod-restarts: do not report restarts of containers with this name (a sidecar such as istio-proxy); repeatable, or comma-separated")
 	fs.DurationVar(&o.repeat, "restart-repeat", podrestart.DefaultRepeat, "with --pod-restarts: after reporting a container's restart, fold its further restarts within this window into the next report (0 reports every restart)")
-	fs.Int64Var(&o.logLines, "restart-log-lines", podrestart.DefaultTailLines, "with --pod-restarts: lines of the previous and current container logs to include")
-	fs.Int64Var(&o.logBytes, "restart-log-bytes", podrestart.DefaultLimitBytes, "with --pod-restarts: at most this many bytes of each log tail")
+	fs.Int64Var(&o.logLines, "restart-log-lines", podrestart.DefaultTailLines, "with --pod-restarts: lines of the previous and current container logs to include; the log text goes to every sink that takes the report (a chat service too), so 0 fetches no log at all (and needs no pods/log permission)")
+	fs.Int64Var(&o.logBytes, "restart-log-bytes", podrestart.DefaultLimitBytes, "with --pod-restarts: at most this many bytes of each log tail; 0 fetches no log at all, as --restart-log-lines=0")
 	fs.IntVar(&o.podEvents, "restart-recent-events", 10, "with --pod-restarts: how many of the pod's recent events to include (kept from the event watch; no extra API call)")
 }
 
@@ -73,6 +73,7 @@ func newPodRestarts(o *podRestartOptions, settings *kubesource.Settings, cluster
 		IgnoreContainers: splitList(o.ignore),
 		Emit:             emit, Events: events, Metrics: podrestart.NewMetrics(reg),
 		Repeat: o.repeat, TailLines: o.logLines, LimitBytes: o.logBytes,
+		NoLogs: o.logLines == 0 || o.logBytes == 0,
 	})
 }
 

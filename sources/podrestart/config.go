@@ -62,9 +62,13 @@ type Config struct {
 	// Repeat is the throttle window per container: after a report, further restarts of the
 	// same container within Repeat are folded into the next report (--restart-repeat).
 	Repeat time.Duration
-	// TailLines and LimitBytes bound each fetched log tail.
+	// TailLines and LimitBytes bound each fetched log tail (0: the defaults).
 	TailLines  int64
 	LimitBytes int64
+	// NoLogs: fetch no container log at all (--restart-log-lines=0 or --restart-log-bytes=0);
+	// a report then holds the last state, the events and the workload, and no log text, which
+	// may carry secrets, reaches a sink.
+	NoLogs bool
 	// LogConcurrency bounds concurrent enrichments (each fetches up to two logs).
 	LogConcurrency int
 	// LogTimeout bounds one log request.

@@ -302,6 +302,10 @@ func (s *Source) enrich(ctx context.Context, rep *report) *core.PodRestart {
 	pr := s.basic(rep)
 	var prevNote, curNote string
 	var wg sync.WaitGroup
+	if s.cfg.NoLogs {
+		pr.OwnerKind, pr.OwnerName = s.owners.resolve(ctx, rep.pod)
+		return pr
+	}
 	wg.Go(func() { pr.PreviousLog, prevNote = s.logs.fetch(ctx, rep.pod, rep.r.container, true) })
 	if w := rep.r.status.State.Waiting; w != nil {
 		// Asking would only earn a 400: the new container has not started yet.

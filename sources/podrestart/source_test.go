@@ -447,3 +447,21 @@ func TestRestartsDuringDowntimeAreReportedOnceFromTheCheckpoint(t *testing.T) {
 		t.Errorf("Restarts() keeps a container that never restarted: %v", counts)
 	}
 }
+
+// NoLogs (--restart-log-lines=0): the restart is still reported and explained, but no log is
+// requested, so no log text reaches a sink.
+func TestNoLogsFetchesNoLog(t *testing.T) {
+	r := newRig(t, Config{NoLogs: true}, pod("web", 0), pod("marker", 0))
+	r.crash("ns", "web", "app", 1, "Error", 1)
+	e := r.next()
+	p := e.Restart
+	if p.LastState == nil || p.LastState.ExitCode != 1 {
+		t.Errorf("last state: %+v", p.LastState)
+	}
+	if p.PreviousLog != "" || p.CurrentLog != "" {
+		t.Errorf("logs: previous %q, current %q; want none", p.PreviousLog, p.CurrentLog)
+	}
+	if n := len(r.logRequests()); n != 0 {
+		t.Errorf("%d log requests, want none", n)
+	}
+}
