@@ -4,9 +4,13 @@ package sinks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +66,12 @@ type Definition struct {
 	// reads them, and what kube-eventer ignored (an unknown parameter) is a warning, not an error.
 	// herald's own sinks stay strict.
 	KubeEventer bool
+	// DSN marks a sink whose query is a MySQL DSN (USER:PASSWORD@tcp(HOST)/DB?...), so its
+	// password is redacted however it is written.
+	DSN bool
+	// SecretPathAfter lists URL path segments after which the path is a token (Slack's
+	// "services", Discord's "webhooks", Feishu's "hook"): redacted in every log line.
+	SecretPathAfter []string
 	// Filter is how the sink reads the filter parameters (level, namespaces, kinds, reason) and
 	// which level it delivers by default. Zero means herald's reading for herald's own sinks,
 	// and for a KubeEventer sink that of kube-eventer's store sinks, which had no filter at all
@@ -153,9 +163,14 @@ type Built struct {
 	Options core.SinkOptions
 	// Redacted is the --sink value with secrets replaced, safe to log.
 	Redacted string
-	// Key names this sink in checkpoints across restarts: its name= parameter, or its redacted
-	// --sink value, so that reordering the flags keeps each sink's position.
+	// Key names this sink in checkpoints across restarts: "name=" and its name= parameter, or
+	// its scheme and a hash of its redacted --sink value, so that reordering the flags keeps
+	// each sink's position and no part of the value is stored.
 	Key string
+	// LegacyKey is the key herald 0.x saved before Key was a hash (the value redacted by
+	// pattern, which could leave part of a secret): a checkpoint saved under it still loads, and
+	// the next save writes Key instead. Empty with name=.
+	LegacyKey string
 	// Warnings are what herald runs with but reads differently from what kube-eventer did, one
 	// per problem, naming the sink and the parameter. The daemon logs them; herald check fails.
 	Warnings []string
@@ -183,7 +198,7 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	if n := p.String("name"); n != "" {
 		id = n
 	}
-	b := &Built{ID: id, Redacted: RedactURI(raw, spec)}
+	b := &Built{ID: id}
 	b.Filter = filter.FromParams(p, d.Dialect())
 	b.Options = core.SinkOptions{
 		QueueSize:     p.Int("queue_size", 1, 10_000_000),
@@ -193,25 +208,95 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		CredentialHint: credentialHint(raw),
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
-	// New may have passed unknown parameters through to the receiver (webhook); redact those too.
-	b.Redacted = redact.Text(raw, p.SecretNames()...)
-	b.Key = b.Redacted
+	// After New: it may have passed unknown parameters through to the receiver (webhook).
+	known := secretValues(u, p, d)
+	b.Redacted = redact.Value(raw, d.redactShape(p), known...)
+	b.LegacyKey = redact.Text(raw, p.SecretNames()...)
+	b.Key = d.Scheme + ":" + shortHash(b.Redacted)
 	if n := p.String("name"); n != "" {
 		b.Key = "name=" + n
+		b.LegacyKey = ""
 	}
-	// Report parameter problems first: they are usually why New failed.
+	// Report parameter problems first: they are usually why New failed. Messages may quote what
+	// was given; every secret value herald read is scrubbed from them.
 	if perr := p.Err(); perr != nil {
 		if sink != nil {
 			_ = sink.Close()
 		}
-		return nil, perr
+		return nil, errors.New(redact.Scrub(perr.Error(), known...))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", owner, err)
+		return nil, errors.New(redact.Scrub(fmt.Sprintf("%s: %v", owner, err), known...))
 	}
 	b.Sink = sink
+	if u.Target.Fragment != "" || u.Target.RawFragment != "" {
+		// The fragment is not shown: it is often the rest of a secret that held '#'.
+		p.Warnf("URL", "a '#' ends the value: what follows it is ignored (kube-eventer ignored it too), and a parameter value holding '#' is cut there; write '#' in a value as %%23")
+	}
+	if _, ok := u.Target.User.Password(); ok && PlainHTTP(u.Target.String()) {
+		p.Warnf("password", "the URL's user:password@ goes over plain http:// to a host that is not this machine: the password crosses the network in clear text; use https://")
+	}
 	b.Warnings = append(append(prefixed(owner, u.Warnings), secondQuestionMark(owner, u.Target)...), p.Warnings()...)
+	for i, w := range b.Warnings {
+		b.Warnings[i] = redact.Scrub(w, known...)
+	}
 	return b, nil
+}
+
+// redactShape says where this sink's --sink value holds secrets.
+func (d Definition) redactShape(p *uri.Params) redact.Shape {
+	sh := redact.Shape{Secret: p.IsSecret, Known: p.IsDeclared, DSN: d.DSN, PathAfter: d.SecretPathAfter}
+	for _, q := range d.Params {
+		if q.Name == "header" {
+			sh.Header = "header"
+		}
+	}
+	return sh
+}
+
+// secretValues are the secret values herald read from the --sink value, expanded and decoded:
+// the userinfo password, every secret parameter's value (a header's value only, and not for the
+// public headers), the DSN password, a token path.
+func secretValues(u *uri.URI, p *uri.Params, d Definition) []string {
+	var out []string
+	if pw, ok := u.Target.User.Password(); ok {
+		out = append(out, pw)
+	}
+	for _, v := range p.SecretValues() {
+		if name, value, ok := strings.Cut(v, "="); ok && d.hasParam("header") && !strings.ContainsAny(name, " ") {
+			if !slices.Contains(redact.PublicHeaders, textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))) {
+				out = append(out, value)
+			}
+			continue
+		}
+		out = append(out, v)
+	}
+	if d.DSN {
+		if pw := redact.DSNPassword(u.Target.RawQuery); pw != "" {
+			out = append(out, pw)
+		}
+	}
+	if len(d.SecretPathAfter) > 0 {
+		segs := strings.Split(strings.Trim(u.Target.Path, "/"), "/")
+		for i, s := range segs {
+			if slices.Contains(d.SecretPathAfter, s) && i+1 < len(segs) {
+				out = append(out, strings.Join(segs[i+1:], "/"))
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (d Definition) hasParam(name string) bool {
+	return slices.ContainsFunc(d.Params, func(q uri.Param) bool { return q.Name == name })
+}
+
+// shortHash names a sink in checkpoints by its redacted value without storing it: 16 hex digits
+// of its SHA-256.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
 }
 
 // prefixed puts the sink's name in front of warnings that lack it.
@@ -221,6 +306,16 @@ func prefixed(owner string, warnings []string) []string {
 		out = append(out, owner+": "+w)
 	}
 	return out
+}
+
+// plainParamName reports whether k is written as parameter names are: letters, digits, _ - and .
+func plainParamName(k string) bool {
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return k != ""
 }
 
 // secondQuestionMark warns about each parameter whose value holds a second "?" followed by what
@@ -243,7 +338,8 @@ func secondQuestionMark(owner string, u *url.URL) []string {
 				continue
 			}
 			hidden, _, isParam := strings.Cut(after, "=")
-			if !isParam || hidden == "" || strings.ContainsAny(hidden, "/&? ") {
+			if !isParam || hidden == "" || strings.ContainsAny(hidden, "/&? ") || !plainParamName(k) {
+				// A name that is no plain word (user:password@tcp(...) in a DSN) is not shown.
 				continue
 			}
 			out = append(out, fmt.Sprintf("%s: parameter %q: its value holds a second '?' followed by %s=...; kube-eventer read everything after the first '?' as one query split on '&', so %s was part of %q's value, not a parameter, and herald reads it the same way; write '&' instead of the second '?' if %s was meant as a parameter",

@@ -75,6 +75,10 @@ func resume(cp checkpoint.Checkpoint, built []*sinks.Built, scopes []string, sco
 	had := make(map[string]uint64, len(built)) // sink id -> its position
 	for _, b := range built {
 		had[b.ID] = cp.Sink(b.Key)
+		if _, ok := cp.Sinks[b.Key]; !ok && b.LegacyKey != "" {
+			// Saved by a herald whose key was the redacted value itself; the next save uses Key.
+			had[b.ID] = cp.Sink(b.LegacyKey)
+		}
 		if had[b.ID] > cp.ResourceVersion {
 			glog.Infof("checkpoint: sink %s had everything up to resourceVersion %d; it skips what is replayed to the others", b.ID, had[b.ID])
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +20,9 @@ const (
 	minSecretPathSegment = 16
 	minSecretHeaderValue = 6
 )
+
+// tokenPathMarkers are the path segments after which a chat webhook's URL path is its token.
+var tokenPathMarkers = []string{"services", "webhooks", "hook", "workflows", "triggers", "webhookb2"}
 
 // sensitiveHeaderWords mark a request header whose value is a credential.
 var sensitiveHeaderWords = []string{"auth", "token", "key", "secret", "sign", "password", "cookie", "session"}
@@ -51,7 +55,20 @@ func newScrubber(req *http.Request, extra []string) *scrubber {
 			s.add(v, minSecretQueryValue)
 		}
 	}
-	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+	// A chat webhook's token path (Slack's services/T/B/TOKEN, Discord's webhooks/ID/TOKEN,
+	// Feishu's hook/TOKEN): everything after the marker, whole, whatever its length.
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		if slices.Contains(tokenPathMarkers, seg) && i+1 < len(segs) {
+			rest := strings.Join(segs[i+1:], "/")
+			s.add(rest, 4)
+			if dec, err := url.PathUnescape(rest); err == nil {
+				s.add(dec, 4)
+			}
+			break
+		}
+	}
+	for _, seg := range segs {
 		s.add(seg, minSecretPathSegment)
 		if dec, err := url.PathUnescape(seg); err == nil {
 			s.add(dec, minSecretPathSegment)
@@ -74,8 +91,11 @@ func newScrubber(req *http.Request, extra []string) *scrubber {
 }
 
 func (s *scrubber) add(v string, minLen int) {
-	if len(v) >= minLen && v != "" {
-		s.secrets = append(s.secrets, v)
+	// A header value reaches the wire, and an echo, without its surrounding spaces.
+	for _, f := range []string{v, strings.TrimSpace(v), strings.ToValidUTF8(v, "?"), strings.ToValidUTF8(v, "\uFFFD")} {
+		if len(f) >= minLen && f != "" {
+			s.secrets = append(s.secrets, f)
+		}
 	}
 }
 

@@ -43,8 +43,39 @@ func Text(s string, extraNames ...string) string {
 	s = dsnRe.ReplaceAllString(s, "$1:"+Placeholder+"@$3(")
 	s = queryRe.ReplaceAllString(s, "$1$2="+Placeholder)
 	for _, n := range extraNames {
-		re := regexp.MustCompile(`([?&;,\s"']|^)(` + regexp.QuoteMeta(n) + `)=([^&\s"',]*)`)
-		s = re.ReplaceAllString(s, "$1$2="+Placeholder)
+		s = replaceParam(s, n)
 	}
 	return s
+}
+
+// replaceParam replaces the value of every name=value in s that starts s or follows one of
+// ?&;," ' or a space, up to the next & , " ' or space. name is matched as written: it may come
+// from user input, so no regular expression is compiled from it (an invalid UTF-8 name would
+// not compile).
+func replaceParam(s, name string) string {
+	if name == "" {
+		return s
+	}
+	key := name + "="
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], key)
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		at := i + j
+		if at > 0 && !strings.ContainsRune("?&;,\"' \t\n\f\r", rune(s[at-1])) {
+			b.WriteString(s[i : at+1])
+			i = at + 1
+			continue
+		}
+		end := at + len(key)
+		for end < len(s) && !strings.ContainsRune("& \t\n\f\r\"',", rune(s[end])) {
+			end++
+		}
+		b.WriteString(s[i:at+len(key)] + Placeholder)
+		i = end
+	}
+	return b.String()
 }

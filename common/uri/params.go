@@ -22,6 +22,8 @@ type Param struct {
 	Repeatable bool
 	// Secret parameters are redacted in every log line and in --help.
 	Secret bool
+	// passthrough marks a parameter the sink did not declare but passes on (Passthrough).
+	passthrough bool
 }
 
 // Params reads the parameters of one sink or source. Every accessor records the name it was
@@ -90,7 +92,7 @@ func (p *Params) Warnings() []string {
 	out := append([]string(nil), p.warns...)
 	if p.lenient {
 		for _, k := range p.Unknown() {
-			out = append(out, fmt.Sprintf("%s: unknown parameter %q ignored, as kube-eventer ignored it; %s", p.owner, k, p.unknownFix(k)))
+			out = append(out, fmt.Sprintf("%s: unknown parameter %s ignored, as kube-eventer ignored it; %s", p.owner, p.UnknownName(k), p.unknownFix(k)))
 		}
 	}
 	return out
@@ -257,8 +259,10 @@ func (p *Params) Unknown() []string {
 // Suggest returns the declared parameter nearest to name, or "" when none is close.
 func (p *Params) Suggest(name string) string {
 	var names []string
-	for k := range p.spec {
-		names = append(names, k)
+	for k, spec := range p.spec {
+		if k != name && !spec.passthrough {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	return nearest(name, names)
@@ -270,13 +274,74 @@ func (p *Params) Err() error {
 	errs := append([]error(nil), p.errs...)
 	if !p.lenient {
 		for _, k := range p.Unknown() {
-			errs = append(errs, fmt.Errorf("%s: unknown parameter %q; %s", p.owner, k, p.unknownFix(k)))
+			errs = append(errs, fmt.Errorf("%s: unknown parameter %s; %s", p.owner, p.UnknownName(k), p.unknownFix(k)))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// UnknownName is how messages name the unknown parameter k: quoted, unless it may be the piece
+// of a secret cut at a literal '&' (it follows a secret parameter, or is no plain word); then
+// by its position only.
+func (p *Params) UnknownName(k string) string {
+	if p.Suggest(k) != "" {
+		return strconv.Quote(k) // a misspelt parameter
+	}
+	if prev := p.before(k); prev != "" && !lowerWord(k) {
+		return fmt.Sprintf("(not named: it follows %s=, whose value may hold a literal '&'; write '&' in a value as %%26)", prev)
+	}
+	if !plainName(k) {
+		return "(not named: its name holds characters no parameter has, maybe part of a secret; write '&' in a value as %26)"
+	}
+	return strconv.Quote(k)
+}
+
+// before returns the secret parameter written right before k in the query, "" when there is
+// none.
+func (p *Params) before(k string) string {
+	prev := ""
+	for part := range strings.SplitSeq(p.raw, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if name == k {
+			return prev
+		}
+		prev = ""
+		if s, ok := p.spec[name]; ok && s.Secret {
+			prev = name
+		}
+	}
+	return ""
+}
+
+// lowerWord reports whether k is a word of lower-case letters, _ - and ., as a receiver's own
+// parameters are (code, token, api-version), not the mixed piece of a secret.
+func lowerWord(k string) bool {
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return k != ""
+}
+
+// plainName reports whether k is written as parameter names are: letters, digits, _ - and .
+func plainName(k string) bool {
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return k != ""
+}
+
 func (p *Params) unknownFix(k string) string {
+	if p.Suggest(k) == "" && (!plainName(k) || p.before(k) != "" && !lowerWord(k)) {
+		return "remove it, or percent-encode the value before it"
+	}
 	fix := "remove it"
 	if s := p.Suggest(k); s != "" {
 		fix = fmt.Sprintf("did you mean %q?", s)
@@ -346,8 +411,33 @@ func (p *Params) Passthrough() []string {
 		if p.Suggest(k) == "" {
 			out = append(out, k)
 			// A receiver's own parameter may be its key (Azure Functions' code=): redact it.
-			p.spec[k] = Param{Name: k, Secret: true}
+			p.spec[k] = Param{Name: k, Secret: true, passthrough: true}
 			p.used[k] = true
+		}
+	}
+	return out
+}
+
+// IsDeclared reports whether the sink declares name (Passthrough's parameters are not declared).
+func (p *Params) IsDeclared(name string) bool {
+	s, ok := p.spec[name]
+	return ok && !s.passthrough
+}
+
+// IsSecret reports whether name's values must not be shown: a parameter declared Secret, one
+// accepted by Passthrough, or one not declared at all (a misspelt secret parameter, or the piece
+// of a secret cut at a literal '&').
+func (p *Params) IsSecret(name string) bool {
+	s, declared := p.spec[name]
+	return !declared || s.Secret
+}
+
+// SecretValues returns the values given for every parameter IsSecret reports, as decoded.
+func (p *Params) SecretValues() []string {
+	var out []string
+	for name, vs := range p.v {
+		if p.IsSecret(name) {
+			out = append(out, vs...)
 		}
 	}
 	return out

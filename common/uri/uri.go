@@ -40,18 +40,37 @@ func Parse(flagName, value string) (*URI, error) {
 	if strings.ContainsAny(scheme, "/?&=") {
 		return nil, fmt.Errorf("--%s=%q: %q is not a scheme; write it as SCHEME:TARGET?PARAMS, e.g. --%s=webhook:http://receiver:8080/events", flagName, value, scheme, flagName)
 	}
-	var missing []string
-	expanded := os.Expand(rest, func(name string) string {
+	var missing, whole []string
+	lookup := func(name string) string {
 		v, ok := os.LookupEnv(name)
 		if !ok && !slices.Contains(missing, name) {
 			missing = append(missing, name)
 		}
 		return v
+	}
+	// A reference that is a parameter's value (key=${ROBOT_KEY}) is taken whole: '&', '#' and
+	// '+' in the variable are escaped, so a secret holding them is read as it is. kube-eventer
+	// cut such a value at '&' or '#' and read '+' as a space, sending another key than the one
+	// in the Secret. A reference elsewhere (the whole URL, or several parameters) expands as is.
+	expanded := expandValues(rest, lookup, func(name string) {
+		if !slices.Contains(whole, name) {
+			whole = append(whole, name)
+		}
 	})
 	var warnings []string
 	for _, name := range missing {
-		warnings = append(warnings, fmt.Sprintf("environment variable %s is not set, so $%s expands to nothing (as kube-eventer expanded it); "+
-			"set it (for example from a Secret with env.valueFrom.secretKeyRef), or write %%24 for a literal $", name, braced(name)))
+		if envName(name) || strings.Contains(rest, "${"+name+"}") {
+			warnings = append(warnings, fmt.Sprintf("environment variable %s is not set, so $%s expands to nothing (as kube-eventer expanded it); "+
+				"set it (for example from a Secret with env.valueFrom.secretKeyRef), or write %%24 for a literal $", name, braced(name)))
+		} else {
+			// Not named: a literal $ in a password reads as a reference, and the name is part of it.
+			warnings = append(warnings, "a $ followed by a name reads as an environment variable that is not set, and expands to nothing (as kube-eventer expanded it); "+
+				"if the value holds a literal $ (a password), write it as %24")
+		}
+	}
+	for _, name := range whole {
+		warnings = append(warnings, fmt.Sprintf("the value of environment variable %s holds '&', '#' or '+': kube-eventer cut a parameter's value there (or read + as a space); "+
+			"herald reads the variable whole, as the Secret holds it", name))
 	}
 	// A % that does not start a %XX escape is a literal (index=kube-events-%Y.%m.%d, a password
 	// holding %): keep it instead of refusing the whole value.
@@ -66,6 +85,46 @@ func Parse(flagName, value string) (*URI, error) {
 		return nil, fmt.Errorf("--%s=%s:...: a parameter is not validly percent-encoded; write %%25 for %%, %%26 for & and %%23 for # inside values (after ${ENV} expansion too)", flagName, scheme)
 	}
 	return &URI{Scheme: scheme, Target: target, Raw: value, Warnings: warnings}, nil
+}
+
+// expandValues expands $NAME and ${NAME} in rest (everything after "scheme:") as os.Expand
+// does, except that the expansion of a reference inside a query parameter's value has its '&',
+// '#' and '+' escaped; escaped is told the name of each such variable that held one.
+func expandValues(rest string, lookup func(string) string, escaped func(string)) string {
+	target, query, hasQuery := strings.Cut(rest, "?")
+	out := os.Expand(target, lookup)
+	if !hasQuery {
+		return out
+	}
+	items := strings.Split(query, "&")
+	for i, item := range items {
+		k, v, hasValue := strings.Cut(item, "=")
+		if !hasValue {
+			items[i] = os.Expand(item, lookup)
+			continue
+		}
+		items[i] = os.Expand(k, lookup) + "=" + os.Expand(v, func(name string) string {
+			val := lookup(name)
+			if strings.ContainsAny(val, "&#+") {
+				escaped(name)
+				val = strings.NewReplacer("&", "%26", "#", "%23", "+", "%2B").Replace(val)
+			}
+			return val
+		})
+	}
+	return out + "?" + strings.Join(items, "&")
+}
+
+// envName reports whether name is written as environment variables usually are (upper case,
+// digits, _), so a warning may name it: a mixed-case name after a $ is more likely part of a
+// password.
+func envName(name string) bool {
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // braced writes a variable name as the reference that names it: {NAME}.
@@ -91,11 +150,25 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
+// describeURLError says what is wrong with a URL without the part net/url quotes ("invalid port
+// \":p4ss\" after host"): that part is often a password with a '/' or '#' in it.
 func describeURLError(err error) string {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err.Error()
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return "parse error"
 	}
-	return "parse error"
+	msg := ue.Err.Error()
+	if i := strings.IndexAny(msg, "\"`"); i >= 0 {
+		msg = strings.TrimSpace(msg[:i])
+		if j := strings.LastIndexAny(ue.Err.Error(), "\"`"); j > i {
+			msg += " " + strings.TrimSpace(ue.Err.Error()[j+1:])
+		}
+	}
+	msg = strings.TrimSuffix(strings.TrimPrefix(msg, "net/url: "), " ")
+	if strings.Contains(msg, "userinfo") || strings.Contains(msg, "port") || strings.Contains(msg, "host") {
+		msg += "; a password holding / # ? @ or a space must be percent-encoded (%2F %23 %3F %40 %20), in the environment variable too when it comes from ${ENV}"
+	}
+	return msg
 }
 
 // EnvRefs are the names of the $NAME and ${NAME} references in a raw --sink or --source value,

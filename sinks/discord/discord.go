@@ -22,11 +22,12 @@ import (
 
 func init() {
 	sinks.Register(sinks.Definition{
-		Scheme:  "discord",
-		Summary: "Discord channel webhook messages with embeds coloured by event type; storms become paced digests",
-		Example: "discord:https://discord.com/api/webhooks/123456789012345678/XXXXXXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=role:234567890123456789",
-		Params:  Params,
-		New:     New,
+		Scheme:          "discord",
+		SecretPathAfter: []string{"webhooks"},
+		Summary:         "Discord channel webhook messages with embeds coloured by event type; storms become paced digests",
+		Example:         "discord:https://discord.com/api/webhooks/123456789012345678/XXXXXXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=role:234567890123456789",
+		Params:          Params,
+		New:             New,
 	})
 }
 

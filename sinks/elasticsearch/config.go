@@ -95,10 +95,10 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 	if len(c.Addresses) == 0 {
 		p.Errorf("nodes", "write the URL as elasticsearch:http://HOST:9200 or add nodes=http://HOST:9200", "no Elasticsearch node given")
 	}
-	for _, a := range c.Addresses {
+	for i, a := range c.Addresses {
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			p.Errorf("nodes", "write each node as http://HOST:PORT or https://HOST:PORT", "%q is not an http(s) URL", a)
+			p.Errorf("nodes", "write each node as http://HOST:PORT or https://HOST:PORT", "node #%d is not an http(s) URL (not shown: it may hold a password; a ',' in a password splits nodes=, write it as %%2C)", i+1)
 			continue
 		}
 		if u.User != nil {
@@ -132,6 +132,12 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 	c.Username = p.String("esUserName")
 	c.Password = p.String("esUserSecret")
 	c.APIKey = p.String("api_key")
+	if c.Password != "" {
+		sinks.ClearText(p, "esUserSecret", c.Addresses...)
+	}
+	if c.APIKey != "" {
+		sinks.ClearText(p, "api_key", c.Addresses...)
+	}
 	if (c.Username == "") != (c.Password == "") && c.APIKey == "" {
 		p.Errorf("esUserSecret", "give both esUserName and esUserSecret (or api_key)", "only one of esUserName and esUserSecret is set")
 	}

@@ -304,10 +304,7 @@ func (s *Sink) endpoints() string {
 
 // scrub removes the sink's credentials from text a server or the client produced.
 func (s *Sink) scrub(text string) string {
-	for _, v := range s.secret {
-		text = strings.ReplaceAll(text, v, redact.Placeholder)
-	}
-	return redact.Text(text)
+	return redact.Text(redact.Scrub(text, s.secret...))
 }
 
 // requestFailed names the sink and logs the first failure of a run.

@@ -21,11 +21,12 @@ import (
 
 func init() {
 	sinks.Register(sinks.Definition{
-		Scheme:  "feishu",
-		Summary: "Feishu / Lark custom bot: message card or text, optional signature, @mentions; paced per bot, merged into digests in a storm",
-		Example: "feishu:https://open.feishu.cn/open-apis/bot/v2/hook/0f3a9c5e-7b1d-4e2a-9c8f-6d5b4a3c2e1f?secret=qX9aT3bY7cZ1dW5e&at_all=true",
-		Params:  Params,
-		New:     New,
+		Scheme:          "feishu",
+		SecretPathAfter: []string{"hook"},
+		Summary:         "Feishu / Lark custom bot: message card or text, optional signature, @mentions; paced per bot, merged into digests in a storm",
+		Example:         "feishu:https://open.feishu.cn/open-apis/bot/v2/hook/0f3a9c5e-7b1d-4e2a-9c8f-6d5b4a3c2e1f?secret=qX9aT3bY7cZ1dW5e&at_all=true",
+		Params:          Params,
+		New:             New,
 	})
 }
 

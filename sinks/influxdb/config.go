@@ -126,6 +126,9 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 	c.Org = p.String("org")
 	c.Bucket = p.String("bucket")
 	c.Token = p.String("token")
+	if c.Token != "" {
+		sinks.ClearText(p, "token", c.ServerURL)
+	}
 	v2 := c.Org != "" || c.Token != ""
 	c.DB = p.String("db")
 	if v2 {
@@ -138,6 +141,9 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 	} else {
 		c.V1 = true
 		c.User, c.Password = p.String("user"), p.String("pw")
+		if p.Has("pw") {
+			sinks.ClearText(p, "pw", c.ServerURL)
+		}
 		if c.Bucket != "" {
 			if p.Has("db") || p.Has("retention") {
 				p.Errorf("bucket", "give db (and retention), or bucket=DB/RETENTION, not both", "both given")

@@ -355,10 +355,7 @@ func (s *Sink) ensureDatabase(ctx context.Context) error {
 }
 
 func (s *Sink) scrub(text string) string {
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, redact.Placeholder)
-	}
-	return redact.Text(text)
+	return redact.Text(redact.Scrub(text, s.secrets...))
 }
 
 func (s *Sink) failed(err error) error {

@@ -173,6 +173,10 @@ func ParseConfig(t sinks.Target) *Config {
 	}
 
 	c.TLS = parseTLS(p)
+	if c.User != "" && c.TLS == nil && c.Mechanism == sarama.SASLTypePlaintext {
+		// kube-eventer did the same without a word.
+		p.Warnf("password", "SASL PLAIN without TLS sends the password in clear text to every broker; add tls=true (or cacert=) for a TLS listener, or mechanism=SCRAM-SHA-512")
+	}
 	return c
 }
 

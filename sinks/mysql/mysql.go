@@ -22,6 +22,7 @@ import (
 func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "mysql",
+		DSN:     true,
 		Summary: "MySQL or MariaDB table (kube-eventer's kube_event, created when absent): batched upserts, one row per event uid and count",
 		Example: "mysql:?herald:${MYSQL_PASSWORD}@tcp(mysql:3306)/kube_eventer?charset=utf8mb4&table=kube_event",
 		Params:  Params,

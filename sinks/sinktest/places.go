@@ -3,6 +3,7 @@ package sinktest
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/heraldproject/herald/sinks"
 )
@@ -31,7 +32,6 @@ const EnvVar = "HERALD_LEAK_SECRET"
 
 // Ref is how a --sink value refers to EnvVar.
 const Ref = "${" + EnvVar + "}"
-
 
 // hostFirst builds a value whose format takes the host first and the secret second.
 func hostFirst(scheme, where, param, format string) Place {
@@ -101,6 +101,8 @@ func Places() []Place {
 		hostFirst("sls", "parameter accessKeyId", "accessKeyId", "sls:?project=herald-proj&logStore=events&regionId=cn-hangzhou&endpoint=http://%s&accessKeySecret=0123456789abcdef&accessKeyId=%s&level=Normal"),
 		hostFirst("sls", "parameter accessKeySecret", "accessKeySecret", "sls:?project=herald-proj&logStore=events&regionId=cn-hangzhou&endpoint=http://%s&accessKeyId=LTAI0123456789&accessKeySecret=%s&level=Normal"),
 
+		secretFirst("honeycomb", "parameter writekey", "writekey", "honeycomb:?dataset=k8s&writekey=%s&apihost=http://%s&level=Normal"),
+
 		hostFirst("alertmanager", "parameter token", "token", "alertmanager:http://%s?token=%s&level=Normal"),
 		hostFirst("alertmanager", "userinfo password", "", "alertmanager:http://herald:%[2]s@%[1]s?level=Normal"),
 
@@ -142,4 +144,11 @@ func Host(p Place, rec *Receivers) string {
 		return rec.Closed
 	}
 	return rec.OwnHost()
+}
+
+// CutAtAmpersand reports whether secret, written literally in p, is cut at a '&' into a
+// parameter and a following one: a query parameter's value holding '&' (not a userinfo
+// password, a DSN password or a path token, where '&' stays inside).
+func CutAtAmpersand(p Place, secret string) bool {
+	return p.Param != "" && strings.Contains(secret, "&") || strings.HasPrefix(p.Where, "query parameter") && strings.Contains(secret, "&")
 }

@@ -21,11 +21,12 @@ import (
 
 func init() {
 	sinks.Register(sinks.Definition{
-		Scheme:  "slack",
-		Summary: "Slack messages in Block Kit layout, through an incoming webhook or chat.postMessage (token=); storms become paced digests",
-		Example: "slack:https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=S0123ABCD",
-		Params:  Params,
-		New:     New,
+		Scheme:          "slack",
+		SecretPathAfter: []string{"services", "workflows", "triggers"},
+		Summary:         "Slack messages in Block Kit layout, through an incoming webhook or chat.postMessage (token=); storms become paced digests",
+		Example:         "slack:https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=S0123ABCD",
+		Params:          Params,
+		New:             New,
 	})
 }
 

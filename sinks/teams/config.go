@@ -60,7 +60,11 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	}
 	// A newer URL may carry parameters herald does not know yet: keep them, redacted.
 	if extra := p.Passthrough(); len(extra) > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s: keeping query parameters %s in the Workflows URL", t.ID, strings.Join(extra, ", ")))
+		var names []string
+		for _, k := range extra {
+			names = append(names, p.UnknownName(k))
+		}
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: keeping query parameters %s in the Workflows URL", t.ID, strings.Join(names, ", ")))
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

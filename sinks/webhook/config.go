@@ -77,7 +77,11 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	c.HTTP.Secrets = c.secretHeaderValues()
 	c.Passthrough = p.Passthrough()
 	if len(c.Passthrough) > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s: passing query parameters %s through to the receiver (herald does not know them)", label(t.ID), strings.Join(c.Passthrough, ", ")))
+		var names []string
+		for _, k := range c.Passthrough {
+			names = append(names, p.UnknownName(k))
+		}
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: passing query parameters %s through to the receiver (herald does not know them)", label(t.ID), strings.Join(names, ", ")))
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

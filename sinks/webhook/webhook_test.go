@@ -139,7 +139,7 @@ func TestStartupNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	joined := strings.Join(cfg.Notes, "\n")
-	if !strings.Contains(joined, "passing query parameters code, token through") {
+	if !strings.Contains(joined, `passing query parameters "code", "token" through`) {
 		t.Errorf("notes %q do not name the passed-through parameters", cfg.Notes)
 	}
 	if strings.Contains(joined, "tok-value-1") || strings.Contains(joined, "code-value-2") {
