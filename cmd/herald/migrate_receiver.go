@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/textproto"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heraldproject/herald/common/redact"
 )
 
 // param is one URI parameter of a --sink value.
@@ -27,6 +31,7 @@ type sinkSpec struct {
 	from     string // receivers[i].<type>, for messages
 	scheme   string
 	target   string // the part after "scheme:", before '?'; may hold its own query
+	pathRef  string // the ${NAME} a chat webhook URL's token path moved to
 	params   []param
 	// layout is the path of a webhook layout turned into body_template ("" if none), so a
 	// template herald refuses can be reported against it.
@@ -191,7 +196,8 @@ func (m *migration) webhook(s *sinkSpec, y ynode) {
 				switch {
 				case strings.Contains(v, "{{"):
 					m.warn(h.val, "herald's headers are fixed text, not templates; this header is left out. Set a fixed value")
-				case secretRE.MatchString(h.key):
+				case secretRE.MatchString(h.key) || !slices.Contains(redact.PublicHeaders, textproto.CanonicalMIMEHeaderKey(h.key)):
+					// Every header but the public ones may carry a credential: to the environment.
 					s.add("header", h.key+"="+m.secret(s, h.val, "header_"+h.key))
 				default:
 					s.add("header", h.key+"="+m.plain(s, h.val, false))
@@ -251,7 +257,7 @@ func (m *migration) endpoint(s *sinkSpec, y ynode) string {
 		return scheme + "://" + userinfo + "@" + rest
 	}
 	if u.RawQuery == "" {
-		return withUser(u.String())
+		return spliceToken(s, withUser(m.pathToken(s, u, y).String()))
 	}
 	q := u.Query()
 	keys := make([]string, 0, len(q))
@@ -262,7 +268,7 @@ func (m *migration) endpoint(s *sinkSpec, y ynode) string {
 	var parts []string
 	for _, k := range keys {
 		for _, v := range q[k] {
-			if secretRE.MatchString(k) && !strings.HasPrefix(v, "${") {
+			if secretQueryParam(k, v) && !strings.HasPrefix(v, "${") {
 				name := m.envName(s.receiver, "endpoint_"+k)
 				m.addEnv(name, y.path+" (query parameter "+k+")", false)
 				s.placeholders[name] = "placeholder"
@@ -274,7 +280,52 @@ func (m *migration) endpoint(s *sinkSpec, y ynode) string {
 		}
 	}
 	u.RawQuery = ""
-	return withUser(u.String()) + "?" + strings.Join(parts, "&")
+	return spliceToken(s, withUser(m.pathToken(s, u, y).String())) + "?" + strings.Join(parts, "&")
+}
+
+// tokenMarker stands for a token path's ${NAME} while url.URL writes the URL.
+const tokenMarker = "HERALD-MIGRATE-TOKEN-PATH"
+
+func spliceToken(s *sinkSpec, u string) string {
+	return strings.Replace(u, tokenMarker, s.pathRef, 1)
+}
+
+// publicQueryParams are query parameters of receivers' URLs that carry no credential (Teams
+// Workflows' api-version, sp and sv).
+var publicQueryParams = []string{"api-version", "sp", "sv", "v", "version", "format", "channel", "level", "method"}
+
+// secretQueryParam reports whether a receiver URL's query value moves to the environment: its
+// name says credential (token, key, sig, ..., and Azure Functions' code), or it is a value of 8
+// characters or more under a name not known to be public (a token under a name of the
+// receiver's own).
+func secretQueryParam(k, v string) bool {
+	switch {
+	case secretRE.MatchString(k) || strings.EqualFold(k, "code"):
+		return true
+	case slices.Contains(publicQueryParams, strings.ToLower(k)):
+		return false
+	}
+	return len(v) >= 8
+}
+
+// pathToken moves the token path of a chat webhook URL (Slack's services/T/B/TOKEN, Discord's
+// webhooks/ID/TOKEN, Feishu's hook/TOKEN, Office 365's webhookb2/...) to the environment.
+func (m *migration) pathToken(s *sinkSpec, u *url.URL, y ynode) *url.URL {
+	segs := strings.Split(u.Path, "/")
+	for i, seg := range segs {
+		if slices.Contains([]string{"services", "webhooks", "hook", "webhookb2", "workflows", "triggers"}, seg) && i+1 < len(segs) && segs[i+1] != "" {
+			name := m.envName(s.receiver, "endpoint_token")
+			m.addEnv(name, y.path+" (token in the URL path)", false)
+			s.placeholders[name] = "placeholder"
+			// url.URL would escape the braces of ${NAME}: splice it in after String().
+			out := *u
+			out.Path = strings.Join(segs[:i+1], "/") + "/" + tokenMarker
+			out.RawPath = ""
+			s.pathRef = "${" + name + "}"
+			return &out
+		}
+	}
+	return u
 }
 
 func (m *migration) kafka(s *sinkSpec, y ynode) {
@@ -414,8 +465,29 @@ func (m *migration) elasticsearch(s *sinkSpec, y ynode) {
 		switch f.key {
 		case "hosts":
 			hosts := f.val.items()
+			userDone := false
 			for i, h := range hosts {
 				v := m.plain(s, h, true)
+				// herald's node URLs carry no credentials: a user:password@ in a host becomes
+				// esUserName and esUserSecret=${ENV} (once), the password never printed.
+				if u, err := url.Parse(v); err == nil && u.User != nil {
+					if !userDone {
+						s.add("esUserName", u.User.Username())
+						if pw, has := u.User.Password(); has {
+							if g := envRefRE.FindStringSubmatch(pw); g != nil && strings.HasPrefix(pw, "$") {
+								s.add("esUserSecret", "${"+g[1]+"}")
+							} else {
+								name := m.envName(s.receiver, "password")
+								m.addEnv(name, h.path+" (password in the URL)", false)
+								s.placeholders[name] = "placeholder"
+								s.add("esUserSecret", "${"+name+"}")
+							}
+						}
+						userDone = true
+					}
+					u.User = nil
+					v = u.String()
+				}
 				if i == 0 {
 					s.target = v
 				}

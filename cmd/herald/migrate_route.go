@@ -246,7 +246,8 @@ func (m *migration) namespaceFilter(y ynode, f *filterSpec) {
 	} else {
 		f.namespaces = []string{"/" + expr + "/"}
 	}
-	if regexp.MustCompile(expr).MatchString("default") {
+	// The exporter's regexp may not compile in Go (user input): then it cannot match "default".
+	if re, err := regexp.Compile(expr); err == nil && re.MatchString("default") {
 		f.clusterScoped = true
 	}
 }

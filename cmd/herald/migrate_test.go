@@ -442,3 +442,51 @@ func TestIndexFromFormat(t *testing.T) {
 		}
 	}
 }
+
+// herald migrate prints no secret of the exporter's config, in any form it may hold one: a
+// Slack or Discord webhook path, a password in an Elasticsearch host, Azure Functions' code=, a
+// header the exporter sends whatever its name. Each moves to an environment variable.
+func TestMigratePrintsNoSecret(t *testing.T) {
+	const config = `
+route:
+  routes:
+    - match:
+        - receiver: slack
+        - receiver: discord
+        - receiver: es
+        - receiver: fn
+receivers:
+  - name: slack
+    webhook:
+      endpoint: "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/SlackPathTok3nXyz"
+  - name: discord
+    webhook:
+      endpoint: "https://discord.com/api/webhooks/123456789012345678/DiscordTok3nAbc"
+  - name: es
+    elasticsearch:
+      hosts:
+        - "https://elastic:EsHostPassw0rd@es-0:9200"
+        - "https://elastic:EsHostPassw0rd@es-1:9200"
+      index: kube-events
+  - name: fn
+    webhook:
+      endpoint: "https://fn.example/api/events?code=FunctionC0deValue&tenant=a"
+      headers:
+        X-Custom-Route: CustomHeaderS3cret
+        User-Agent: kube-event-exporter
+`
+	out, errOut, rc := migrate(t, config)
+	if rc == 2 { // 1: converted, with warnings (the index's daily suffix)
+		t.Fatalf("rc %d\n%s\n%s", rc, out, errOut)
+	}
+	for _, secret := range []string{"SlackPathTok3nXyz", "DiscordTok3nAbc", "EsHostPassw0rd", "FunctionC0deValue", "CustomHeaderS3cret"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("migrate printed %q:\n%s\n%s", secret, out, errOut)
+		}
+	}
+	for _, want := range []string{"hooks.slack.com/services/${", "discord.com/api/webhooks/${", "esUserName=elastic", "esUserSecret=${", "code=${", "X-Custom-Route=${", "tenant=a", "User-Agent=kube-event-exporter"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
