@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help help-check build run test test-unit lint bench load soak servers docker clean docs docs-check \
+.PHONY: help help-check build run test test-unit lint fuzz bench load soak servers docker clean docs docs-check \
 	release release-test pin notice notice-check chart-docs chart-docs-check
 
 help: ## list every target
@@ -55,6 +55,9 @@ test: help-check ## lint, docs-check, build, then the unit tests while the test 
 
 test-unit: ## unit tests of the packages that need no test server (-short; a quick loop)
 	GO=$(GO) hack/test.sh --unit
+
+fuzz: ## run every fuzz target for $(FUZZTIME) (default 3s) each; a crasher is written under the package's testdata/fuzz/ (commit it as a seed)
+	GO=$(GO) FUZZTIME=$(or $(FUZZTIME),3s) hack/fuzz.sh
 
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
