@@ -409,6 +409,9 @@ func (p *Params) Passthrough() []string {
 	var out []string
 	for _, k := range p.Unknown() {
 		if p.Suggest(k) == "" {
+			if prev := p.before(k); prev != "" && !lowerWord(k) {
+				p.Warnf(prev, "the parameter after it is passed to the receiver; if the value of %s holds a literal '&', it was cut there: write '&' in a value as %%26", prev)
+			}
 			out = append(out, k)
 			// A receiver's own parameter may be its key (Azure Functions' code=): redact it.
 			p.spec[k] = Param{Name: k, Secret: true, passthrough: true}
