@@ -162,6 +162,9 @@ func (b *Body) compile(text string) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("does not parse: %v; fix the Go template syntax (https://pkg.go.dev/text/template)", err)
 	}
+	if err := checkBounds(t); err != nil {
+		return nil, err
+	}
 	if b.o.JSON {
 		escaper := escaperName
 		if b.o.KubeEventer {
