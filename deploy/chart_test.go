@@ -245,3 +245,13 @@ func TestKustomizeBaseMatchesManifests(t *testing.T) {
 		}
 	}
 }
+
+// The plain manifests hold no Secret: a placeholder Secret would overwrite the real robot key
+// every time the file is applied again.
+func TestManifestsHoldNoSecret(t *testing.T) {
+	for _, o := range readManifests(t, "kubernetes/*.yaml") {
+		if o.GetKind() == "Secret" {
+			t.Errorf("deploy/kubernetes holds the Secret %s: document kubectl create secret instead", o.GetName())
+		}
+	}
+}
