@@ -140,7 +140,8 @@ func TestHelmRequiresASink(t *testing.T) {
 // TestRBACSameEverywhere: the chart with every feature on, the kustomize base and
 // deploy/kubernetes grant exactly the same rights.
 func TestRBACSameEverywhere(t *testing.T) {
-	helm := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true,replicas=2")
+	// The plain manifests run without --pod-restarts, so the chart without podRestarts.
+	helm := helmTemplate(t, "herald", "herald", "--set", "replicas=2")
 	base := kustomizeBuild(t)
 	plain := readManifests(t, "kubernetes/*.yaml")
 	for _, kind := range []string{"ClusterRole", "Role"} {
@@ -252,6 +253,40 @@ func TestManifestsHoldNoSecret(t *testing.T) {
 	for _, o := range readManifests(t, "kubernetes/*.yaml") {
 		if o.GetKind() == "Secret" {
 			t.Errorf("deploy/kubernetes holds the Secret %s: document kubectl create secret instead", o.GetName())
+		}
+	}
+}
+
+// RBAC per feature: without podRestarts no pod, log or ReplicaSet access; ConfigMaps are read
+// only in the release's namespace and the template namespaces, never cluster-wide.
+func TestRBACPerFeature(t *testing.T) {
+	clusterRules := func(objs []*unstructured.Unstructured) string {
+		return strings.Join(rules(t, objs, "ClusterRole"), "\n")
+	}
+	off := helmTemplate(t, "herald", "herald")
+	if r := clusterRules(off); strings.Contains(r, "pods") || strings.Contains(r, "replicasets") || strings.Contains(r, "configmaps") {
+		t.Errorf("ClusterRole without podRestarts:\n%s", r)
+	}
+	on := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true")
+	if r := clusterRules(on); !strings.Contains(r, "pods/log") || strings.Contains(r, "configmaps") {
+		t.Errorf("ClusterRole with podRestarts:\n%s", r)
+	}
+	extra := helmTemplate(t, "herald", "herald", "--set", "rbac.templateNamespaces={default,herald}")
+	var roles []string
+	for _, o := range extra {
+		if o.GetKind() == "Role" {
+			roles = append(roles, o.GetNamespace()+"/"+o.GetName())
+		}
+	}
+	slices.Sort(roles)
+	if want := []string{"default/herald-templates", "herald/herald"}; !slices.Equal(roles, want) {
+		t.Errorf("Roles %v, want %v (the release's own namespace needs no second Role)", roles, want)
+	}
+	for _, o := range readManifests(t, "kubernetes/herald.yaml") {
+		if o.GetKind() == "ClusterRole" {
+			if r := strings.Join(rules(t, []*unstructured.Unstructured{o}, "ClusterRole"), "\n"); strings.Contains(r, "pods") || strings.Contains(r, "configmaps") {
+				t.Errorf("deploy/kubernetes ClusterRole grants more than events:\n%s", r)
+			}
 		}
 	}
 }
