@@ -308,16 +308,6 @@ func prefixed(owner string, warnings []string) []string {
 	return out
 }
 
-// plainParamName reports whether k is written as parameter names are: letters, digits, _ - and .
-func plainParamName(k string) bool {
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
-			return false
-		}
-	}
-	return k != ""
-}
-
 // secondQuestionMark warns about each parameter whose value holds a second "?" followed by what
 // looks like another parameter (key=x?level=Warning). kube-eventer's url.Parse kept everything
 // after the first "?" as the query and split it on "&" only, so "level" there is part of key's
@@ -338,7 +328,7 @@ func secondQuestionMark(owner string, u *url.URL) []string {
 				continue
 			}
 			hidden, _, isParam := strings.Cut(after, "=")
-			if !isParam || hidden == "" || strings.ContainsAny(hidden, "/&? ") || !plainParamName(k) {
+			if !isParam || hidden == "" || strings.ContainsAny(hidden, "/&? ") || !uri.PlainName(k) {
 				// A name that is no plain word (user:password@tcp(...) in a DSN) is not shown.
 				continue
 			}

@@ -310,15 +310,7 @@ func embedded(v string) string {
 // dsn redacts a MySQL DSN the way go-sql-driver/mysql splits it: the password runs from the
 // first ':' to the '@' before the network ("@tcp(", "@unix("), else to the last '@'.
 func dsn(q string, sh Shape) string {
-	at := -1
-	for _, n := range []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix("} {
-		if i := strings.LastIndex(q, n); i > at {
-			at = i
-		}
-	}
-	if at < 0 {
-		at = strings.LastIndex(q, "@")
-	}
+	at := dsnAt(q)
 	if at < 0 {
 		return queryPart(q, sh)
 	}
@@ -335,6 +327,17 @@ func dsn(q string, sh Shape) string {
 // DSNPassword returns the password of a MySQL DSN as go-sql-driver/mysql would read it, "" when
 // it has none.
 func DSNPassword(q string) string {
+	at := dsnAt(q)
+	if at < 0 {
+		return ""
+	}
+	_, pw, _ := strings.Cut(q[:at], ":")
+	return pw
+}
+
+// dsnAt is the index of the '@' that ends a MySQL DSN's user and password: the one before the
+// network ("@tcp(", "@unix("), else the last; -1 when there is none.
+func dsnAt(q string) int {
 	at := -1
 	for _, n := range []string{"@tcp(", "@tcp4(", "@tcp6(", "@unix("} {
 		if i := strings.LastIndex(q, n); i > at {
@@ -344,9 +347,5 @@ func DSNPassword(q string) string {
 	if at < 0 {
 		at = strings.LastIndex(q, "@")
 	}
-	if at < 0 {
-		return ""
-	}
-	_, pw, _ := strings.Cut(q[:at], ":")
-	return pw
+	return at
 }

@@ -290,7 +290,7 @@ func (p *Params) UnknownName(k string) string {
 	if prev := p.before(k); prev != "" && !lowerWord(k) {
 		return fmt.Sprintf("(not named: it follows %s=, whose value may hold a literal '&'; write '&' in a value as %%26)", prev)
 	}
-	if !plainName(k) {
+	if !PlainName(k) {
 		return "(not named: its name holds characters no parameter has, maybe part of a secret; write '&' in a value as %26)"
 	}
 	return strconv.Quote(k)
@@ -328,8 +328,8 @@ func lowerWord(k string) bool {
 	return k != ""
 }
 
-// plainName reports whether k is written as parameter names are: letters, digits, _ - and .
-func plainName(k string) bool {
+// PlainName reports whether k is written as parameter names are: letters, digits, _ - and .
+func PlainName(k string) bool {
 	for _, r := range k {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
 			return false
@@ -339,7 +339,7 @@ func plainName(k string) bool {
 }
 
 func (p *Params) unknownFix(k string) string {
-	if p.Suggest(k) == "" && (!plainName(k) || p.before(k) != "" && !lowerWord(k)) {
+	if p.Suggest(k) == "" && (!PlainName(k) || p.before(k) != "" && !lowerWord(k)) {
 		return "remove it, or percent-encode the value before it"
 	}
 	fix := "remove it"
