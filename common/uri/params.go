@@ -409,13 +409,19 @@ func (p *Params) Passthrough() []string {
 	var out []string
 	for _, k := range p.Unknown() {
 		if p.Suggest(k) == "" {
-			if prev := p.before(k); prev != "" && !lowerWord(k) {
-				p.Warnf(prev, "the parameter after it is passed to the receiver; if the value of %s holds a literal '&', it was cut there: write '&' in a value as %%26", prev)
-			}
 			out = append(out, k)
-			// A receiver's own parameter may be its key (Azure Functions' code=): redact it.
-			p.spec[k] = Param{Name: k, Secret: true, passthrough: true}
-			p.used[k] = true
+		}
+	}
+	// Marked first, all of them, so that the check below sees a passed-through secret
+	// parameter before the one that follows it, whatever their order here.
+	for _, k := range out {
+		// A receiver's own parameter may be its key (Azure Functions' code=): redact it.
+		p.spec[k] = Param{Name: k, Secret: true, passthrough: true}
+		p.used[k] = true
+	}
+	for _, k := range out {
+		if prev := p.before(k); prev != "" && !lowerWord(k) {
+			p.Warnf(prev, "the parameter after it is passed to the receiver; if the value of %s holds a literal '&', it was cut there: write '&' in a value as %%26", prev)
 		}
 	}
 	return out
