@@ -21,9 +21,6 @@ const (
 	minSecretHeaderValue = 6
 )
 
-// tokenPathMarkers are the path segments after which a chat webhook's URL path is its token.
-var tokenPathMarkers = []string{"services", "webhooks", "hook", "workflows", "triggers", "webhookb2"}
-
 // sensitiveHeaderWords mark a request header whose value is a credential.
 var sensitiveHeaderWords = []string{"auth", "token", "key", "secret", "sign", "password", "cookie", "session"}
 
@@ -59,7 +56,7 @@ func newScrubber(req *http.Request, extra []string) *scrubber {
 	// Feishu's hook/TOKEN): everything after the marker, whole, whatever its length.
 	segs := strings.Split(u.EscapedPath(), "/")
 	for i, seg := range segs {
-		if slices.Contains(tokenPathMarkers, seg) && i+1 < len(segs) {
+		if slices.Contains(redact.ChatPathMarkers, seg) && i+1 < len(segs) {
 			rest := strings.Join(segs[i+1:], "/")
 			s.add(rest, 4)
 			if dec, err := url.PathUnescape(rest); err == nil {

@@ -140,7 +140,7 @@ func targetPart(t string, sh Shape) string {
 	if hasPath {
 		after := sh.PathAfter
 		if len(after) == 0 && chatHost(host) {
-			after = chatPathMarkers
+			after = ChatPathMarkers
 		}
 		out += "/" + redactPath(path, after)
 	}
@@ -178,8 +178,8 @@ func isPort(s string) bool {
 	return true
 }
 
-// chatPathMarkers are the path segments after which a chat webhook URL's path is its token.
-var chatPathMarkers = []string{"services", "workflows", "triggers", "webhooks", "hook", "webhookb2"}
+// ChatPathMarkers are the path segments after which a chat webhook URL's path is its token.
+var ChatPathMarkers = []string{"services", "workflows", "triggers", "webhooks", "hook", "webhookb2"}
 
 // chatHost reports whether host serves chat webhooks whose path is the token (Slack, Discord,
 // Feishu, Lark, Office 365), whatever the sink type.
@@ -221,11 +221,11 @@ func queryPart(q string, sh Shape) string {
 		}
 		declared := sh.Known == nil || sh.Known(name)
 		switch {
-		case i > 0 && secretParam(items[i-1], sh) && (!hasValue || !declared && !known(name, sh)) && item != "":
+		case i > 0 && secretParam(items[i-1], sh) && (!hasValue || !declared && !LowerWord(name)) && item != "":
 			// The piece of the secret before it, cut at a literal '&'.
 			items[i] = Placeholder
 		case !hasValue:
-		case !plainWord(name):
+		case !PlainWord(name):
 			items[i] = Placeholder // no parameter is named so: a piece of a secret
 		case secret(name, sh):
 			items[i] = k + "=" + Placeholder
@@ -248,9 +248,9 @@ func secretParam(item string, sh Shape) bool {
 	return secret(name, sh) || (sh.Header != "" && strings.EqualFold(name, sh.Header))
 }
 
-// known reports whether an undeclared name looks like a receiver's own parameter (a word of
-// lower-case letters, _ - and .) rather than a piece of a secret.
-func known(name string, sh Shape) bool {
+// LowerWord reports whether name is a word of lower-case letters, _ - and ., as a receiver's
+// own parameters are (code, token, api-version), rather than the mixed piece of a secret.
+func LowerWord(name string) bool {
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r == '_' || r == '-' || r == '.') {
 			return false
@@ -259,9 +259,9 @@ func known(name string, sh Shape) bool {
 	return name != ""
 }
 
-// plainWord reports whether name is written as parameter names are: ASCII letters, digits,
+// PlainWord reports whether name is written as parameter names are: ASCII letters, digits,
 // _ - and .
-func plainWord(name string) bool {
+func PlainWord(name string) bool {
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
 			return false

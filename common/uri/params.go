@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/heraldproject/herald/common/redact"
 )
 
 // Param describes one parameter a sink or source accepts. The same definitions drive parsing,
@@ -317,26 +319,12 @@ func (p *Params) before(k string) string {
 	return ""
 }
 
-// lowerWord reports whether k is a word of lower-case letters, _ - and ., as a receiver's own
-// parameters are (code, token, api-version), not the mixed piece of a secret.
-func lowerWord(k string) bool {
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r == '_' || r == '-' || r == '.') {
-			return false
-		}
-	}
-	return k != ""
-}
+// lowerWord and PlainName are redact's checks: the same words are named or not in messages
+// as in the printed --sink value.
+func lowerWord(k string) bool { return redact.LowerWord(k) }
 
 // PlainName reports whether k is written as parameter names are: letters, digits, _ - and .
-func PlainName(k string) bool {
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
-			return false
-		}
-	}
-	return k != ""
-}
+func PlainName(k string) bool { return k != "" && redact.PlainWord(k) }
 
 func (p *Params) unknownFix(k string) string {
 	if p.Suggest(k) == "" && (!PlainName(k) || p.before(k) != "" && !lowerWord(k)) {
