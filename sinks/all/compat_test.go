@@ -11,15 +11,14 @@ import (
 
 // refused are the lines of testdata/kube-eventer-sinks.tsv herald does not run, each with the
 // text its error must hold: schemes of kube-eventer forks, user mistakes kube-eventer could not
-// run either, and what herald does not support yet.
+// run either.
 var refused = map[string]string{
 	"KE023": `unknown sink type "remotewrite"`, // a fork's Prometheus remote-write sink
 	"KE024": `unknown sink type "remotewrite"`,
 	"KE027": `unknown sink type "prometheus"`, // a fork's Prometheus sink
 	"KE028": `unknown sink type "prometheus"`,
-	"KE033": `did you mean "kafka"?`,               // --sink="kafka:... with the quote inside
-	"KE054": `parameter "method": "POST请求"`,        // kube-eventer's http.NewRequest refused it on every send
-	"KE026": `parameter "ver": Elasticsearch 6 is`, // not yet: herald writes through go-elasticsearch v8
+	"KE033": `did you mean "kafka"?`,        // --sink="kafka:... with the quote inside
+	"KE054": `parameter "method": "POST请求"`, // kube-eventer's http.NewRequest refused it on every send
 }
 
 // Every --sink line users ran kube-eventer with builds in herald (warning by name where herald

@@ -39,7 +39,7 @@ func BenchmarkEncode(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s.writeAction(buf, a)
+			s.writeAction(buf, a, server{major: 8})
 		}
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")

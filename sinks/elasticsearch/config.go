@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/heraldproject/herald/common/uri"
@@ -13,15 +14,15 @@ import (
 // DefaultIndex is kube-eventer's index prefix.
 const DefaultIndex = "heapster"
 
-// Params are the elasticsearch sink's parameters: kube-eventer's, plus api_key, cacert,
-// insecuressl, data_stream and template.
+// Params are the elasticsearch sink's parameters: kube-eventer's (read as its code reads them),
+// plus api_key, cacert, insecuressl, data_stream, template and the AWS signing details.
 var Params = []uri.Param{
 	{Name: "nodes", Repeatable: true, Example: "http://es-0:9200",
 		Help: "an Elasticsearch node URL; repeat it for several nodes (overrides the URL before the '?')"},
 	{Name: "index", Default: DefaultIndex, Example: "kube-events-%Y.%m.%d",
 		Help: "index name; %Y %m %d %H are replaced from the event's last timestamp (UTC), written as is (index=kube-events-%Y.%m.%d; a % that does not start a %XX escape is kept literally). A name without % gets kube-eventer's daily suffix: INDEX-YYYY.MM.DD. With data_stream=true, the data stream's name"},
-	{Name: "use_namespace", Default: "false", Example: "true",
-		Help: "as kube-eventer: put the event's namespace into a name without %: INDEX-NAMESPACE-YYYY.MM.DD"},
+	{Name: "use_namespace", Example: "true",
+		Help: "as kube-eventer: put the event's namespace into a name without %: INDEX-NAMESPACE-YYYY.MM.DD. As in kube-eventer's code, any value turns it on, also false (herald warns)"},
 	{Name: "data_stream", Default: "false", Example: "true",
 		Help: "write to the data stream named by index (bulk create, @timestamp); the stream needs a matching index template with data_stream (template=true installs one)"},
 	{Name: "template", Default: "false", Example: "true",
@@ -50,8 +51,14 @@ var Params = []uri.Param{
 		Help: "accepted for kube-eventer compatibility; the client takes failing nodes out of rotation and retries them on its own"},
 	{Name: "startupHealthcheckTimeout", Example: "1",
 		Help: "accepted for kube-eventer compatibility, without effect: herald does not contact the cluster at start (an unreachable cluster delays delivery instead of stopping herald)"},
-	{Name: "ver", Example: "7",
-		Help: "Elasticsearch major version; 7 (7.14 or newer) and 8 are supported, and herald does not need it"},
+	{Name: "ver", Example: "6",
+		Help: "the cluster's major version, kube-eventer's 2, 5, 6 or 7 (or 8 and later). herald asks the cluster (GET /) and writes as its version needs (_type for 6 and older); ver is used when the cluster does not say (a user without the monitor privilege)"},
+	{Name: "sigv4", Example: "true",
+		Help: "sign every request with AWS Signature Version 4 (Amazon OpenSearch Service / Elasticsearch Service), with credentials from the AWS SDK's default chain (environment, shared files, web identity / IRSA, ECS, EC2 instance role). As in kube-eventer, any value turns it on, and so do AWS_ACCESS_KEY_ID, AWS_ACCESS_KEY, AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY in the environment"},
+	{Name: "aws_region", Example: "eu-west-1",
+		Help: "with sigv4: the region to sign for (default: from the endpoint's host name, DOMAIN.REGION.es.amazonaws.com, else AWS_REGION / the AWS config)"},
+	{Name: "aws_service", Example: "aoss",
+		Help: "with sigv4: the service to sign for (default es; aoss for an *.aoss.amazonaws.com endpoint, OpenSearch Serverless)"},
 	{Name: "bulkWorkers", Default: "5", Example: "5",
 		Help: "accepted for kube-eventer compatibility: herald sends one bulk request per batch (batch_size), synchronously, so each event's result is known"},
 	{Name: "cluster_name", Example: "prod-eu",
@@ -79,7 +86,19 @@ type Config struct {
 	MaxRetries   int
 	Sniff        bool
 	Cluster      string
+	// Ver is the ver= major version (0 when not given); Typed says whether it needs _type.
+	Ver int
+	// Alias is kube-eventer's alias INDEX-events, given to every daily index herald writes to
+	// (kube-eventer's index form only; empty otherwise).
+	Alias string
+	// SigV4 signs requests for AWS; AWSRegion and AWSService name what is signed for ("" for
+	// the defaults).
+	SigV4                 bool
+	AWSRegion, AWSService string
 }
+
+// awsEnv are the variables kube-eventer's useSigV4 looked for: any of them turns signing on.
+var awsEnv = []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"}
 
 // ParseConfig reads the sink's parameters; problems are recorded in t.Params.
 func ParseConfig(t sinks.Target, env sinks.Env) *Config {
@@ -88,8 +107,18 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 
 	if nodes := p.List("nodes"); len(nodes) > 0 {
 		c.Addresses = nodes
+		if t.URL.Host != "" {
+			p.Warnf("nodes", "nodes= overrides the URL before the '?' in kube-eventer, and in herald")
+		}
 	} else if t.URL.Scheme != "" && t.URL.Host != "" {
 		base := url.URL{Scheme: t.URL.Scheme, Host: t.URL.Host, Path: t.URL.Path}
+		if fixed, ok := repeatedScheme(t.URL); ok {
+			// https://https://host/: kube-eventer dialled the host "https" and failed.
+			p.Warnf("nodes", "the URL repeats its scheme (%s://%s//...): kube-eventer took %q as the host and could not connect; herald uses %s", t.URL.Scheme, t.URL.Host, t.URL.Host, fixed.String())
+			base = *fixed
+		} else if strings.Trim(base.Path, "/") != "" {
+			p.Warnf("nodes", "kube-eventer sent to %s://%s and dropped the path %q; herald keeps it (for a proxy that serves Elasticsearch under a path); remove it if Elasticsearch is at the root", t.URL.Scheme, t.URL.Host, base.Path)
+		}
 		c.Addresses = []string{base.String()}
 	}
 	if len(c.Addresses) == 0 {
@@ -107,7 +136,13 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 	}
 
 	c.Index = p.String("index")
-	c.UseNamespace = p.Bool("use_namespace")
+	if p.Has("use_namespace") {
+		// kube-eventer: len(opts["use_namespace"]) > 0, whatever the value.
+		c.UseNamespace = true
+		if v := strings.ToLower(p.String("use_namespace")); v == "false" || v == "0" || v == "no" || v == "off" {
+			p.Warnf("use_namespace", "kube-eventer turned it on for any value, %q too, and put the namespace into the index name; herald does the same; remove use_namespace to turn it off", v)
+		}
+	}
 	c.DataStream = p.Bool("data_stream")
 	if c.DataStream {
 		if strings.Contains(c.Index, "%") {
@@ -117,7 +152,8 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 			p.Errorf("use_namespace", "remove it, or write to indices (data_stream=false)", "it cannot be combined with data_stream=true")
 		}
 	} else if !strings.Contains(c.Index, "%") {
-		c.Index += "-%Y.%m.%d" // kube-eventer's daily index (the namespace goes before the date)
+		c.Alias = strings.ToLower(c.Index) + "-events" // kube-eventer's IndexAlias("events")
+		c.Index += "-%Y.%m.%d"                         // kube-eventer's daily index (the namespace goes before the date)
 	}
 	if err := checkIndexPattern(c.Index); err != nil {
 		p.Errorf("index", "use lower case letters, digits, - _ . and the patterns %Y %m %d %H", "%v", err)
@@ -139,7 +175,13 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 		sinks.ClearText(p, "api_key", c.Addresses...)
 	}
 	if (c.Username == "") != (c.Password == "") && c.APIKey == "" {
-		p.Errorf("esUserSecret", "give both esUserName and esUserSecret (or api_key)", "only one of esUserName and esUserSecret is set")
+		// kube-eventer authenticated only with both; with one it sent no credentials.
+		name, other := "esUserName", "esUserSecret"
+		if c.Username == "" {
+			name, other = other, name
+		}
+		p.Warnf(name, "given without %s: kube-eventer then sent no credentials, and neither does herald; give both for basic authentication", other)
+		c.Username, c.Password = "", ""
 	}
 	if f := p.String("cacert"); f != "" {
 		b, err := os.ReadFile(f)
@@ -158,8 +200,41 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 	p.Bool("healthCheck")
 	p.String("startupHealthcheckTimeout")
 	p.Int("bulkWorkers", 1, 100)
-	if v := p.String("ver"); v != "" && v != "7" && v != "8" {
-		p.Errorf("ver", "upgrade the cluster to 7.14 or newer (or remove ver=): herald uses go-elasticsearch v8", "Elasticsearch %s is not supported", v)
+	if v := p.String("ver"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil || n < 2 || n == 3 || n == 4:
+			// kube-eventer refused these too (UnsupportedVersion).
+			p.Errorf("ver", "write the cluster's major version: 2, 5, 6, 7 or 8 (or leave ver out: herald asks the cluster)", "%q is not an Elasticsearch major version", v)
+		default:
+			c.Ver = n
+		}
+	}
+
+	c.SigV4 = p.Has("sigv4")
+	if !c.SigV4 {
+		for _, k := range awsEnv {
+			if os.Getenv(k) != "" {
+				c.SigV4 = true // kube-eventer's useSigV4
+			}
+		}
+	}
+	c.AWSRegion = p.String("aws_region")
+	c.AWSService = p.String("aws_service")
+	if c.SigV4 {
+		if v := strings.ToLower(p.String("sigv4")); v == "false" || v == "0" {
+			p.Warnf("sigv4", "kube-eventer signed requests for any value, %q too; herald does the same; remove sigv4 (and the AWS_* credentials from the environment) to turn it off", v)
+		}
+		if c.Username != "" || c.APIKey != "" {
+			p.Warnf("esUserName", "with AWS signing the Authorization header carries the signature (as in kube-eventer, whose signature replaced the basic credentials); herald sends no basic credentials or API key")
+			c.Username, c.Password, c.APIKey = "", "", ""
+		}
+		if c.Sniff {
+			p.Warnf("sniff", "kube-eventer turned sniffing off with AWS signing (the service hides its nodes); herald does the same")
+			c.Sniff = false
+		}
+	} else if c.AWSRegion != "" || c.AWSService != "" {
+		p.Errorf("aws_region", "add sigv4=true, or remove aws_region/aws_service", "given without sigv4")
 	}
 
 	c.Cluster = p.String("cluster_name")
@@ -170,6 +245,20 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 		c.Cluster = "default"
 	}
 	return c
+}
+
+// repeatedScheme repairs https://https://host/...: url.Parse reads the host "https:" and the
+// path //host/...
+func repeatedScheme(u *url.URL) (*url.URL, bool) {
+	h := strings.TrimSuffix(u.Host, ":")
+	if h == u.Host || (h != "http" && h != "https") || !strings.HasPrefix(u.Path, "//") {
+		return nil, false
+	}
+	rest, err := url.Parse(h + ":" + u.Path)
+	if err != nil || rest.Host == "" {
+		return nil, false
+	}
+	return &url.URL{Scheme: rest.Scheme, Host: rest.Host, Path: rest.Path}, true
 }
 
 // checkIndexPattern rejects names Elasticsearch would refuse, whatever the date.

@@ -15,11 +15,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/golang/glog"
 
@@ -31,7 +32,7 @@ import (
 func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "elasticsearch",
-		Summary: "Elasticsearch (7.14+, 8) daily indices or a data stream: one bulk request per batch, document id from event uid and count, per-document retry",
+		Summary: "Elasticsearch (5, 6, 7, 8, 9) or OpenSearch daily indices or a data stream: one bulk request per batch, document id from event uid and count, per-document retry",
 		Example: "elasticsearch:https://es.logging:9200?index=kube-events-%Y.%m.%d&esUserName=herald&esUserSecret=${ES_PASSWORD}&template=true",
 		Params:  Params,
 		New:     New,
@@ -47,12 +48,16 @@ const DefaultTimeout = 30 * time.Second
 type Sink struct {
 	id     string
 	cfg    *Config
-	client *elasticsearch.Client
+	client *elastictransport.Client
 	secret []string // values scrubbed from every error
 
-	mu        sync.Mutex
-	templated bool // the index template is installed (template=true)
-	down      bool // the last request failed (logged once)
+	mu           sync.Mutex
+	templated    bool            // the index template is installed (template=true)
+	down         bool            // the last request failed (logged once)
+	version      server          // the cluster's version, once versionKnown
+	versionKnown bool            // asked (GET /) or taken from ver=
+	aliased      map[string]bool // daily indices given kube-eventer's alias in this run
+	aliasFailed  bool            // adding an alias failed (logged once)
 }
 
 // New builds an elasticsearch sink. It does not contact the cluster: a cluster that is down at
@@ -88,26 +93,49 @@ func newSink(id string, cfg *Config, checkOnly bool) (*Sink, error) {
 		}
 		tlsConfig.RootCAs = pool
 	}
-	esCfg := elasticsearch.Config{
-		Addresses:         cfg.Addresses,
-		Username:          cfg.Username,
-		Password:          cfg.Password,
-		APIKey:            cfg.APIKey,
-		Transport:         transport,
-		MaxRetries:        cfg.MaxRetries,
-		DisableRetry:      cfg.MaxRetries == 0,
-		DisableMetaHeader: true,
-		Header:            http.Header{"User-Agent": []string{"herald"}},
+	urls := make([]*url.URL, 0, len(cfg.Addresses))
+	for _, a := range cfg.Addresses {
+		u, err := url.Parse(strings.TrimRight(a, "/"))
+		if err != nil {
+			return nil, fmt.Errorf("node URL %s: %s; write it as http(s)://HOST:PORT", redact.Text(a), redact.Text(err.Error()))
+		}
+		urls = append(urls, u)
+	}
+	var rt http.RoundTripper = transport
+	if cfg.SigV4 {
+		signer, err := newSigV4(cfg, transport)
+		if err != nil {
+			return nil, err
+		}
+		rt = signer
+	}
+	// elastictransport is go-elasticsearch's transport without the client's product check,
+	// which refuses Elasticsearch before 7.14 and OpenSearch; herald asks GET / itself.
+	esCfg := elastictransport.Config{
+		URLs:         urls,
+		Username:     cfg.Username,
+		Password:     cfg.Password,
+		APIKey:       cfg.APIKey,
+		Transport:    rt,
+		MaxRetries:   cfg.MaxRetries,
+		DisableRetry: cfg.MaxRetries == 0,
+		UserAgent:    "herald",
 	}
 	if cfg.Sniff && !checkOnly {
-		esCfg.DiscoverNodesOnStart = true
 		esCfg.DiscoverNodesInterval = 5 * time.Minute
 	}
-	client, err := elasticsearch.NewClient(esCfg)
+	client, err := elastictransport.New(esCfg)
 	if err != nil {
 		return nil, fmt.Errorf("building the Elasticsearch client: %s", redact.Text(err.Error()))
 	}
-	s := &Sink{id: id, cfg: cfg, client: client}
+	if cfg.Sniff && !checkOnly {
+		go func() {
+			if err := client.DiscoverNodes(); err != nil {
+				glog.V(1).Infof("%s: node discovery (sniff): %s", id, redact.Text(err.Error()))
+			}
+		}()
+	}
+	s := &Sink{id: id, cfg: cfg, client: client, aliased: map[string]bool{}}
 	// A server may echo the Authorization header back, in either form.
 	for _, v := range []string{cfg.Password, cfg.APIKey} {
 		if v != "" {
@@ -160,8 +188,12 @@ func (s *Sink) opType() string {
 	return "index"
 }
 
-func (s *Sink) writeAction(b *bytes.Buffer, a action) {
-	meta := map[string]map[string]string{s.opType(): {"_index": a.index, "_id": a.id}}
+func (s *Sink) writeAction(b *bytes.Buffer, a action, v server) {
+	m := map[string]string{"_index": a.index, "_id": a.id}
+	if v.typed() {
+		m["_type"] = TypeName
+	}
+	meta := map[string]map[string]string{s.opType(): m}
 	line, _ := json.Marshal(meta)
 	b.Write(line)
 	b.WriteByte('\n')
@@ -176,7 +208,13 @@ func (s *Sink) Preview(e *core.Event) (string, error) {
 		return "", err
 	}
 	var b bytes.Buffer
-	s.writeAction(&b, a)
+	s.mu.Lock()
+	v := s.version
+	if !s.versionKnown {
+		v = server{major: s.cfg.Ver, guessed: true}
+	}
+	s.mu.Unlock()
+	s.writeAction(&b, a, v)
 	endpoint := strings.TrimRight(s.cfg.Addresses[0], "/") + "/_bulk"
 	if s.cfg.Pipeline != "" {
 		endpoint += "?pipeline=" + s.cfg.Pipeline
@@ -191,7 +229,14 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if err := s.ensureTemplate(ctx); err != nil {
+	v, err := s.server(ctx)
+	if err != nil {
+		return s.requestFailed(err)
+	}
+	if s.cfg.DataStream && !v.dataStreams() {
+		return s.requestFailed(core.Permanent(fmt.Errorf("%s is %s, which has no data streams (7.9 and later have them); remove data_stream=true to write daily indices", s.endpoints(), v)))
+	}
+	if err := s.ensureTemplate(ctx, v); err != nil {
 		return s.requestFailed(err)
 	}
 	var body bytes.Buffer
@@ -204,7 +249,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 				reason: fmt.Sprintf("cannot encode the document: %v", err)})
 			continue
 		}
-		s.writeAction(&body, a)
+		s.writeAction(&body, a, v)
 		sent = append(sent, e)
 	}
 	if len(sent) > 0 {
@@ -213,6 +258,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 			return s.requestFailed(err)
 		}
 		failures = append(failures, s.itemFailures(res, sent)...)
+		s.ensureAliases(ctx, res)
 	}
 	s.up()
 	return s.result(events, failures)
@@ -246,11 +292,7 @@ func (s *Sink) do(ctx context.Context, req esapi.Request) ([]byte, error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: %w", s.endpoints(), err)
 		}
-		msg := s.scrub(err.Error())
-		if strings.Contains(msg, "product check") || strings.Contains(msg, "not Elasticsearch") {
-			return nil, core.Permanent(fmt.Errorf("%s: %s; point the sink at Elasticsearch 7.14 or newer", s.endpoints(), msg))
-		}
-		return nil, fmt.Errorf("%s: %s", s.endpoints(), msg)
+		return nil, fmt.Errorf("%s: %s", s.endpoints(), s.scrub(err.Error()))
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))

@@ -327,7 +327,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		assert.NotContains(t, preview, apiKey)
 	}
 	// A bad parameter's error does not print the secret either.
-	_, err := sinks.Build(1, "elasticsearch:http://127.0.0.1:9?esUserSecret="+password, sinks.Env{})
+	_, err := sinks.Build(1, "elasticsearch:http://127.0.0.1:9?ver=x&esUserSecret="+password, sinks.Env{})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), password)
 }
@@ -335,11 +335,11 @@ func TestNoSecretLeaks(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	for raw, want := range map[string]string{
 		"elasticsearch:":                                             "no Elasticsearch node given",
-		"elasticsearch:http://es:9200?ver=6":                         "Elasticsearch 6 is not supported",
+		"elasticsearch:http://es:9200?ver=3":                         `"3" is not an Elasticsearch major version`,
+		"elasticsearch:http://es:9200?aws_region=eu-west-1":          "given without sigv4",
 		"elasticsearch:http://es:9200?index=Kube-%25Y":               "upper case",
 		"elasticsearch:http://es:9200?index=k-%25Y-%25j":             "pattern other than",
 		"elasticsearch:http://es:9200?index=k-%25Y&data_stream=true": "date pattern",
-		"elasticsearch:http://es:9200?esUserName=u":                  "only one of esUserName and esUserSecret",
 		"elasticsearch:http://es:9200?cacert=/nonexistent/ca.pem":    `parameter "cacert"`,
 		"elasticsearch:ftp://es:9200":                                "not an http(s) URL",
 	} {
@@ -349,6 +349,28 @@ func TestConfigErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), "--sink #1 (elasticsearch)", raw)
 		}
 	}
+}
+
+// kube-eventer's readings that herald follows, with a warning each.
+func TestKubeEventerReadingsWarn(t *testing.T) {
+	for raw, want := range map[string]string{
+		"elasticsearch:http://es:9200?esUserName=u":                     "given without esUserSecret",
+		"elasticsearch:http://es:9200?use_namespace=false":              `"false" too`,
+		"elasticsearch:https://https://es:9200/":                        "repeats its scheme",
+		"elasticsearch:http://es:9200/?nodes=http://es-1:9200":          "overrides the URL",
+		"elasticsearch:http://es:9200?sigv4=false&aws_region=eu-west-1": `"false" too`,
+	} {
+		b, err := sinks.Build(1, raw, sinks.Env{})
+		require.NoError(t, err, raw)
+		_ = b.Sink.Close()
+		assert.Contains(t, strings.Join(b.Warnings, "\n"), want, raw)
+	}
+	// ver= is kept for a cluster that does not say its version.
+	s := build(t, "elasticsearch:http://es:9200?ver=6&sniff=false")
+	assert.Equal(t, 6, s.cfg.Ver)
+	// https://https://host/ is repaired to the host kube-eventer meant.
+	s = build(t, "elasticsearch:https://https://es.example:9200/")
+	assert.Equal(t, []string{"https://es.example:9200/"}, s.cfg.Addresses)
 }
 
 func TestPreviewShowsBulkLines(t *testing.T) {

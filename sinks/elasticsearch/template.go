@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/golang/glog"
 )
 
 // templatePattern is the index pattern the template covers: the index name up to its first %.
@@ -18,9 +19,12 @@ func (s *Sink) templatePattern() string {
 	return prefix + "*"
 }
 
-// TemplateBody is the composable index template template=true installs: keyword for the fields
-// people filter on, text for messages and logs, dates for timestamps.
-func (s *Sink) TemplateBody() map[string]any {
+// TemplateBody is the index template template=true installs for a cluster of version v:
+// keyword for the fields people filter on, text for messages and logs, dates for timestamps. A
+// composable template (_index_template) where the cluster has them (Elasticsearch 7.8 and later,
+// OpenSearch), a legacy one (_template) before, with the mapping under kube-eventer's type
+// "events" for 6 and older, and the pattern in "template" for 5 and older.
+func (s *Sink) TemplateBody(v server) map[string]any {
 	keyword := map[string]any{"type": "keyword"}
 	date := map[string]any{"type": "date"}
 	text := map[string]any{"type": "text"}
@@ -55,8 +59,25 @@ func (s *Sink) TemplateBody() map[string]any {
 		"logs":              text,
 		"message":           text,
 	}
-	tmpl := map[string]any{
-		"mappings": map[string]any{"properties": props},
+	mappings := map[string]any{"properties": props}
+	if v.typed() {
+		mappings = map[string]any{TypeName: mappings}
+	}
+	tmpl := map[string]any{"mappings": mappings}
+	if !s.cfg.DataStream {
+		// kube-eventer put every daily index under the alias INDEX-events; the template keeps it.
+		prefix := strings.TrimRight(strings.SplitN(s.cfg.Index, "%", 2)[0], "-_.")
+		tmpl["aliases"] = map[string]any{prefix + "-events": map[string]any{}}
+	}
+	if !v.composable() {
+		// The legacy form: mappings and aliases at the top, order instead of priority.
+		tmpl["order"] = 200
+		if v.major >= 2 && v.major <= 5 {
+			tmpl["template"] = s.templatePattern()
+		} else {
+			tmpl["index_patterns"] = []string{s.templatePattern()}
+		}
+		return tmpl
 	}
 	body := map[string]any{
 		"index_patterns": []string{s.templatePattern()},
@@ -65,17 +86,13 @@ func (s *Sink) TemplateBody() map[string]any {
 	}
 	if s.cfg.DataStream {
 		body["data_stream"] = map[string]any{}
-	} else {
-		// kube-eventer put every daily index under the alias INDEX-events; the template keeps it.
-		prefix := strings.TrimRight(strings.SplitN(s.cfg.Index, "%", 2)[0], "-_.")
-		tmpl["aliases"] = map[string]any{prefix + "-events": map[string]any{}}
 	}
 	return body
 }
 
 // ensureTemplate installs the index template once (template=true); a failure is retried with
 // the batch.
-func (s *Sink) ensureTemplate(ctx context.Context) error {
+func (s *Sink) ensureTemplate(ctx context.Context, v server) error {
 	if !s.cfg.Template {
 		return nil
 	}
@@ -85,11 +102,14 @@ func (s *Sink) ensureTemplate(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	body, err := json.Marshal(s.TemplateBody())
+	body, err := json.Marshal(s.TemplateBody(v))
 	if err != nil {
 		return err
 	}
-	req := esapi.IndicesPutIndexTemplateRequest{Name: s.cfg.TemplateName, Body: bytes.NewReader(body)}
+	var req esapi.Request = esapi.IndicesPutIndexTemplateRequest{Name: s.cfg.TemplateName, Body: bytes.NewReader(body)}
+	if !v.composable() {
+		req = esapi.IndicesPutTemplateRequest{Name: s.cfg.TemplateName, Body: bytes.NewReader(body)}
+	}
 	if _, err := s.do(ctx, req); err != nil {
 		return err
 	}
@@ -97,4 +117,38 @@ func (s *Sink) ensureTemplate(ctx context.Context) error {
 	s.templated = true
 	s.mu.Unlock()
 	return nil
+}
+
+// ensureAliases gives each daily index the bulk reply names kube-eventer's alias (INDEX-events),
+// once per index and run, so that searches and dashboards on the alias keep finding events. A
+// cluster that refuses it (a user without the manage privilege) costs the alias, not the events:
+// it is logged once.
+func (s *Sink) ensureAliases(ctx context.Context, res *bulkResponse) {
+	if s.cfg.Alias == "" || s.cfg.DataStream {
+		return
+	}
+	var actions []map[string]any
+	s.mu.Lock()
+	for _, item := range res.Items {
+		for _, r := range item {
+			if r.Index != "" && r.Status >= 200 && r.Status < 300 && !s.aliased[r.Index] {
+				s.aliased[r.Index] = true
+				actions = append(actions, map[string]any{"add": map[string]string{"index": r.Index, "alias": s.cfg.Alias}})
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(actions) == 0 {
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"actions": actions})
+	if _, err := s.do(ctx, esapi.IndicesUpdateAliasesRequest{Body: bytes.NewReader(body)}); err != nil {
+		s.mu.Lock()
+		first := !s.aliasFailed
+		s.aliasFailed = true
+		s.mu.Unlock()
+		if first {
+			glog.Warningf("%s: could not add kube-eventer's alias %s to the daily index (%s); events are written, searches on the alias miss them; grant the user the manage privilege on %s*, or search the indices", s.id, s.cfg.Alias, firstLine(err), s.cfg.Alias[:len(s.cfg.Alias)-len("-events")])
+		}
+	}
 }
