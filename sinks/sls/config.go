@@ -29,9 +29,13 @@ var Params = slices.Concat([]uri.Param{
 	{Name: "label", Repeatable: true, Example: "ClusterId,c1234",
 		Help: "an extra field on every log as KEY,VALUE (repeatable), as kube-eventer writes it"},
 	{Name: "accessKeyId", Secret: true, Example: "${ALIBABA_CLOUD_ACCESS_KEY_ID}",
-		Help: "the AccessKey ID; without it, the AccessKeyId environment variable (as kube-eventer). Use a ${ENV} reference"},
+		Help: "the AccessKey ID; without it, the AccessKeyId environment variable (as kube-eventer). Use a ${ENV} reference. Without an AccessKey, herald signs with STS credentials as kube-eventer did: from the ACK addon's token file (token_config), else from the ECS instance's RAM role (metadata_endpoint)"},
 	{Name: "accessKeySecret", Secret: true, Example: "${ALIBABA_CLOUD_ACCESS_KEY_SECRET}",
 		Help: "the AccessKey secret; without it, the AccessKeySecret environment variable (as kube-eventer). Use a ${ENV} reference"},
+	{Name: "token_config", Default: DefaultTokenConfig, Example: "/var/addon/token-config",
+		Help: "without an AccessKey: the ACK addon's token file kube-eventer read (encrypted STS credentials, renewed by the addon; herald rereads it before they expire)"},
+	{Name: "metadata_endpoint", Default: DefaultMetadataEndpoint, Example: "http://100.100.100.200",
+		Help: "without an AccessKey and token file: the ECS metadata service that gives the instance RAM role's STS credentials, and the region when regionId is not given (hardened mode when the service offers it)"},
 	{Name: "internal", Default: "true", Example: "false",
 		Help: "reach SLS over the VPC endpoint REGION-intranet.log.aliyuncs.com (true, kube-eventer's default) or the public REGION.log.aliyuncs.com (false)"},
 	{Name: "endpoint", Example: "https://cn-hangzhou.log.aliyuncs.com",
@@ -46,12 +50,18 @@ type Config struct {
 	Project, LogStore, Topic string
 	// Region signs requests.
 	Region string
-	// Endpoint is scheme://host[:port] of the region's SLS service.
+	// Endpoint is scheme://host[:port] of the region's SLS service; nil until the region is
+	// known when neither endpoint= nor regionId says it.
 	Endpoint *url.URL
+	// Internal picks the VPC endpoint for a region (kube-eventer's internal=, default true).
+	Internal bool
 	// Labels are extra contents of every log, in the order given.
 	Labels [][2]string
-	// AccessKeyID and AccessKeySecret sign requests.
-	AccessKeyID, AccessKeySecret redact.Secret
+	// AccessKeyID and AccessKeySecret sign requests; when either is empty, STS credentials from
+	// TokenConfig or the metadata service at MetadataEndpoint do (as in kube-eventer), and the
+	// region, when not given, comes from that service.
+	AccessKeyID, AccessKeySecret  redact.Secret
+	TokenConfig, MetadataEndpoint string
 	// HTTP configures the client.
 	HTTP httpx.Options
 }
@@ -95,10 +105,21 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	}
 	c.AccessKeyID = redact.Secret(orEnv(p.String("accessKeyId"), "AccessKeyId"))
 	c.AccessKeySecret = redact.Secret(orEnv(p.String("accessKeySecret"), "AccessKeySecret"))
-	if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-		p.Errorf("accessKeySecret", "give accessKeyId=${...}&accessKeySecret=${...} from a Secret, or set the AccessKeyId and AccessKeySecret environment variables (herald does not read ECS instance metadata)", "no AccessKey")
+	c.TokenConfig = p.String("token_config")
+	c.MetadataEndpoint = p.String("metadata_endpoint")
+	if m, err := url.Parse(c.MetadataEndpoint); err != nil || (m.Scheme != "http" && m.Scheme != "https") || m.Host == "" {
+		p.Errorf("metadata_endpoint", "write it as http://HOST[:PORT], e.g. http://100.100.100.200", "not an http(s) URL")
 	}
-	internal := p.Bool("internal")
+	if (c.AccessKeyID == "") != (c.AccessKeySecret == "") {
+		// kube-eventer signed with an AccessKey only when both were given.
+		given, missing := "accessKeyId", "accessKeySecret"
+		if c.AccessKeyID == "" {
+			given, missing = missing, given
+		}
+		p.Warnf(given, "given without %s: kube-eventer then used the ACK addon token or the ECS RAM role, and so does herald; give both to sign with the AccessKey", missing)
+		c.AccessKeyID, c.AccessKeySecret = "", ""
+	}
+	c.Internal = p.Bool("internal")
 	endpoint := p.String("endpoint")
 	if endpoint == "" {
 		endpoint = os.Getenv("SLS_ENDPOINT")
@@ -109,13 +130,13 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	}
 	switch {
 	case c.Region == "":
-		p.Errorf("regionId", "add regionId=cn-hangzhou (your project's region); it signs every request", "missing, and no endpoint names a region")
+		// kube-eventer asked the ECS metadata service; so does herald, at the first write.
 	case !regionRe.MatchString(c.Region):
 		p.Errorf("regionId", "write a region id such as cn-hangzhou or ap-southeast-1", "%q is not a region id", c.Region)
 	}
 	if endpoint == "" && c.Region != "" {
 		host := c.Region + ".log.aliyuncs.com"
-		if internal {
+		if c.Internal {
 			host = c.Region + "-intranet.log.aliyuncs.com"
 		}
 		endpoint = "https://" + host

@@ -29,6 +29,8 @@ type receiver struct {
 	*httptest.Server
 	project, logstore, region string
 	akID, akSecret            string
+	// stsToken, when set, must come as x-acs-security-token (STS credentials), signed.
+	stsToken string
 
 	mu     sync.Mutex
 	groups []*slssdk.LogGroup
@@ -154,6 +156,12 @@ func decompress(kind string, body []byte, rawSize int) ([]byte, error) {
 
 // checkSignature signs the request again with the SDK's signer and compares.
 func (rc *receiver) checkSignature(r *http.Request, body []byte) error {
+	rc.mu.Lock()
+	akID, akSecret, stsToken := rc.akID, rc.akSecret, rc.stsToken
+	rc.mu.Unlock()
+	if got := r.Header.Get("x-acs-security-token"); got != stsToken {
+		return fmt.Errorf("x-acs-security-token %q, want %q", got, stsToken)
+	}
 	auth := r.Header.Get("Authorization")
 	headers := map[string]string{"Host": r.Host}
 	for k := range r.Header {
@@ -165,10 +173,10 @@ func (rc *receiver) checkSignature(r *http.Request, body []byte) error {
 	var signer slssdk.Signer
 	switch {
 	case strings.HasPrefix(auth, "SLS4-HMAC-SHA256 "):
-		if !strings.Contains(auth, "Credential="+rc.akID+"/") {
+		if !strings.Contains(auth, "Credential="+akID+"/") {
 			return fmt.Errorf("unknown AccessKey in %s", auth)
 		}
-		signer = slssdk.NewSignerV4(rc.akID, rc.akSecret, rc.region)
+		signer = slssdk.NewSignerV4(akID, akSecret, rc.region)
 	default:
 		return fmt.Errorf("no SLS Authorization header (got %q)", auth)
 	}

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	slssdk "github.com/aliyun/aliyun-log-go-sdk"
@@ -22,6 +24,7 @@ import (
 	"github.com/pierrec/lz4"
 
 	"github.com/heraldproject/herald/common/httpx"
+	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -51,10 +54,15 @@ const (
 type Sink struct {
 	cfg    *Config
 	client *httpx.Client
-	url    string // where the request goes
-	host   string // the Host it names: PROJECT.ENDPOINT
 	path   string
 	now    func() time.Time
+	creds  credentialSource
+
+	mu     sync.Mutex
+	region string // signs requests: regionId, or from the ECS metadata service
+	url    string // where the request goes
+	host   string // the Host it names: PROJECT.ENDPOINT
+	meta   *metadataClient
 }
 
 // New builds an sls sink from its --sink value.
@@ -73,17 +81,57 @@ func NewSink(cfg *Config, now func() time.Time) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{cfg: cfg, client: client, now: now, path: "/logstores/" + cfg.LogStore}
-	// SLS serves a project at PROJECT.ENDPOINT. An endpoint given as an IP address (a proxy, a
-	// test server) is dialled as is, with the project's host name in the Host header, as the
-	// SDK does.
-	s.host = cfg.Project + "." + cfg.Endpoint.Host
-	dial := s.host
-	if net.ParseIP(cfg.Endpoint.Hostname()) != nil {
-		dial = cfg.Endpoint.Host
+	s.meta = newMetadataClient(cfg.MetadataEndpoint)
+	if cfg.AccessKeyID != "" {
+		s.creds = staticSource{credentials{ID: cfg.AccessKeyID.Reveal(), Secret: cfg.AccessKeySecret.Reveal()}}
+	} else {
+		s.creds = &roleSource{tokenConfig: cfg.TokenConfig, metadata: s.meta, now: now}
 	}
-	s.url = cfg.Endpoint.Scheme + "://" + dial + s.path
-	glog.Infof("%s: PutLogs to %s://%s%s (region %s, topic %q), one request per batch", cfg.ID, cfg.Endpoint.Scheme, s.host, s.path, cfg.Region, cfg.Topic)
+	where := "the region's endpoint (the region from the ECS metadata service at " + cfg.MetadataEndpoint + ", at the first write)"
+	if cfg.Region != "" {
+		s.setRegion(cfg.Region)
+		where = fmt.Sprintf("%s://%s%s (region %s)", cfg.Endpoint.Scheme, s.host, s.path, cfg.Region)
+	}
+	glog.Infof("%s: PutLogs to %s, topic %q, one request per batch, signed with %s", cfg.ID, where, cfg.Topic, s.creds.describe())
 	return s, nil
+}
+
+// setRegion fixes the region and, unless endpoint= named one, kube-eventer's endpoint for it.
+// SLS serves a project at PROJECT.ENDPOINT. An endpoint given as an IP address (a proxy, a test
+// server) is dialled as is, with the project's host name in the Host header, as the SDK does.
+func (s *Sink) setRegion(region string) {
+	ep := s.cfg.Endpoint
+	if ep == nil {
+		ep = &url.URL{Scheme: "https", Host: region + "-intranet.log.aliyuncs.com"}
+		if !s.cfg.Internal {
+			ep.Host = region + ".log.aliyuncs.com"
+		}
+		s.cfg.Endpoint = ep
+	}
+	s.region = region
+	s.host = s.cfg.Project + "." + ep.Host
+	dial := s.host
+	if net.ParseIP(ep.Hostname()) != nil {
+		dial = ep.Host
+	}
+	s.url = ep.Scheme + "://" + dial + s.path
+}
+
+// target returns the region, URL and Host of PutLogs, asking the ECS metadata service for the
+// region the first time when regionId was not given (as kube-eventer did at start); a failure is
+// retried with the batch.
+func (s *Sink) target(ctx context.Context) (region, url, host string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.region == "" {
+		r, err := s.meta.region(ctx)
+		if err != nil {
+			return "", "", "", fmt.Errorf("no regionId given, and %v; add regionId=REGION", err)
+		}
+		s.setRegion(r)
+		glog.Infof("%s: region %s from the ECS metadata service: PutLogs to %s://%s%s", s.cfg.ID, r, s.cfg.Endpoint.Scheme, s.host, s.path)
+	}
+	return s.region, s.url, s.host, nil
 }
 
 // Name implements core.Sink.
@@ -141,18 +189,31 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 
 // put sends one PutLogs request.
 func (s *Sink) put(ctx context.Context, logs []*slssdk.Log) error {
-	req, err := s.request(ctx, logs)
+	region, url, host, err := s.target(ctx)
+	if err != nil {
+		return err
+	}
+	creds, err := s.creds.get(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := s.request(ctx, logs, creds, region, url, host)
 	if err != nil {
 		return core.Permanent(err)
 	}
 	_, err = s.client.Do(ctx, req, nil)
+	var he *httpx.Error
+	if errors.As(err, &he) && creds.Token != "" {
+		// STS credentials are not among the client's fixed secrets: scrub an echo of them.
+		he.Detail = redact.Scrub(he.Detail, creds.ID, creds.Secret, creds.Token)
+	}
 	return classify(err)
 }
 
 // request builds the signed PutLogs request for logs, as the SDK's LogStore.PutLogs does:
 // the protobuf LogGroup compressed with lz4 (sent as is when lz4 cannot shrink it), with
 // x-log-bodyrawsize, and signed with signature v4.
-func (s *Sink) request(ctx context.Context, logs []*slssdk.Log) (*http.Request, error) {
+func (s *Sink) request(ctx context.Context, logs []*slssdk.Log, creds credentials, region, target, host string) (*http.Request, error) {
 	lg := &slssdk.LogGroup{Logs: logs}
 	if s.cfg.Topic != "" {
 		lg.Topic = proto.String(s.cfg.Topic)
@@ -162,7 +223,7 @@ func (s *Sink) request(ctx context.Context, logs []*slssdk.Log) (*http.Request, 
 		return nil, fmt.Errorf("encoding %d logs: %v", len(logs), err)
 	}
 	headers := map[string]string{
-		slssdk.HTTPHeaderHost:        s.host,
+		slssdk.HTTPHeaderHost:        host,
 		slssdk.HTTPHeaderAPIVersion:  apiVersion,
 		slssdk.HTTPHeaderContentType: "application/x-protobuf",
 		slssdk.HTTPHeaderBodyRawSize: strconv.Itoa(len(raw)),
@@ -175,11 +236,14 @@ func (s *Sink) request(ctx context.Context, logs []*slssdk.Log) (*http.Request, 
 		body = out[:n]
 		headers["x-log-compresstype"] = "lz4"
 	}
-	signer := slssdk.NewSignerV4(s.cfg.AccessKeyID.Reveal(), s.cfg.AccessKeySecret.Reveal(), s.cfg.Region)
+	if creds.Token != "" {
+		headers[slssdk.HTTPHeaderAcsSecurityToken] = creds.Token
+	}
+	signer := slssdk.NewSignerV4(creds.ID, creds.Secret, region)
 	if err := signer.Sign(http.MethodPost, s.path, headers, body); err != nil {
 		return nil, fmt.Errorf("signing the request: %v", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, errors.New("cannot build the request; check endpoint=")
 	}
@@ -271,7 +335,13 @@ func (s *Sink) Preview(e *core.Event) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "PutLogs %s://%s%s, topic %q, one log at %s:\n", s.cfg.Endpoint.Scheme, s.host, s.path, s.cfg.Topic, time.Unix(int64(l.GetTime()), 0).UTC().Format(time.RFC3339))
+	s.mu.Lock()
+	where := "PutLogs to the region's endpoint (regionId from the ECS metadata service at the first write)"
+	if s.region != "" {
+		where = fmt.Sprintf("PutLogs %s://%s%s", s.cfg.Endpoint.Scheme, s.host, s.path)
+	}
+	s.mu.Unlock()
+	fmt.Fprintf(&b, "%s, topic %q, one log at %s:\n", where, s.cfg.Topic, time.Unix(int64(l.GetTime()), 0).UTC().Format(time.RFC3339))
 	for _, c := range l.Contents {
 		fmt.Fprintf(&b, "%s: %s\n", c.GetKey(), c.GetValue())
 	}

@@ -287,13 +287,12 @@ func TestConfig(t *testing.T) {
 	errs := map[string]string{
 		"sls:x?logStore=k8s-event&regionId=cn-hangzhou&accessKeyId=a&accessKeySecret=b": `parameter "project": missing`,
 		"sls:x?project=k8s-log&regionId=cn-hangzhou&accessKeyId=a&accessKeySecret=b":    `parameter "logStore": missing`,
-		base:                        `parameter "regionId": missing`,
-		base + "&regionId=Hangzhou": `"Hangzhou" is not a region id`,
-		base + "&regionId=cn-hangzhou&label=ClusterId":                  `parameter "label": "ClusterId" is not KEY,VALUE`,
-		base + "&regionId=cn-hangzhou&label=a,b,c":                      `"a,b,c" is not KEY,VALUE`,
-		base + "&regionId=cn-hangzhou&endpoint=ftp://x":                 `parameter "endpoint"`,
-		base + "&regionId=cn-hangzhou&internal=maybe":                   `parameter "internal"`,
-		"sls:x?project=k8s-log&logStore=k8s-event&regionId=cn-hangzhou": `no AccessKey`,
+		base + "&regionId=Hangzhou":                              `"Hangzhou" is not a region id`,
+		base + "&regionId=cn-hangzhou&label=ClusterId":           `parameter "label": "ClusterId" is not KEY,VALUE`,
+		base + "&regionId=cn-hangzhou&label=a,b,c":               `"a,b,c" is not KEY,VALUE`,
+		base + "&regionId=cn-hangzhou&endpoint=ftp://x":          `parameter "endpoint"`,
+		base + "&regionId=cn-hangzhou&internal=maybe":            `parameter "internal"`,
+		base + "&regionId=cn-hangzhou&metadata_endpoint=ftp://x": `parameter "metadata_endpoint"`,
 	}
 	for v, want := range errs {
 		_, err := sinks.Build(1, v, sinks.Env{Ctx: context.Background()})
