@@ -117,5 +117,6 @@ func eventMetrics(o *options, reg prometheus.Registerer, emit func(*core.Event),
 		return emit, emitWait
 	}
 	m := kubesource.NewEventMetrics(reg)
+	m.SeriesTTL, m.MaxSeries = o.eventSeriesTTL, o.eventMaxSeries
 	return m.Wrap(emit), m.WrapWait(emitWait)
 }

@@ -56,6 +56,8 @@ type options struct {
 	eventTTL        time.Duration
 	maxProcs        int
 	eventMetrics    bool
+	eventSeriesTTL  time.Duration
+	eventMaxSeries  int
 	// explicit holds the flags given on the command line (--timezone wins over TZ only then).
 	explicit map[string]bool
 	// warnings are what herald starts with but reads differently from what the user may
@@ -92,6 +94,8 @@ func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles under /debug/pprof/ on the healthz port (for diagnosing CPU or memory; keep that port private)")
 	fs.IntVar(&o.maxProcs, "max_procs", 0, "most CPUs herald uses at once (GOMAXPROCS), as in kube-eventer; 0 or less keeps Go's default, which follows the container's CPU limit")
 	fs.BoolVar(&o.eventMetrics, "event-metrics", true, "export kube-eventer's event counters on /metrics under kube-eventer's names (eventer_events_normal_total, eventer_events_warning_total, eventer_events_error_total), so its dashboards keep working")
+	fs.DurationVar(&o.eventSeriesTTL, "event-metrics-ttl", kubesource.DefaultEventSeriesTTL, "with --event-metrics: delete an object's eventer_events_warning_total and eventer_events_error_total series when it had no event for this long (kube-eventer kept them for ever, one series per object, so its memory grew without bound); 0 keeps them")
+	fs.IntVar(&o.eventMaxSeries, "event-metrics-max-series", kubesource.DefaultEventMaxSeries, "with --event-metrics: keep at most this many warning and error series, deleting the least recently counted ones (herald_event_metrics_series_evicted_total counts deletions); 0 means no limit")
 	registerPodRestartFlags(fs, &o.podRestarts)
 	registerKlogCompat(fs)
 }

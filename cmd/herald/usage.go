@@ -52,8 +52,9 @@ var flagGroups = map[string]string{
 	"alsologtostderr": "glog", "stderrthreshold": "glog", "log_dir": "glog", "log_backtrace_at": "glog",
 	"log_link": "glog", "logbuflevel": "glog",
 
-	"frequency": "compat", "max_procs": "compat", "event-metrics": "compat",
-	"add_dir_header": "compat", "skip_headers": "compat", "skip_log_headers": "compat", "one_output": "compat",
+	"frequency": "compat", "max_procs": "compat", "event-metrics": "compat", "event-metrics-ttl": "compat",
+	"event-metrics-max-series": "compat",
+	"add_dir_header":           "compat", "skip_headers": "compat", "skip_log_headers": "compat", "one_output": "compat",
 	"log_file": "compat", "log_file_max_size": "compat", "legacy_stderr_threshold_behavior": "compat",
 	"alsologtostderrthreshold": "compat",
 }
@@ -86,6 +87,8 @@ var flagShort = map[string][2]string{
 	"healthz-ip":                   {"IP", "address of /healthz, /readyz, /metrics (0.0.0.0)"},
 	"healthz-port":                 {"PORT", "port of /healthz, /readyz, /metrics (8084)"},
 	"profiling":                    {"", "serve /debug/pprof/ on the healthz port"},
+	"event-metrics-ttl":            {"DURATION", "drop an object's eventer_events_* series idle this long (1h)"},
+	"event-metrics-max-series":     {"N", "keep at most N eventer_events_* object series (10000)"},
 	"version":                      {"", "print the version and exit"},
 	"log-format":                   {"FORMAT", "text, or json: one object a line (ts level msg caller)"},
 	"v":                            {"N", "verbosity, client-go's included (0 normal, 4 debug)"},

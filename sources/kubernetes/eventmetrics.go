@@ -1,7 +1,10 @@
 package kubernetes
 
 import (
+	"container/list"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -19,15 +22,53 @@ import (
 //	eventer_events_normal_total{reason, namespace, kind}         any other event
 //
 // kind, name and namespace are the involved object's, except namespace of the normal counter,
-// which is the Event's own (kube-eventer's labels, kept as they were). The name label makes the
-// error and warning counters grow with the number of objects, as they did in kube-eventer.
+// which is the Event's own (kube-eventer's labels, kept as they were). The name label made the
+// error and warning counters grow with every object that ever had a Warning in kube-eventer (a
+// memory leak of about 1 KiB a series: 4 MiB a minute at 50 Warnings a second about new pods).
+// herald bounds them: a series not counted for SeriesTTL is deleted (the API server forgets the
+// Event after its --event-ttl, one hour by default, too), and beyond MaxSeries the least recently
+// counted ones are; herald_event_metrics_series_evicted_total counts both.
 type EventMetrics struct {
 	normal, warning, failure *prometheus.CounterVec
+	evicted                  prometheus.Counter
+
+	// SeriesTTL and MaxSeries bound the warning and error series (set before the first Record).
+	SeriesTTL time.Duration
+	MaxSeries int
+	now       func() time.Time
+
+	mu        sync.Mutex
+	series    map[seriesKey]*list.Element // of *seriesEntry
+	lru       *list.List                  // most recently counted at the front
+	lastSweep time.Time
+}
+
+// Defaults for EventMetrics' bounds.
+const (
+	DefaultEventSeriesTTL = time.Hour
+	DefaultEventMaxSeries = 10000
+)
+
+type seriesKey struct {
+	failure                       bool // eventer_events_error_total, else warning
+	reason, kind, name, namespace string
+}
+
+type seriesEntry struct {
+	key  seriesKey
+	last time.Time
 }
 
 // NewEventMetrics creates kube-eventer's counters and registers them with reg.
 func NewEventMetrics(reg prometheus.Registerer) *EventMetrics {
 	m := &EventMetrics{
+		SeriesTTL: DefaultEventSeriesTTL,
+		MaxSeries: DefaultEventMaxSeries,
+		now:       time.Now,
+		series:    map[seriesKey]*list.Element{},
+		lru:       list.New(),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_event_metrics_series_evicted_total",
+			Help: "eventer_events_warning_total and eventer_events_error_total series deleted because their object had no event for --event-metrics-ttl, or to stay within --event-metrics-max-series."}),
 		normal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eventer_events_normal_total",
 			Help: "kube-eventer's counter of events that are neither Warning nor a known failure, by reason, the Event's namespace and the object's kind."},
 			[]string{"reason", "namespace", "kind"}),
@@ -38,7 +79,7 @@ func NewEventMetrics(reg prometheus.Registerer) *EventMetrics {
 			Help: "kube-eventer's counter of events it classifies as a known failure; reason is the class (PodOOM, PodCrash, NodeNotReady, ...)."},
 			[]string{"reason", "kind", "name", "namespace"}),
 	}
-	reg.MustRegister(m.normal, m.warning, m.failure)
+	reg.MustRegister(m.normal, m.warning, m.failure, m.evicted)
 	return m
 }
 
@@ -46,14 +87,58 @@ func NewEventMetrics(reg prometheus.Registerer) *EventMetrics {
 func (m *EventMetrics) Record(e *corev1.Event) {
 	o := e.InvolvedObject
 	if class := failureClass(e); class != "" {
+		m.touch(seriesKey{failure: true, reason: class, kind: o.Kind, name: o.Name, namespace: o.Namespace})
 		m.failure.WithLabelValues(class, o.Kind, o.Name, o.Namespace).Inc()
 		return
 	}
 	if e.Type == corev1.EventTypeWarning {
+		m.touch(seriesKey{reason: e.Reason, kind: o.Kind, name: o.Name, namespace: o.Namespace})
 		m.warning.WithLabelValues(e.Reason, o.Kind, o.Name, o.Namespace).Inc()
 		return
 	}
 	m.normal.WithLabelValues(e.Reason, e.Namespace, o.Kind).Inc()
+}
+
+// Series is how many warning and error series are kept now.
+func (m *EventMetrics) Series() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lru.Len()
+}
+
+// touch marks k counted now, then deletes the series idle longer than SeriesTTL (checked at most
+// every SeriesTTL/10) and the least recently counted ones beyond MaxSeries.
+func (m *EventMetrics) touch(k seriesKey) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.series[k]; ok {
+		el.Value.(*seriesEntry).last = now
+		m.lru.MoveToFront(el)
+	} else {
+		m.series[k] = m.lru.PushFront(&seriesEntry{key: k, last: now})
+	}
+	for m.MaxSeries > 0 && m.lru.Len() > m.MaxSeries {
+		m.evict(m.lru.Back())
+	}
+	if m.SeriesTTL > 0 && now.Sub(m.lastSweep) >= m.SeriesTTL/10 {
+		m.lastSweep = now
+		for el := m.lru.Back(); el != nil && now.Sub(el.Value.(*seriesEntry).last) > m.SeriesTTL; el = m.lru.Back() {
+			m.evict(el)
+		}
+	}
+}
+
+func (m *EventMetrics) evict(el *list.Element) {
+	k := el.Value.(*seriesEntry).key
+	m.lru.Remove(el)
+	delete(m.series, k)
+	vec := m.warning
+	if k.failure {
+		vec = m.failure
+	}
+	vec.DeleteLabelValues(k.reason, k.kind, k.name, k.namespace)
+	m.evicted.Inc()
 }
 
 // Wrap returns an emit function that counts each event and then passes it on.

@@ -216,7 +216,13 @@ func runSoak(ctx context.Context, c *cluster.Cluster, bin string, d time.Duratio
 	if err != nil {
 		return "", err
 	}
-	defer func() { hmu.Lock(); h.stop(syscall.SIGTERM); hmu.Unlock() }()
+	defer func() {
+		hmu.Lock()
+		if h != nil { // nil when a restart failed
+			h.stop(syscall.SIGTERM)
+		}
+		hmu.Unlock()
+	}()
 	s := scenario{Workers: 2, Gen: func(int, []string) evSpec { return evSpec{NS: ns, Reason: "BackOff", Type: "Warning"} }}
 	const rate = 50
 	total := int(d.Seconds()) * rate
@@ -274,7 +280,7 @@ func runSoak(ctx context.Context, c *cluster.Cluster, bin string, d time.Duratio
 			h, err = startOpsHerald(bin, c, sink, "--checkpoint=file:"+cp)
 			hmu.Unlock()
 			if err != nil {
-				return "", err
+				return "", fmt.Errorf("restarting herald after its SIGKILL: %v", err)
 			}
 		}
 	}
