@@ -53,7 +53,6 @@ type Sink struct {
 
 	mu           sync.Mutex
 	templated    bool            // the index template is installed (template=true)
-	down         bool            // the last request failed (logged once)
 	version      server          // the cluster's version, once versionKnown
 	versionKnown bool            // asked (GET /) or taken from ver=
 	aliased      map[string]bool // daily indices given kube-eventer's alias in this run
@@ -260,7 +259,6 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 		failures = append(failures, s.itemFailures(res, sent)...)
 		s.ensureAliases(ctx, res)
 	}
-	s.up()
 	return s.result(events, failures)
 }
 
@@ -349,25 +347,9 @@ func (s *Sink) scrub(text string) string {
 	return redact.Text(redact.Scrub(text, s.secret...))
 }
 
-// requestFailed names the sink and logs the first failure of a run.
+// requestFailed names the sink in err; the pipeline logs the outage and the recovery.
 func (s *Sink) requestFailed(err error) error {
-	err = fmt.Errorf("%s: %w", s.id, err)
-	s.mu.Lock()
-	if !s.down {
-		glog.Warning(err)
-		s.down = true
-	}
-	s.mu.Unlock()
-	return err
-}
-
-func (s *Sink) up() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.down {
-		glog.Infof("%s: writing to %s again", s.id, s.endpoints())
-		s.down = false
-	}
+	return fmt.Errorf("%s: %w", s.id, err)
 }
 
 func countLines(b []byte) int { return bytes.Count(b, []byte{'\n'}) }

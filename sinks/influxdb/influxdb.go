@@ -62,7 +62,6 @@ type Sink struct {
 
 	mu        sync.Mutex
 	dbChecked bool // v1 form: CREATE DATABASE was sent
-	down      bool
 }
 
 // New builds an influxdb sink. It does not contact the server.
@@ -180,7 +179,6 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	} else if err := s.writer.WritePoint(ctx, points...); err != nil {
 		return s.failed(s.classify(err))
 	}
-	s.up()
 	return nil
 }
 
@@ -358,22 +356,7 @@ func (s *Sink) scrub(text string) string {
 	return redact.Text(redact.Scrub(text, s.secrets...))
 }
 
+// failed names the sink in err; the pipeline logs the outage and the recovery.
 func (s *Sink) failed(err error) error {
-	err = fmt.Errorf("%s: %w", s.id, err)
-	s.mu.Lock()
-	if !s.down {
-		glog.Warning(err)
-		s.down = true
-	}
-	s.mu.Unlock()
-	return err
-}
-
-func (s *Sink) up() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.down {
-		glog.Infof("%s: writing to %s again", s.id, redact.Text(s.cfg.ServerURL))
-		s.down = false
-	}
+	return fmt.Errorf("%s: %w", s.id, err)
 }
