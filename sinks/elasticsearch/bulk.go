@@ -1,13 +1,13 @@
 package elasticsearch
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
 )
 
@@ -70,7 +70,7 @@ func (s *Sink) itemFailures(res *bulkResponse, sent []*core.Event) []failure {
 		case r.Status == http.StatusConflict && s.cfg.DataStream:
 			continue // create of an _id already in the stream: written by an earlier attempt
 		}
-		f := failure{event: sent[i], status: r.Status, permanent: !retryableStatus(r.Status)}
+		f := failure{event: sent[i], status: r.Status, permanent: !httpx.RetryableStatus(r.Status)}
 		if r.Error != nil {
 			f.reason = r.Error.String()
 		}
@@ -134,16 +134,4 @@ func errorReason(body []byte) string {
 		}
 	}
 	return oneLine(body, 300)
-}
-
-// systemPoolWith returns the system's CA pool plus the certificates in pem.
-func systemPoolWith(pem []byte) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("the file holds no PEM certificate")
-	}
-	return pool, nil
 }

@@ -334,7 +334,7 @@ func TestConfigErrors(t *testing.T) {
 		"elasticsearch:http://es:9200?index=Kube-%25Y":               "upper case",
 		"elasticsearch:http://es:9200?index=k-%25Y-%25j":             "pattern other than",
 		"elasticsearch:http://es:9200?index=k-%25Y&data_stream=true": "date pattern",
-		"elasticsearch:http://es:9200?cacert=/nonexistent/ca.pem":    `parameter "cacert"`,
+		"elasticsearch:http://es:9200?cacert=/nonexistent/ca.pem":    `parameter "ca_file" (or "cacert")`,
 		"elasticsearch:ftp://es:9200":                                "not an http(s) URL",
 	} {
 		_, err := sinks.Build(1, raw, sinks.Env{})

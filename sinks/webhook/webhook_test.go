@@ -425,7 +425,7 @@ func TestURIErrors(t *testing.T) {
 		"webhook:ftp://host/x":                  {`must be an http:// or https:// URL with a host, got a "ftp" URL`},
 		"webhook:receiver.example/path":         {`got a URL without http:// or https://`},
 		"webhook:":                              {`got nothing`},
-		base + "ca_file=/nonexistent/ca.pem":    {`parameter "ca_file": open /nonexistent/ca.pem`},
+		base + "ca_file=/nonexistent/ca.pem":    {`parameter "ca_file" (or "cacert"): open /nonexistent/ca.pem`},
 	}
 	for v, wants := range cases {
 		_, err := sinks.Build(1, v, sinks.Env{Ctx: context.Background(), Location: time.UTC})
