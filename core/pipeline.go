@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Matcher decides whether a sink receives an event (core/filter.Filter implements it).
+// Matcher decides whether a sink receives an event (sinks/filter.Filter implements it).
 type Matcher interface {
 	Match(*Event) bool
 }
