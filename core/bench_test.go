@@ -13,7 +13,7 @@ import (
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
-	"github.com/heraldproject/herald/core/filter"
+	"github.com/heraldproject/herald/sinks/filter"
 )
 
 // renderSink renders every event with kube-eventer's default body in JSON mode, as the

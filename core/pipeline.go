@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Matcher decides whether a sink receives an event (core/filter.Filter implements it).
+// Matcher decides whether a sink receives an event (sinks/filter.Filter implements it).
 type Matcher interface {
 	Match(*Event) bool
 }
@@ -447,33 +447,27 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		cancel()
 		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())
 
-		failed := batch
-		var partial *PartialError
-		if err != nil && errors.As(err, &partial) {
-			failed = partial.Failed
-		}
-		if err == nil {
-			failed = nil
-		}
-		r.countDelivered(batch, failed)
-		if len(failed) < len(batch) {
+		// Each event's fate: delivered, failed (retried), or rejected (never retried).
+		failed, retryErr, rejected, rejectErr := Fates(err, batch)
+		r.countDelivered(batch, append(append([]*Event(nil), failed...), rejected...))
+		if len(failed)+len(rejected) < len(batch) {
 			// Something got through: the sink works, whatever became of the rest.
 			r.health.succeeded(r.q.len() + len(failed))
 		}
-		if err == nil {
-			return nil
-		}
-		credential := IsCredential(err)
-		if IsPermanent(err) && !credential {
+		if len(rejected) > 0 {
 			m.errors.WithLabelValues(r.id, ErrorPermanent).Inc()
-			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(failed)))
-			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(failed), err)
-			if len(failed) == len(batch) {
+			m.events.WithLabelValues(r.id, OutcomeDropped, DropRejected).Add(float64(len(rejected)))
+			glog.Errorf("sink %s: %d event(s) rejected, not retried: %v", r.id, len(rejected), rejectErr)
+		}
+		if len(failed) == 0 {
+			if len(rejected) == len(batch) {
 				// The receiver answered, so it is up; it refused these events only.
 				r.health.answered()
 			}
 			return nil
 		}
+		err = retryErr
+		credential := IsCredential(err)
 		kind, reason, limit := ErrorRetryable, ReasonError, b.Max
 		switch {
 		case credential:

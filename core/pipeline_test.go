@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,6 +231,77 @@ func TestPartialErrorRetriesOnlyTheFailed(t *testing.T) {
 	}
 	waitCount(t, m, "s", OutcomeDelivered, "", 3)
 	_ = p.Shutdown(context.Background())
+}
+
+// A batch with every fate: a delivered, b refused for good, c not taken now. Only c is sent
+// again; b is counted as rejected once and never retried, and the watermark passes all three.
+func TestMixedOutcomesRetryOnlyWhatMaySucceed(t *testing.T) {
+	p, clk, m := newTestPipeline(t)
+	s := newRecordingSink()
+	s.fail = func(attempt int, b []*Event) error {
+		if attempt == 1 {
+			var out Outcomes
+			out.Reject(errors.New("400 bad payload"), b[1])
+			out.Retry(errors.New("503 busy"), b[2])
+			return out.Err(len(b))
+		}
+		return nil
+	}
+	p.Add("s", s, nil, SinkOptions{BatchSize: 3, QueueSize: 10})
+	p.Start()
+	for _, n := range []string{"a", "b", "c"} {
+		p.Push(ev(clk, n))
+	}
+	if got := names(s.next(t)); fmt.Sprint(got) != "[a b c]" {
+		t.Fatalf("first attempt %v", got)
+	}
+	waitCount(t, m, "s", OutcomeDropped, DropRejected, 1)
+	waitCount(t, m, "s", OutcomeDelivered, "", 1)
+	waitForTimer(t, clk)
+	clk.Step(2 * time.Second)
+	if got := names(s.next(t)); fmt.Sprint(got) != "[c]" {
+		t.Fatalf("retry sent %v, want [c]", got)
+	}
+	waitCount(t, m, "s", OutcomeDelivered, "", 2)
+	if got := testutil.ToFloat64(m.events.WithLabelValues("s", OutcomeDropped, DropRejected)); got != 1 {
+		t.Fatalf("rejected %v, want 1", got)
+	}
+	_ = p.Shutdown(context.Background())
+}
+
+func TestOutcomesErr(t *testing.T) {
+	evs := []*Event{{}, {}, {}}
+	busy, bad := errors.New("503 busy"), errors.New("400 bad")
+	var none Outcomes
+	if err := none.Err(3); err != nil {
+		t.Fatalf("all delivered: %v", err)
+	}
+	var allRetry Outcomes
+	allRetry.Retry(busy, evs...)
+	if err := allRetry.Err(3); err != busy {
+		t.Fatalf("all retried: %v, want the error itself", err)
+	}
+	var allRejected Outcomes
+	allRejected.Reject(bad, evs[0])
+	allRejected.Reject(errors.New("413"), evs[1], evs[2])
+	err := allRejected.Err(3)
+	if !IsPermanent(err) || !errors.Is(err, bad) || !strings.Contains(err.Error(), "3 of 3 events refused for good; the first: 400 bad") {
+		t.Fatalf("all rejected: %v", err)
+	}
+	var mixed Outcomes
+	mixed.Reject(bad, evs[0])
+	mixed.Retry(Credential(errors.New("401"), "check the token"), evs[2])
+	err = mixed.Err(3)
+	var partial *PartialError
+	if !errors.As(err, &partial) || len(partial.Failed) != 1 || len(partial.Rejected) != 1 {
+		t.Fatalf("mixed: %#v", err)
+	}
+	if !IsCredential(err) || IsPermanent(err) {
+		t.Fatalf("mixed: the retried part decides the kind: %v", err)
+	}
+	if want := "1 of 3 events not delivered: 401; 1 of 3 events refused for good: 400 bad"; err.Error() != want {
+		t.Fatalf("mixed: %q, want %q", err, want)
+	}
 }
 
 func TestFullQueueDropsAndCountsWithoutBlockingOtherSinks(t *testing.T) {

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Sink delivers events somewhere. Export makes one attempt: backoff, deadlines, batching and
@@ -41,15 +42,149 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// PartialError reports that some events of a batch were delivered and others were not. The
-// pipeline retries only Failed (and only if Err is not permanent).
+// PartialError reports a batch whose events did not all have one fate; the events in neither
+// list were delivered. Failed events may succeed later: the pipeline retries them as Err says (a
+// plain error is retried with backoff, a Credential one makes the sink down until it works).
+// Rejected events never will (a 400 for that payload, an oversized record): the pipeline counts
+// them as dropped with reason rejected, logs RejectErr, and never sends them again. A sink builds
+// one with Outcomes. (A permanent Err makes Failed rejected too, as before Rejected existed.)
 type PartialError struct {
 	Failed []*Event
 	Err    error
+
+	Rejected  []*Event
+	RejectErr error
 }
 
-func (p *PartialError) Error() string { return p.Err.Error() }
-func (p *PartialError) Unwrap() error { return p.Err }
+func (p *PartialError) Error() string {
+	switch {
+	case p.Err == nil:
+		return p.RejectErr.Error()
+	case p.RejectErr == nil:
+		return p.Err.Error()
+	}
+	return fmt.Sprintf("%v; %v", p.Err, p.RejectErr)
+}
+
+// Unwrap is Err, which decides how Failed is retried; RejectErr when nothing is retried.
+func (p *PartialError) Unwrap() error {
+	if p.Err == nil {
+		return p.RejectErr
+	}
+	return p.Err
+}
+
+// Fates reads Export's error for batch as the pipeline does: the events to retry (with the error
+// that decides how) and the events rejected for good (with why); the rest were delivered.
+func Fates(err error, batch []*Event) (retry []*Event, retryErr error, rejected []*Event, rejectErr error) {
+	if err == nil {
+		return nil, nil, nil, nil
+	}
+	retry, retryErr = batch, err
+	var partial *PartialError
+	if errors.As(err, &partial) {
+		retry, retryErr = partial.Failed, partial.Err
+		rejected, rejectErr = partial.Rejected, partial.RejectErr
+	}
+	if len(retry) > 0 && IsPermanent(retryErr) && !IsCredential(retryErr) {
+		// A permanent error on the failed events is a verdict on them too.
+		rejected = append(append([]*Event(nil), rejected...), retry...)
+		if rejectErr == nil {
+			rejectErr = retryErr
+		} else {
+			rejectErr = fmt.Errorf("%v; %w", rejectErr, retryErr)
+		}
+		retry, retryErr = nil, nil
+	}
+	return retry, retryErr, rejected, rejectErr
+}
+
+// Outcomes collects the fate of each event of a batch as a sink learns it, and gives Export's
+// error: nil when every event was delivered, the error itself when all share one fate, else a
+// *PartialError. The zero value is ready to use; events not marked were delivered.
+//
+//	var out core.Outcomes
+//	for i, e := range events {
+//		if err := send(e); core.IsPermanent(err) {
+//			out.Reject(err, e) // this one never; go on with the others
+//		} else if err != nil {
+//			out.Retry(err, events[i:]...) // these may later; stop here
+//			break
+//		}
+//	}
+//	return out.Err(len(events))
+type Outcomes struct {
+	retry, rejected     []*Event
+	retryErr, rejectErr error
+	retries, rejections int // calls, to say "the first of N"
+}
+
+// Retry marks events as not delivered now but worth retrying, for err (the first err given is
+// the one returned; a Credential one makes the sink down).
+func (o *Outcomes) Retry(err error, events ...*Event) {
+	if len(events) == 0 {
+		return
+	}
+	o.retry = append(o.retry, events...)
+	o.retries++
+	if o.retryErr == nil {
+		o.retryErr = err
+	}
+}
+
+// Reject marks events as refused for good, for err.
+func (o *Outcomes) Reject(err error, events ...*Event) {
+	if len(events) == 0 {
+		return
+	}
+	o.rejected = append(o.rejected, events...)
+	o.rejections++
+	if o.rejectErr == nil {
+		o.rejectErr = err
+	}
+}
+
+// Err is Export's error for a batch of total events.
+func (o *Outcomes) Err(total int) error {
+	retryErr, rejectErr := o.retryErr, o.rejectErr
+	if n := len(o.retry); n > 0 && n < total {
+		retryErr = wrapCount(retryErr, n, total, "not delivered", o.retries)
+	}
+	if n := len(o.rejected); n > 0 && (n < total || o.rejections > 1) {
+		rejectErr = wrapCount(rejectErr, n, total, "refused for good", o.rejections)
+	}
+	return Partial(total, o.retry, retryErr, o.rejected, rejectErr)
+}
+
+// Partial is Export's error for a batch of total events of which retry may succeed later (for
+// retryErr) and rejected never will (for rejectErr), the rest delivered: nil, retryErr itself
+// when every event is to be retried, rejectErr (made permanent) when every event was rejected,
+// else a *PartialError. Sinks that sort a bulk reply into the two use it; sinks that send event
+// by event use Outcomes.
+func Partial(total int, retry []*Event, retryErr error, rejected []*Event, rejectErr error) error {
+	switch {
+	case len(retry) == 0 && len(rejected) == 0:
+		return nil
+	case len(retry) == total:
+		return retryErr
+	case len(rejected) == total:
+		if !IsPermanent(rejectErr) {
+			rejectErr = Permanent(rejectErr)
+		}
+		return rejectErr
+	}
+	return &PartialError{Failed: retry, Err: retryErr, Rejected: rejected, RejectErr: rejectErr}
+}
+
+func wrapCount(err error, n, total int, what string, calls int) error {
+	if err == nil {
+		return nil
+	}
+	if calls > 1 {
+		return fmt.Errorf("%d of %d events %s; the first: %w", n, total, what, err)
+	}
+	return fmt.Errorf("%d of %d events %s: %w", n, total, what, err)
+}
 
 // credentialError marks a refusal of herald's credential or authorisation (an HTTP 401 or 403,
 // a chat robot's "invalid key" code, a failed SASL handshake, MySQL's access denied): every

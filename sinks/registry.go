@@ -22,7 +22,7 @@ import (
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
-	"github.com/heraldproject/herald/core/filter"
+	"github.com/heraldproject/herald/sinks/filter"
 )
 
 // Env is what a sink factory gets besides its URI.

@@ -21,7 +21,7 @@ import (
 // and sends nothing. It is strict where the daemon is lenient: it returns 0 only when
 // everything is valid and nothing gave a warning, so CI and a migration see every problem.
 func runCheck(o *options, w io.Writer) int {
-	if err := o.validate(); err != nil {
+	if err := o.complete(); err != nil {
 		fmt.Fprintf(w, "FAIL: %v\n", err)
 		return 1
 	}

@@ -176,11 +176,10 @@ func versionString() string {
 	return fmt.Sprintf("herald %s (commit %s, built %s, %s %s/%s)", version, commit, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
-// validate checks the flags that need no cluster.
-func (o *options) validate() error {
-	if len(o.sources) > 1 {
-		return fmt.Errorf("--source given %d times; herald reads exactly one source", len(o.sources))
-	}
+// complete fills in what the flags leave to the environment (the log sink when no --sink is
+// given, the time zone, the Lease's namespace, the default checkpoint) and logs each choice, then
+// validate checks the flags that need no cluster. Both run before anything else does.
+func (o *options) complete() error {
 	if len(o.sinks) == 0 {
 		o.sinks = stringList{"log"}
 		glog.Info("no --sink given: using the log sink (events to stderr)")
@@ -193,6 +192,31 @@ func (o *options) validate() error {
 	// Times decoded from the API server are in time.Local, and kube-eventer printed them so
 	// ({{ .LastTimestamp }}): make that the chosen zone, so every rendered time agrees.
 	time.Local = loc
+	if o.leaderElect && o.leaderElectNamespace == "" {
+		o.leaderElectNamespace = podNamespace()
+	}
+	if o.leaderElect && o.checkpoint != "" && !strings.Contains(o.checkpoint, "configmap:") {
+		glog.Warningf("--leader-elect with --checkpoint=%s: replicas do not share it unless the path is on a shared volume; a new leader resumes only from a checkpoint it can read (use configmap:NS/NAME)", o.checkpoint)
+	}
+	if o.checkpoint == "" {
+		if ns := podNamespace(); ns != "" {
+			o.checkpoint = "configmap:" + ns + "/" + o.instance + "-checkpoint"
+		} else {
+			o.checkpoint = "off"
+			if o.leaderElect {
+				glog.Warning("--leader-elect without a checkpoint: a new leader starts without replay, so events written during the hand-over are not delivered; set --checkpoint=configmap:NS/NAME (shared by the replicas)")
+			}
+			glog.Info("checkpoint off: not in a pod (no POD_NAMESPACE, no ServiceAccount namespace file) and no --checkpoint given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
+		}
+	}
+	return o.validate()
+}
+
+// validate checks the completed flags; it changes nothing.
+func (o *options) validate() error {
+	if len(o.sources) > 1 {
+		return fmt.Errorf("--source given %d times; herald reads exactly one source", len(o.sources))
+	}
 	if errs := validation.IsDNS1123Label(o.instance); len(errs) > 0 || len(o.instance) > 52 {
 		return fmt.Errorf("--instance=%q: must be a lowercase DNS label of at most 52 characters (it names the Lease and the ConfigMap %s-checkpoint): %s", o.instance, o.instance, strings.Join(errs, "; "))
 	}
@@ -207,27 +231,10 @@ func (o *options) validate() error {
 	}
 	if o.leaderElect {
 		if o.leaderElectNamespace == "" {
-			o.leaderElectNamespace = podNamespace()
-		}
-		if o.leaderElectNamespace == "" {
 			return fmt.Errorf("--leader-elect needs the Lease's namespace: set POD_NAMESPACE (the manifest sets it from the downward API) or --leader-elect-namespace")
 		}
 		if !(o.leaseDuration > o.renewDeadline && o.renewDeadline > o.retryPeriod && o.retryPeriod > 0) {
 			return fmt.Errorf("--leader-elect-lease-duration (%s) > --leader-elect-renew-deadline (%s) > --leader-elect-retry-period (%s) > 0 must hold", o.leaseDuration, o.renewDeadline, o.retryPeriod)
-		}
-	}
-	if o.leaderElect && o.checkpoint != "" && !strings.Contains(o.checkpoint, "configmap:") {
-		glog.Warningf("--leader-elect with --checkpoint=%s: replicas do not share it unless the path is on a shared volume; a new leader resumes only from a checkpoint it can read (use configmap:NS/NAME)", o.checkpoint)
-	}
-	if o.checkpoint == "" {
-		if ns := podNamespace(); ns != "" {
-			o.checkpoint = "configmap:" + ns + "/" + o.instance + "-checkpoint"
-		} else {
-			o.checkpoint = "off"
-			if o.leaderElect {
-				glog.Warning("--leader-elect without a checkpoint: a new leader starts without replay, so events written during the hand-over are not delivered; set --checkpoint=configmap:NS/NAME (shared by the replicas)")
-			}
-			glog.Info("checkpoint off: not in a pod (no POD_NAMESPACE, no ServiceAccount namespace file) and no --checkpoint given; a restart will not deliver the events written while herald was down (set --checkpoint=configmap:NS/NAME or file:PATH)")
 		}
 	}
 	if _, err := checkpoint.Parse(o.checkpoint, nil, o.checkpointEvery); err != nil {

@@ -25,46 +25,46 @@ func validOptions() *options {
 func TestCheckpointDefault(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "")
 	o := validOptions()
-	if err := o.validate(); err != nil || o.checkpoint != "off" {
+	if err := o.complete(); err != nil || o.checkpoint != "off" {
 		t.Errorf("outside a pod: checkpoint %q, %v; want off", o.checkpoint, err)
 	}
 	t.Setenv("POD_NAMESPACE", "herald")
 	o = validOptions()
-	if err := o.validate(); err != nil || o.checkpoint != "configmap:herald/herald-checkpoint" {
+	if err := o.complete(); err != nil || o.checkpoint != "configmap:herald/herald-checkpoint" {
 		t.Errorf("in a pod: checkpoint %q, %v", o.checkpoint, err)
 	}
 	o = validOptions()
 	o.instance = "team-a"
-	if err := o.validate(); err != nil || o.checkpoint != "configmap:herald/team-a-checkpoint" {
+	if err := o.complete(); err != nil || o.checkpoint != "configmap:herald/team-a-checkpoint" {
 		t.Errorf("--instance=team-a in a pod: checkpoint %q, %v; want the instance's own ConfigMap", o.checkpoint, err)
 	}
 	for _, bad := range []string{"", "Team", "a_b", strings.Repeat("x", 53)} {
 		o = validOptions()
 		o.instance = bad
-		if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--instance") {
+		if err := o.complete(); err == nil || !strings.Contains(err.Error(), "--instance") {
 			t.Errorf("--instance=%q: %v; want an error naming the flag", bad, err)
 		}
 	}
 	o = validOptions()
 	o.checkpoint = "file:/x"
-	if err := o.validate(); err != nil || o.checkpoint != "file:/x" {
+	if err := o.complete(); err != nil || o.checkpoint != "file:/x" {
 		t.Errorf("explicit: checkpoint %q, %v", o.checkpoint, err)
 	}
 	for _, bad := range []string{"configmapp:herald/cp", "file:/x,off", "file:"} {
 		o = validOptions()
 		o.checkpoint = bad
-		if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--checkpoint=") {
+		if err := o.complete(); err == nil || !strings.Contains(err.Error(), "--checkpoint=") {
 			t.Errorf("--checkpoint=%s: %v; want an error naming the flag", bad, err)
 		}
 	}
 	o = validOptions()
 	o.checkpointEvery = -time.Second
-	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--checkpoint-interval") {
+	if err := o.complete(); err == nil || !strings.Contains(err.Error(), "--checkpoint-interval") {
 		t.Errorf("--checkpoint-interval=-1s: %v", err)
 	}
 	o = validOptions()
 	o.eventTTL = 0
-	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--event-ttl") {
+	if err := o.complete(); err == nil || !strings.Contains(err.Error(), "--event-ttl") {
 		t.Errorf("--event-ttl=0: %v", err)
 	}
 }
@@ -73,19 +73,19 @@ func TestLeaderElectFlags(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "")
 	o := validOptions()
 	o.leaderElect = true
-	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "POD_NAMESPACE") {
+	if err := o.complete(); err == nil || !strings.Contains(err.Error(), "POD_NAMESPACE") {
 		t.Errorf("no namespace: %v", err)
 	}
 	t.Setenv("POD_NAMESPACE", "herald")
 	o = validOptions()
 	o.leaderElect = true
-	if err := o.validate(); err != nil || o.leaderElectNamespace != "herald" {
+	if err := o.complete(); err != nil || o.leaderElectNamespace != "herald" {
 		t.Errorf("namespace %q, %v", o.leaderElectNamespace, err)
 	}
 	o = validOptions()
 	o.leaderElect = true
 	o.renewDeadline = o.leaseDuration
-	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "renew-deadline") {
+	if err := o.complete(); err == nil || !strings.Contains(err.Error(), "renew-deadline") {
 		t.Errorf("renew deadline = lease duration: %v", err)
 	}
 }

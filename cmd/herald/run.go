@@ -27,7 +27,7 @@ const defaultSource = "kubernetes:https://kubernetes.default"
 
 // runDaemon watches events and delivers them until SIGTERM/SIGINT. It returns the exit code.
 func runDaemon(o *options) int {
-	if err := o.validate(); err != nil {
+	if err := o.complete(); err != nil {
 		glog.Errorf("%v", err)
 		return 2
 	}

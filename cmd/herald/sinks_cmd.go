@@ -95,7 +95,11 @@ func writeSinkReference(w io.Writer, d sinks.Definition, format string) {
 func writeParamTable(w io.Writer, title string, ps []uri.Param) {
 	fmt.Fprintf(w, "## %s\n\n| Parameter | Default | Secret | Repeatable | Help | Example |\n|---|---|---|---|---|---|\n", title)
 	for _, p := range ps {
-		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s | %s |\n", p.Name, code(p.Default), yesNo(p.Secret), yesNo(p.Repeatable), cell(p.Help), code(p.Example))
+		name := "`" + p.Name + "`"
+		for _, a := range p.Aliases {
+			name += " (or `" + a + "`)"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name, code(p.Default), yesNo(p.Secret), yesNo(p.Repeatable), cell(p.Help), code(p.Example))
 	}
 	fmt.Fprintln(w)
 }
@@ -110,6 +114,9 @@ func paramFlags(p uri.Param) string {
 	}
 	if p.Repeatable {
 		s = append(s, "repeatable")
+	}
+	for _, a := range p.Aliases {
+		s = append(s, "also "+a)
 	}
 	if len(s) == 0 {
 		return ""

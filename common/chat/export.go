@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/heraldproject/herald/core"
 )
@@ -23,8 +22,9 @@ type Sender interface {
 // every send carries everything that queued up since the last one, so the robot sees at most
 // PerMinute messages a minute and every event is in one of them.
 //
-// Errors follow core.Sink: a digest that fails is retried whole; separate messages that fail
-// come back in a *core.PartialError with the events not yet delivered.
+// Errors follow core.Sink: a digest that fails is retried whole; of separate messages, one the
+// service refuses is rejected alone and the others are still sent, and at the first failure
+// worth retrying that event and the rest are retried.
 func Export(ctx context.Context, p *Pacer, events []*core.Event, s Sender) error {
 	switch {
 	case len(events) == 0:
@@ -46,32 +46,17 @@ func Export(ctx context.Context, p *Pacer, events []*core.Event, s Sender) error
 // sendEach posts one message per event, tokens already taken. It stops at the first failure
 // worth retrying; an event refused permanently fails alone.
 func sendEach(ctx context.Context, events []*core.Event, s Sender) error {
-	var refused []*core.Event
-	var firstRefusal error
+	var out core.Outcomes
 	for i, e := range events {
 		err := s.SendEvent(ctx, e)
-		if err == nil {
-			continue
+		switch {
+		case err == nil:
+		case core.IsPermanent(err):
+			out.Reject(err, e)
+		default:
+			out.Retry(err, events[i:]...)
+			return out.Err(len(events))
 		}
-		if !core.IsPermanent(err) {
-			if i == 0 && len(refused) == 0 {
-				return err
-			}
-			return &core.PartialError{
-				Failed: append(refused, events[i:]...),
-				Err:    fmt.Errorf("%d of %d events not delivered: %w", len(events)-i+len(refused), len(events), err),
-			}
-		}
-		if firstRefusal == nil {
-			firstRefusal = err
-		}
-		refused = append(refused, e)
 	}
-	switch {
-	case len(refused) == 0:
-		return nil
-	case len(refused) == len(events):
-		return firstRefusal
-	}
-	return &core.PartialError{Failed: refused, Err: core.Permanent(fmt.Errorf("%d of %d events refused; the first: %w", len(refused), len(events), firstRefusal))}
+	return out.Err(len(events))
 }

@@ -75,13 +75,14 @@ func TestExportSeparateMessagesFailures(t *testing.T) {
 	retry := errors.New("HTTP 503")
 	refused := core.Permanent(errors.New("errcode 40058"))
 
-	// A refused event fails alone, permanently; the others are delivered.
+	// A refused event is rejected alone; the others are delivered.
 	r := &recorder{fail: map[string]error{"pod-1": refused}}
 	err := Export(ctx, NewPacer(PacerOptions{Burst: 3, Clock: clk}), events, r)
-	var pe *core.PartialError
-	if !errors.As(err, &pe) || !core.IsPermanent(err) || len(pe.Failed) != 1 || pe.Failed[0] != events[1] {
-		t.Fatalf("got %v, want a permanent PartialError of pod-1", err)
+	retryEvents, _, rejected, _ := core.Fates(err, events)
+	if len(retryEvents) != 0 || len(rejected) != 1 || rejected[0] != events[1] {
+		t.Fatalf("got %v, want pod-1 rejected only", err)
 	}
+	var pe *core.PartialError
 	if len(r.singles) != 2 {
 		t.Fatalf("delivered %v", r.singles)
 	}

@@ -29,9 +29,9 @@ const (
 var Params = []uri.Param{
 	{Name: "timeout", Default: "30s", Example: "10s",
 		Help: "longest time one request may take, from connecting to reading the reply; a request that takes longer is retried"},
-	{Name: "ca_file", Example: "/etc/herald/ca.crt",
+	{Name: "ca_file", Aliases: []string{"cacert"}, Example: "/etc/herald/ca.crt",
 		Help: "PEM file of CA certificates to trust for an https receiver, in addition to the system's"},
-	{Name: "insecure_skip_verify", Default: "false", Example: "true",
+	{Name: "insecure_skip_verify", Aliases: []string{"insecuressl"}, Default: "false", Example: "true",
 		Help: "do not verify the receiver's TLS certificate (for testing only: anyone on the path can read and change what herald sends)"},
 	{Name: "redirects", Default: "none", Example: "same-host",
 		Help: "none: a 3xx reply is an error naming where it points (write that URL instead), so the sink's headers and query (tokens) never go to another host; same-host: follow up to 5 redirects that stay on the same scheme, host and port, without a Referer"},
@@ -74,7 +74,9 @@ func OptionsFromParams(p *uri.Params) Options {
 		Timeout:            p.Duration("timeout"),
 		CAFile:             p.String("ca_file"),
 		InsecureSkipVerify: p.Bool("insecure_skip_verify"),
-		Redirects:          p.OneOf("redirects", RedirectsNone, RedirectsSameHost),
+	}
+	if p.IsDeclared("redirects") { // not by sinks whose transport never follows one
+		o.Redirects = p.OneOf("redirects", RedirectsNone, RedirectsSameHost)
 	}
 	if p.Has("timeout") && o.Timeout == 0 {
 		p.Errorf("timeout", `write a positive duration such as "30s"`, "a zero timeout would let a stuck receiver hold the sink forever")
@@ -95,6 +97,28 @@ func NewClient(o Options) (*Client, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	transport, err := NewTransport(o)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		http:    &http.Client{Transport: transport, CheckRedirect: CheckRedirect(o.Redirects)},
+		timeout: o.Timeout,
+		secrets: o.Secrets,
+		now:     o.Now,
+	}, nil
+}
+
+// NewTransport is the transport every HTTP sink uses, for sinks whose client library takes a
+// transport (elasticsearch, influxdb): TLS 1.2 or later with CAFile's certificates besides the
+// system's, the dial, handshake and reply-header timeouts of o, proxies from the environment.
+func NewTransport(o Options) (*http.Transport, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = DefaultDialTimeout
 	}
@@ -104,9 +128,6 @@ func NewClient(o Options) (*Client, error) {
 	if o.ResponseHeaderTimeout <= 0 {
 		o.ResponseHeaderTimeout = o.Timeout
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	tlsConfig := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // the user asked for it, and the docs say what it costs
@@ -114,7 +135,7 @@ func NewClient(o Options) (*Client, error) {
 	if o.CAFile != "" {
 		pool, err := caPool(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("parameter \"ca_file\": %v; give a readable PEM file of CA certificates", err)
+			return nil, fmt.Errorf("parameter \"ca_file\" (or \"cacert\"): %v; give a readable PEM file of CA certificates", err)
 		}
 		tlsConfig.RootCAs = pool
 	}
@@ -131,12 +152,7 @@ func NewClient(o Options) (*Client, error) {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	return &Client{
-		http:    &http.Client{Transport: transport, CheckRedirect: CheckRedirect(o.Redirects)},
-		timeout: o.Timeout,
-		secrets: o.Secrets,
-		now:     o.Now,
-	}, nil
+	return transport, nil
 }
 
 // CheckRedirect is the http.Client redirect policy for policy (RedirectsNone when empty): none

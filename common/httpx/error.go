@@ -62,6 +62,14 @@ func (e *Error) Error() string {
 // did not say. The pipeline finds it with errors.As(err, &interface{ RetryAfter() time.Duration }).
 func (e *Error) RetryAfter() time.Duration { return e.Wait }
 
+// RetryableStatus reports, for sinks whose client library reads the reply (elasticsearch,
+// influxdb), whether a status is worth retrying, as Do decides it.
+func RetryableStatus(code int) bool { return retryableStatus(code) }
+
+// CredentialStatus reports whether a status refuses herald's credential (401, 403), as Do
+// decides it: an outage of the sink, not a verdict on the events.
+func CredentialStatus(code int) bool { return credentialStatus(code) }
+
 // retryableStatus reports whether a non-2xx status is worth retrying: the receiver timed out,
 // is rate limiting, or failed on its side. 401 and 403 are refused credentials (see
 // credentialStatus); any other 4xx means the request itself is wrong.

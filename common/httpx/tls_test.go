@@ -53,7 +53,7 @@ func TestBadCAFile(t *testing.T) {
 	}
 	for _, f := range []string{notPEM, filepath.Join(t.TempDir(), "missing.pem")} {
 		_, err := httpx.NewClient(httpx.Options{CAFile: f})
-		if err == nil || !strings.HasPrefix(err.Error(), `parameter "ca_file": `) {
+		if err == nil || !strings.HasPrefix(err.Error(), `parameter "ca_file" (or "cacert"): `) {
 			t.Errorf("ca_file=%s: got %v, want an error naming ca_file", f, err)
 		}
 	}

@@ -24,6 +24,9 @@ type Param struct {
 	Repeatable bool
 	// Secret parameters are redacted in every log line and in --help.
 	Secret bool
+	// Aliases are other names read as this parameter: legacy spellings, and the names
+	// kube-eventer's sinks used (cacert for ca_file). Giving two of them is an error.
+	Aliases []string
 	// passthrough marks a parameter the sink did not declare but passes on (Passthrough).
 	passthrough bool
 }
@@ -51,6 +54,20 @@ func NewParams(owner string, v url.Values, spec []Param) *Params {
 	p := &Params{owner: owner, v: v, spec: map[string]Param{}, used: map[string]bool{}}
 	for _, s := range spec {
 		p.spec[s.Name] = s
+	}
+	for _, s := range spec {
+		for _, a := range s.Aliases {
+			vals, ok := v[a]
+			if !ok {
+				continue
+			}
+			if _, both := v[s.Name]; both {
+				p.Errorf(s.Name, "give it once", "given as both %q and %q, which mean the same", s.Name, a)
+			} else {
+				v[s.Name] = vals
+			}
+			delete(v, a)
+		}
 	}
 	return p
 }

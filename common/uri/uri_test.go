@@ -195,3 +195,20 @@ func TestEnvRefs(t *testing.T) {
 		t.Error("EnvRefs of a value without references is not empty")
 	}
 }
+
+// An alias (a legacy or kube-eventer spelling) is read as its parameter; both at once is an error.
+func TestParamAliases(t *testing.T) {
+	spec := []Param{{Name: "ca_file", Aliases: []string{"cacert"}}}
+	p := NewParams("--sink #1 (x)", url.Values{"cacert": {"/etc/ca.pem"}}, spec)
+	if got := p.String("ca_file"); got != "/etc/ca.pem" {
+		t.Fatalf("ca_file = %q, want the value given as cacert", got)
+	}
+	if err := p.Err(); err != nil {
+		t.Fatalf("an alias is no unknown parameter: %v", err)
+	}
+	p = NewParams("--sink #1 (x)", url.Values{"cacert": {"/a.pem"}, "ca_file": {"/b.pem"}}, spec)
+	p.String("ca_file")
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), `given as both "ca_file" and "cacert"`) {
+		t.Fatalf("both given: %v", err)
+	}
+}

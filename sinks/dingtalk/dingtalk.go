@@ -15,7 +15,7 @@ import (
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
-	"github.com/heraldproject/herald/core/filter"
+	"github.com/heraldproject/herald/sinks/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 

@@ -1,15 +1,13 @@
 package elasticsearch
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 
-	"github.com/golang/glog"
-
+	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
 )
 
@@ -72,7 +70,7 @@ func (s *Sink) itemFailures(res *bulkResponse, sent []*core.Event) []failure {
 		case r.Status == http.StatusConflict && s.cfg.DataStream:
 			continue // create of an _id already in the stream: written by an earlier attempt
 		}
-		f := failure{event: sent[i], status: r.Status, permanent: !retryableStatus(r.Status)}
+		f := failure{event: sent[i], status: r.Status, permanent: !httpx.RetryableStatus(r.Status)}
 		if r.Error != nil {
 			f.reason = r.Error.String()
 		}
@@ -85,10 +83,8 @@ func (s *Sink) itemFailures(res *bulkResponse, sent []*core.Event) []failure {
 	return out
 }
 
-// result turns the failures into Export's error: nil, the error itself when every event failed,
-// or a *core.PartialError naming exactly the failed events. It is permanent only when every
-// failure is (a mapping or parse error); otherwise every failed event is retried, and a refused
-// document fails again on its own, permanently.
+// result turns the failures into Export's error: documents Elasticsearch refused (a mapping or
+// parse error) are rejected, documents it could not take now (429, 5xx) retried.
 func (s *Sink) result(events []*core.Event, failures []failure) error {
 	if len(failures) == 0 {
 		return nil
@@ -98,34 +94,25 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 		index[e] = i
 	}
 	sort.SliceStable(failures, func(i, j int) bool { return index[failures[i].event] < index[failures[j].event] })
-	failed := make([]*core.Event, len(failures))
-	permanent := true
+	var retry, rejected []*core.Event
 	var refused, busy []string
-	for i, f := range failures {
-		failed[i] = f.event
+	for _, f := range failures {
 		if f.permanent {
+			rejected = append(rejected, f.event)
 			refused = append(refused, f.reason)
 		} else {
-			permanent = false
+			retry = append(retry, f.event)
 			busy = append(busy, f.reason)
 		}
 	}
-	if len(refused) > 0 {
-		glog.Warningf("%s: %d document(s) refused by Elasticsearch (not retried): %s; fix the index mapping or remove the conflicting field", s.id, len(refused), first(refused, 3))
+	var retryErr, rejectErr error
+	if len(rejected) > 0 {
+		rejectErr = core.Permanent(fmt.Errorf("%s: %d of %d documents refused: %s; fix the index mapping (template=true installs one that fits herald's documents) or remove the conflicting field", s.id, len(refused), len(events), first(refused, 3)))
 	}
-	var err error
-	if permanent {
-		err = core.Permanent(fmt.Errorf("%s: %d of %d documents refused: %s; fix the index mapping (template=true installs one that fits herald's documents)", s.id, len(refused), len(events), first(refused, 3)))
-	} else {
-		err = fmt.Errorf("%s: %d of %d documents not written now, retrying them: %s", s.id, len(busy), len(events), first(busy, 3))
-		if len(refused) > 0 {
-			err = fmt.Errorf("%w (and %d refused: %s)", err, len(refused), first(refused, 3))
-		}
+	if len(retry) > 0 {
+		retryErr = fmt.Errorf("%s: %d of %d documents not written now, retrying them: %s", s.id, len(busy), len(events), first(busy, 3))
 	}
-	if len(failed) == len(events) {
-		return err
-	}
-	return &core.PartialError{Failed: failed, Err: err}
+	return core.Partial(len(events), retry, retryErr, rejected, rejectErr)
 }
 
 func first(list []string, n int) string {
@@ -147,16 +134,4 @@ func errorReason(body []byte) string {
 		}
 	}
 	return oneLine(body, 300)
-}
-
-// systemPoolWith returns the system's CA pool plus the certificates in pem.
-func systemPoolWith(pem []byte) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("the file holds no PEM certificate")
-	}
-	return pool, nil
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -16,7 +18,7 @@ const DefaultIndex = "heapster"
 
 // Params are the elasticsearch sink's parameters: kube-eventer's (read as its code reads them),
 // plus api_key, cacert, insecuressl, data_stream, template and the AWS signing details.
-var Params = []uri.Param{
+var Params = slices.Concat([]uri.Param{
 	{Name: "nodes", Repeatable: true, Example: "http://es-0:9200",
 		Help: "an Elasticsearch node URL; repeat it for several nodes (overrides the URL before the '?')"},
 	{Name: "index", Default: DefaultIndex, Example: "kube-events-%Y.%m.%d",
@@ -37,12 +39,6 @@ var Params = []uri.Param{
 		Help: "password for HTTP basic authentication; pass it from a Secret as ${ENV}"},
 	{Name: "api_key", Secret: true, Example: "${ES_API_KEY}",
 		Help: "Elasticsearch API key (the base64 \"id:key\" form); overrides esUserName/esUserSecret"},
-	{Name: "cacert", Example: "/etc/herald/es-ca.crt",
-		Help: "PEM file of CA certificates to trust for https nodes, in addition to the system's"},
-	{Name: "insecuressl", Default: "false", Example: "true",
-		Help: "do not verify the nodes' TLS certificates (for testing only)"},
-	{Name: "timeout", Default: "30s", Example: "10s",
-		Help: "longest time one bulk request may take; a request that takes longer is retried"},
 	{Name: "maxRetries", Default: "0", Example: "2",
 		Help: "times the client retries one request on another node after a network error or 502/503/504, before herald's own retry with backoff"},
 	{Name: "sniff", Default: "false", Example: "true",
@@ -63,7 +59,11 @@ var Params = []uri.Param{
 		Help: "accepted for kube-eventer compatibility: herald sends one bulk request per batch (batch_size), synchronously, so each event's result is known"},
 	{Name: "cluster_name", Example: "prod-eu",
 		Help: "cluster name written into every document (default: --cluster-name, else \"default\" as kube-eventer)"},
-}
+}, transportParams)
+
+// transportParams are httpx's timeout and TLS parameters (cacert and insecuressl, kube-eventer's
+// names, are their aliases). Not redirects: the Elasticsearch transport never follows one.
+var transportParams = slices.DeleteFunc(slices.Clone(httpx.Params), func(p uri.Param) bool { return p.Name == "redirects" })
 
 // Config is the elasticsearch sink's parsed configuration.
 type Config struct {
@@ -80,12 +80,11 @@ type Config struct {
 	Username     string
 	Password     string
 	APIKey       string
-	CACert       []byte
-	Insecure     bool
-	Timeout      int64 // nanoseconds; 0 means the default
-	MaxRetries   int
-	Sniff        bool
-	Cluster      string
+	// HTTP is the transport's timeout and TLS options (httpx's parameters).
+	HTTP       httpx.Options
+	MaxRetries int
+	Sniff      bool
+	Cluster    string
 	// Ver is the ver= major version (0 when not given); Typed says whether it needs _type.
 	Ver int
 	// Alias is kube-eventer's alias INDEX-events, given to every daily index herald writes to
@@ -183,18 +182,7 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 		p.Warnf(name, "given without %s: kube-eventer then sent no credentials, and neither does herald; give both for basic authentication", other)
 		c.Username, c.Password = "", ""
 	}
-	if f := p.String("cacert"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			p.Errorf("cacert", "give a readable PEM file of CA certificates", "%v", err)
-		}
-		c.CACert = b
-	}
-	c.Insecure = p.Bool("insecuressl")
-	c.Timeout = int64(p.Duration("timeout"))
-	if p.Has("timeout") && c.Timeout == 0 {
-		p.Errorf("timeout", `write a positive duration such as "30s"`, "a zero timeout would let a stuck node hold the sink forever")
-	}
+	c.HTTP = httpx.OptionsFromParams(p)
 	c.MaxRetries = p.Int("maxRetries", 0, 10)
 	c.Sniff = p.Bool("sniff")
 	p.Bool("healthCheck")

@@ -7,13 +7,11 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,6 +22,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/golang/glog"
 
+	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
@@ -41,9 +40,6 @@ func init() {
 	})
 }
 
-// DefaultTimeout bounds one bulk request when timeout= is not given.
-const DefaultTimeout = 30 * time.Second
-
 // Sink writes events to Elasticsearch.
 type Sink struct {
 	id     string
@@ -53,7 +49,6 @@ type Sink struct {
 
 	mu           sync.Mutex
 	templated    bool            // the index template is installed (template=true)
-	down         bool            // the last request failed (logged once)
 	version      server          // the cluster's version, once versionKnown
 	versionKnown bool            // asked (GET /) or taken from ver=
 	aliased      map[string]bool // daily indices given kube-eventer's alias in this run
@@ -71,27 +66,9 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 }
 
 func newSink(id string, cfg *Config, checkOnly bool) (*Sink, error) {
-	timeout := time.Duration(cfg.Timeout)
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // the user asked for it (insecuressl)
-	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConfig,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-	}
-	if len(cfg.CACert) > 0 {
-		pool, err := systemPoolWith(cfg.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("parameter \"cacert\": %v; give a PEM file of CA certificates", err)
-		}
-		tlsConfig.RootCAs = pool
+	transport, err := httpx.NewTransport(cfg.HTTP)
+	if err != nil {
+		return nil, err
 	}
 	urls := make([]*url.URL, 0, len(cfg.Addresses))
 	for _, a := range cfg.Addresses {
@@ -260,7 +237,6 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 		failures = append(failures, s.itemFailures(res, sent)...)
 		s.ensureAliases(ctx, res)
 	}
-	s.up()
 	return s.result(events, failures)
 }
 
@@ -303,11 +279,11 @@ func (s *Sink) do(ctx context.Context, req esapi.Request) ([]byte, error) {
 		return body, nil
 	}
 	err = &StatusError{Status: res.StatusCode, Detail: s.scrub(errorReason(body)), Endpoint: s.endpoints()}
-	if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
+	if httpx.CredentialStatus(res.StatusCode) {
 		// A refused credential: the sink is down, its events kept, until it is fixed.
 		return nil, core.Credential(err, "check user/password or api_key, and that the user may write to the index (privileges create_doc, create_index)")
 	}
-	if retryableStatus(res.StatusCode) {
+	if httpx.RetryableStatus(res.StatusCode) {
 		return nil, err
 	}
 	return nil, core.Permanent(err)
@@ -333,10 +309,6 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s: HTTP %d %s: %s%s", e.Endpoint, e.Status, http.StatusText(e.Status), e.Detail, fix)
 }
 
-func retryableStatus(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
-}
-
 func (s *Sink) endpoints() string {
 	if len(s.cfg.Addresses) == 1 {
 		return "elasticsearch " + redact.Text(s.cfg.Addresses[0])
@@ -349,25 +321,9 @@ func (s *Sink) scrub(text string) string {
 	return redact.Text(redact.Scrub(text, s.secret...))
 }
 
-// requestFailed names the sink and logs the first failure of a run.
+// requestFailed names the sink in err; the pipeline logs the outage and the recovery.
 func (s *Sink) requestFailed(err error) error {
-	err = fmt.Errorf("%s: %w", s.id, err)
-	s.mu.Lock()
-	if !s.down {
-		glog.Warning(err)
-		s.down = true
-	}
-	s.mu.Unlock()
-	return err
-}
-
-func (s *Sink) up() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.down {
-		glog.Infof("%s: writing to %s again", s.id, s.endpoints())
-		s.down = false
-	}
+	return fmt.Errorf("%s: %w", s.id, err)
 }
 
 func countLines(b []byte) int { return bytes.Count(b, []byte{'\n'}) }

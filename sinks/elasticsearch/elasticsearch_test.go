@@ -176,23 +176,17 @@ func TestPerItemErrors(t *testing.T) {
 	err := s.Export(context.Background(), evs)
 	var partial *core.PartialError
 	require.ErrorAs(t, err, &partial)
-	assert.Equal(t, []*core.Event{evs[1], evs[2], evs[4]}, partial.Failed)
-	assert.False(t, core.IsPermanent(err), "429 and 503 are retried: %v", err)
-	assert.Contains(t, err.Error(), "es_rejected_execution_exception")
-	assert.Contains(t, err.Error(), "mapper_parsing_exception")
+	retry, retryErr, rejected, rejectErr := core.Fates(err, evs)
+	assert.Equal(t, []*core.Event{evs[2], evs[4]}, retry)
+	assert.Equal(t, []*core.Event{evs[1]}, rejected, "a mapping error is refused for good, at once")
+	assert.False(t, core.IsPermanent(retryErr), "429 and 503 are retried: %v", err)
+	assert.Contains(t, retryErr.Error(), "es_rejected_execution_exception")
+	assert.Contains(t, rejectErr.Error(), "mapper_parsing_exception")
 
-	// On the retry only the mapping error remains: permanent, for exactly that event.
-	f.reply = func(i int, l bulkLine) (int, string) {
-		if l.ID == "ev-00001-1" {
-			return 400, "mapper_parsing_exception"
-		}
-		return 200, ""
-	}
-	err = s.Export(context.Background(), partial.Failed)
-	require.ErrorAs(t, err, &partial)
-	assert.Equal(t, []*core.Event{evs[1]}, partial.Failed)
-	assert.True(t, core.IsPermanent(err), "a mapping error is permanent: %v", err)
-	assert.Len(t, f.lastBulk(), 3, "only the failed documents are sent again")
+	// The retry sends only what may succeed.
+	f.reply = func(int, bulkLine) (int, string) { return 200, "" }
+	require.NoError(t, s.Export(context.Background(), retry))
+	assert.Len(t, f.lastBulk(), 2, "only the retried documents are sent again")
 
 	// Everything refused: the error itself, permanent, not a partial one.
 	f.reply = func(int, bulkLine) (int, string) { return 400, "mapper_parsing_exception" }
@@ -340,7 +334,7 @@ func TestConfigErrors(t *testing.T) {
 		"elasticsearch:http://es:9200?index=Kube-%25Y":               "upper case",
 		"elasticsearch:http://es:9200?index=k-%25Y-%25j":             "pattern other than",
 		"elasticsearch:http://es:9200?index=k-%25Y&data_stream=true": "date pattern",
-		"elasticsearch:http://es:9200?cacert=/nonexistent/ca.pem":    `parameter "cacert"`,
+		"elasticsearch:http://es:9200?cacert=/nonexistent/ca.pem":    `parameter "ca_file" (or "cacert")`,
 		"elasticsearch:ftp://es:9200":                                "not an http(s) URL",
 	} {
 		_, err := sinks.Build(1, raw, sinks.Env{})

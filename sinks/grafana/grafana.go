@@ -119,39 +119,25 @@ func objectName(ns, kind, name string) string {
 	return ns + "/" + kind + "/" + name
 }
 
-// Export posts one annotation per event, in order. It stops at the first failure worth
-// retrying (a refused credential, 401 or 403, among them) and returns the events not yet posted
-// in a *core.PartialError. An annotation Grafana refuses (400) fails alone, permanently; the
-// others are still posted. Grafana has no
-// idempotency key: an event posted again (a retry after a timeout whose request did land)
+// Export posts one annotation per event, in order. An annotation Grafana refuses (400) is
+// rejected alone and the others are still posted; at the first failure worth retrying (a refused
+// credential, 401 or 403, among them) it stops, and that event and the rest are retried. Grafana
+// has no idempotency key: an event posted again (a retry after a timeout whose request did land)
 // becomes a second annotation at the same time.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	var refused []*core.Event
-	var firstRefusal error
+	var out core.Outcomes
 	for i, e := range events {
 		err := s.post(ctx, e)
-		if err == nil {
-			continue
+		switch {
+		case err == nil:
+		case core.IsPermanent(err):
+			out.Reject(err, e)
+		default:
+			out.Retry(err, events[i:]...)
+			return out.Err(len(events))
 		}
-		if !core.IsPermanent(err) {
-			return &core.PartialError{
-				Failed: append(refused, events[i:]...),
-				Err:    fmt.Errorf("%d of %d annotations not posted: %w", len(events)-i+len(refused), len(events), err),
-			}
-		}
-		if firstRefusal == nil {
-			firstRefusal = err
-		}
-		refused = append(refused, e)
 	}
-	if len(refused) == 0 {
-		return nil
-	}
-	err := firstRefusal
-	if len(refused) > 1 {
-		err = fmt.Errorf("%d of %d annotations refused; the first: %w", len(refused), len(events), firstRefusal)
-	}
-	return &core.PartialError{Failed: refused, Err: core.Permanent(err)}
+	return out.Err(len(events))
 }
 
 func (s *Sink) post(ctx context.Context, e *core.Event) error {

@@ -2,7 +2,6 @@ package grafana_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -121,8 +120,8 @@ func TestRefusedCredentialsKeepEveryEventAndLeakNoToken(t *testing.T) {
 		s := build(t, "grafana:"+rc.URL+"?token="+tc.token, sinks.Env{})
 		events := []*core.Event{event("BackOff", "shop", "Pod", "web-1", 1, t0), event("BackOff", "shop", "Pod", "web-2", 1, t0)}
 		err := s.Export(context.Background(), events)
-		var pe *core.PartialError
-		if !errors.As(err, &pe) || !core.IsCredential(err) || core.IsPermanent(err) || len(pe.Failed) != 2 {
+		retry, _, rejected, _ := core.Fates(err, events)
+		if !core.IsCredential(err) || core.IsPermanent(err) || len(retry) != 2 || len(rejected) != 0 {
 			t.Fatalf("token %s: got %v, want both events held back by a refused credential", tc.token, err)
 		}
 		if !strings.Contains(err.Error(), tc.want) {

@@ -186,25 +186,20 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 		if len(sent) > 0 {
 			fs, err := s.send(ctx, body.Bytes(), sent)
 			if err != nil {
+				// This request and every later one share its fate.
 				var rest []*core.Event
-				for _, f := range failures {
-					rest = append(rest, f.event)
-				}
 				for i := start; i < len(events); i++ {
 					if bodies[i] != nil {
 						rest = append(rest, events[i])
 					}
 				}
-				if len(rest) == len(events) {
-					return err
-				}
-				return &core.PartialError{Failed: rest, Err: err}
+				return s.result(events, failures, rest, err)
 			}
 			failures = append(failures, fs...)
 		}
 		start = end
 	}
-	return s.result(events, failures)
+	return s.result(events, failures, nil, nil)
 }
 
 // failure is one event Honeycomb did not take.
@@ -281,20 +276,59 @@ func (s *Sink) requestError(err error) error {
 	return fmt.Errorf("%s: %w", s.cfg.ID, err)
 }
 
-// result turns the per-event failures into Export's error: nil, a *core.PartialError naming the
-// failed events (or the error itself when all failed), permanent only when no failure is worth
-// retrying.
-func (s *Sink) result(events []*core.Event, failures []failure) error {
-	if len(failures) == 0 {
-		return nil
+// result turns the per-event failures, and the events rest of a request that failed as a whole
+// with restErr, into Export's error: what Honeycomb refused for good is rejected, the rest
+// retried.
+func (s *Sink) result(events []*core.Event, failures []failure, rest []*core.Event, restErr error) error {
+	var retryF, rejectF []failure
+	for _, f := range failures {
+		if f.retry {
+			retryF = append(retryF, f)
+		} else {
+			rejectF = append(rejectF, f)
+		}
 	}
-	permanent := true
+	var retry, rejected []*core.Event
+	var retryErr, rejectErr error
+	if len(retryF) > 0 {
+		retry, retryErr = eventsOf(retryF), s.summary(retryF, len(events))
+	}
+	if len(rejectF) > 0 {
+		rejected, rejectErr = eventsOf(rejectF), core.Permanent(s.summary(rejectF, len(events)))
+	}
+	switch {
+	case len(rest) == 0:
+	case core.IsPermanent(restErr) && !core.IsCredential(restErr):
+		rejected = append(rejected, rest...)
+		if rejectErr == nil {
+			rejectErr = restErr
+		} else {
+			rejectErr = fmt.Errorf("%w; %v", restErr, rejectErr)
+		}
+	default:
+		retry = append(retry, rest...)
+		if retryErr != nil {
+			// The failed request decides how the retry goes (a refused credential, a timeout).
+			restErr = fmt.Errorf("%w; %v", restErr, retryErr)
+		}
+		retryErr = restErr
+	}
+	return core.Partial(len(events), retry, retryErr, rejected, rejectErr)
+}
+
+func eventsOf(fs []failure) []*core.Event {
+	out := make([]*core.Event, len(fs))
+	for i, f := range fs {
+		out[i] = f.event
+	}
+	return out
+}
+
+// summary says what became of failures, each distinct reason once with its count.
+func (s *Sink) summary(failures []failure, total int) error {
 	counts := map[string]int{}
 	var order []string
-	failed := make([]*core.Event, 0, len(failures))
 	for _, f := range failures {
-		failed = append(failed, f.event)
-		permanent = permanent && !f.retry
 		k := f.reason
 		if f.status != 0 {
 			k = "status " + strconv.Itoa(f.status) + ": " + f.reason
@@ -308,14 +342,7 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	for _, k := range order {
 		parts = append(parts, fmt.Sprintf("%d× %s", counts[k], k))
 	}
-	err := fmt.Errorf("%s: Honeycomb did not take %d of %d events: %s", s.cfg.ID, len(failures), len(events), strings.Join(parts, "; "))
-	if permanent {
-		err = core.Permanent(err)
-	}
-	if len(failed) == len(events) {
-		return err
-	}
-	return &core.PartialError{Failed: failed, Err: err}
+	return fmt.Errorf("%s: Honeycomb did not take %d of %d events: %s", s.cfg.ID, len(failures), total, strings.Join(parts, "; "))
 }
 
 // Preview shows the request the sink would send for e (herald check).

@@ -2,7 +2,6 @@ package honeycomb_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -131,18 +130,16 @@ func TestPerEventStatusIsHonoured(t *testing.T) {
 	}
 	s := build(t, "honeycomb:?dataset=k8s&writekey="+goodKey+"&apihost="+rc.URL, sinks.Env{})
 	ok1, poison, throttled, ok2 := event("BackOff", "a", "Pod", "p1", 1), event("Poison", "a", "Pod", "p2", 1), event("Throttled", "a", "Pod", "p3", 1), event("Pulled", "a", "Pod", "p4", 1)
-	err := s.Export(context.Background(), []*core.Event{ok1, poison, throttled, ok2})
-	var pe *core.PartialError
-	if !errors.As(err, &pe) {
-		t.Fatalf("got %v, want a partial error", err)
+	batch := []*core.Event{ok1, poison, throttled, ok2}
+	err := s.Export(context.Background(), batch)
+	retry, retryErr, rejected, _ := core.Fates(err, batch)
+	if len(rejected) != 1 || rejected[0] != poison || len(retry) != 1 || retry[0] != throttled {
+		t.Fatalf("rejected %d, retried %d; want the refused event rejected and the throttled one retried", len(rejected), len(retry))
 	}
-	if len(pe.Failed) != 2 || pe.Failed[0] != poison || pe.Failed[1] != throttled {
-		t.Fatalf("failed %v, want the refused and the throttled event", pe.Failed)
-	}
-	if core.IsPermanent(err) {
+	if core.IsPermanent(retryErr) {
 		t.Error("a throttled event is worth retrying")
 	}
-	for _, want := range []string{"2 of 4 events", "status 400: Event has too many columns.", "status 429"} {
+	for _, want := range []string{"1 of 4 events", "status 400: Event has too many columns.", "status 429"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

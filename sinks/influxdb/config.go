@@ -2,10 +2,11 @@ package influxdb
 
 import (
 	"net/url"
-	"os"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/sinks"
 )
@@ -33,7 +34,7 @@ const (
 // retention, withfields, insecuressl, cluster_name, disable_counter_metrics, concurrency; secure,
 // which its docs name and its code ignores), read as its code reads them, InfluxDB 2's (org,
 // bucket, token), and herald's (layout, measurement, cacert, timeout).
-var Params = []uri.Param{
+var Params = slices.Concat([]uri.Param{
 	{Name: "user", Default: DefaultUser, Example: "herald",
 		Help: "InfluxDB 1.x user, sent with pw as HTTP basic authentication (kube-eventer's default root; a server without authentication ignores it)"},
 	{Name: "pw", Default: DefaultPW, Secret: true, Example: "${INFLUX_PASSWORD}",
@@ -56,19 +57,17 @@ var Params = []uri.Param{
 		Help: "measurement the points go to (default: kube-eventer's log/events, or events with withfields=true; kube_event with layout=herald)"},
 	{Name: "withfields", Default: "false", Example: "true",
 		Help: "kube-eventer's switch: false writes measurement log/events with the whole event as JSON in field value; true writes measurement events with the message as a field and the event's attributes as tags. With layout=herald, withfields=false adds the value field"},
-	{Name: "insecuressl", Default: "false", Example: "true",
-		Help: "do not verify the server's TLS certificate (for testing only)"},
-	{Name: "cacert", Example: "/etc/herald/influx-ca.crt",
-		Help: "PEM file of CA certificates to trust for an https server, in addition to the system's"},
-	{Name: "timeout", Default: "30s", Example: "10s",
-		Help: "longest time one write may take; a write that takes longer is retried"},
 	{Name: "cluster_name", Example: "prod-eu",
 		Help: "value of the cluster_name tag (cluster with layout=herald); default: --cluster-name, else \"default\" as kube-eventer"},
 	{Name: "disable_counter_metrics", Default: "false", Example: "true",
 		Help: "accepted as in kube-eventer, without effect: it applied to heapster's metrics, not to events"},
 	{Name: "concurrency", Default: "1", Example: "2",
 		Help: "accepted as in kube-eventer (a positive number), without effect: herald writes each batch in one request"},
-}
+}, transportParams)
+
+// transportParams are httpx's timeout and TLS parameters (cacert and insecuressl, kube-eventer's
+// names, are their aliases). Not redirects: herald never follows one to the server.
+var transportParams = slices.DeleteFunc(slices.Clone(httpx.Params), func(p uri.Param) bool { return p.Name == "redirects" })
 
 // Config is the influxdb sink's parsed configuration.
 type Config struct {
@@ -88,10 +87,9 @@ type Config struct {
 	WithFields  bool
 	// ValueField adds kube-eventer's value field (the event as JSON) to herald's layout.
 	ValueField bool
-	Insecure   bool
-	CACert     []byte
-	Timeout    int64
-	Cluster    string
+	// HTTP is the transport's timeout and TLS options (httpx's parameters).
+	HTTP    httpx.Options
+	Cluster string
 }
 
 var nameRe = regexp.MustCompile(`^[^\x00-\x1f"/\\]+$`)
@@ -178,18 +176,7 @@ func ParseConfig(t sinks.Target, env sinks.Env) *Config {
 		c.Measurement = KubeEventerMeasurement
 	}
 	c.ValueField = c.Layout == LayoutHerald && p.Has("withfields") && !c.WithFields
-	c.Insecure = p.Bool("insecuressl")
-	if f := p.String("cacert"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			p.Errorf("cacert", "give a readable PEM file of CA certificates", "%v", err)
-		}
-		c.CACert = b
-	}
-	c.Timeout = int64(p.Duration("timeout"))
-	if p.Has("timeout") && c.Timeout == 0 {
-		p.Errorf("timeout", `write a positive duration such as "30s"`, "a zero timeout would let a stuck server hold the sink forever")
-	}
+	c.HTTP = httpx.OptionsFromParams(p)
 	c.Cluster = p.String("cluster_name")
 	if c.Cluster == "" {
 		c.Cluster = env.Cluster

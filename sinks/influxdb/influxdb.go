@@ -7,14 +7,11 @@ package influxdb
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -46,9 +43,6 @@ func init() {
 	})
 }
 
-// DefaultTimeout bounds one write when timeout= is not given.
-const DefaultTimeout = 30 * time.Second
-
 // Sink writes events to InfluxDB.
 type Sink struct {
 	id      string
@@ -62,7 +56,6 @@ type Sink struct {
 
 	mu        sync.Mutex
 	dbChecked bool // v1 form: CREATE DATABASE was sent
-	down      bool
 }
 
 // New builds an influxdb sink. It does not contact the server.
@@ -75,35 +68,20 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 }
 
 func newSink(id string, cfg *Config) (*Sink, error) {
-	timeout := time.Duration(cfg.Timeout)
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	transport, err := httpx.NewTransport(cfg.HTTP)
+	if err != nil {
+		return nil, err
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // the user asked for it (insecuressl)
-	if len(cfg.CACert) > 0 {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(cfg.CACert) {
-			return nil, errors.New("parameter \"cacert\": the file holds no PEM certificate; give a PEM file of CA certificates")
-		}
-		tlsConfig.RootCAs = pool
+	timeout := cfg.HTTP.Timeout
+	if timeout <= 0 {
+		timeout = httpx.DefaultTimeout
 	}
 	hc := &http.Client{
 		Timeout: timeout,
 		// A redirect is an error, not followed: Go would repeat the credentials' headers to the
 		// new URL and put the old one, with its query, in the Referer.
 		CheckRedirect: httpx.CheckRedirect(httpx.RedirectsNone),
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:     tlsConfig,
-			TLSHandshakeTimeout: 10 * time.Second,
-			MaxIdleConns:        16,
-			MaxIdleConnsPerHost: 4,
-			IdleConnTimeout:     90 * time.Second,
-		},
+		Transport:     transport,
 	}
 	s := &Sink{id: id, cfg: cfg, http: hc}
 	if cfg.V1 {
@@ -180,7 +158,6 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	} else if err := s.writer.WritePoint(ctx, points...); err != nil {
 		return s.failed(s.classify(err))
 	}
-	s.up()
 	return nil
 }
 
@@ -236,7 +213,7 @@ func (s *Sink) classifyV1(resp *http.Response, reply []byte) error {
 		return fmt.Errorf("%s: HTTP 404: %s; herald sends CREATE DATABASE %q again on the next attempt (it needs an admin user when authentication is on)", endpoint, detail, s.cfg.DB)
 	case code == http.StatusNotFound && strings.Contains(detail, "retention policy not found"):
 		return core.Permanent(fmt.Errorf("%s: HTTP 404: %s; create the retention policy or fix retention=", endpoint, detail))
-	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
+	case httpx.RetryableStatus(code):
 		out := fmt.Errorf("%s: HTTP %d: %s", endpoint, code, detail)
 		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && ra > 0 {
 			return &retryAfter{error: out, wait: time.Duration(ra) * time.Second}
@@ -244,11 +221,12 @@ func (s *Sink) classifyV1(resp *http.Response, reply []byte) error {
 		return out
 	}
 	fix := ""
-	switch code {
-	case http.StatusUnauthorized, http.StatusForbidden:
+	if httpx.CredentialStatus(code) {
 		// A refused credential is an outage until it is fixed: retried, never dropped.
 		return core.Credential(fmt.Errorf("%s: HTTP %d: %s", endpoint, code, detail),
 			"check user and pw (kube-eventer's default is root/root), and that the user may write to the database")
+	}
+	switch code {
 	case http.StatusBadRequest:
 		fix = "; a field type conflict means the measurement holds a field of another type: write to a new measurement= or drop the old one"
 	case http.StatusRequestEntityTooLarge:
@@ -298,10 +276,10 @@ func (s *Sink) classify(err error) error {
 	}
 	out := fmt.Errorf("%s: HTTP %d: %s%s", endpoint, he.StatusCode, s.scrub(he.Error()), fix)
 	switch {
-	case he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden:
+	case httpx.CredentialStatus(he.StatusCode):
 		// A refused credential: the sink is down, its events kept, until it is fixed.
 		return core.Credential(out, strings.TrimPrefix(fix, "; "))
-	case he.StatusCode == http.StatusTooManyRequests || he.StatusCode == http.StatusServiceUnavailable || he.StatusCode == http.StatusRequestTimeout || he.StatusCode >= 500:
+	case httpx.RetryableStatus(he.StatusCode):
 		if he.RetryAfter > 0 {
 			return &retryAfter{error: out, wait: time.Duration(he.RetryAfter) * time.Second}
 		}
@@ -358,22 +336,7 @@ func (s *Sink) scrub(text string) string {
 	return redact.Text(redact.Scrub(text, s.secrets...))
 }
 
+// failed names the sink in err; the pipeline logs the outage and the recovery.
 func (s *Sink) failed(err error) error {
-	err = fmt.Errorf("%s: %w", s.id, err)
-	s.mu.Lock()
-	if !s.down {
-		glog.Warning(err)
-		s.down = true
-	}
-	s.mu.Unlock()
-	return err
-}
-
-func (s *Sink) up() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.down {
-		glog.Infof("%s: writing to %s again", s.id, redact.Text(s.cfg.ServerURL))
-		s.down = false
-	}
+	return fmt.Errorf("%s: %w", s.id, err)
 }

@@ -313,7 +313,7 @@ func TestConfigErrors(t *testing.T) {
 		"influxdb:http://i:8086?org=o&bucket=b&db=k8s":   "both forms given",
 		"influxdb:http://i:8086?bucket=k8s/x&db=k8s":     "not both",
 		"influxdb:ftp://i:8086":                          "not an http(s) URL",
-		"influxdb:http://i:8086?cacert=/nonexistent.pem": `parameter "cacert"`,
+		"influxdb:http://i:8086?cacert=/nonexistent.pem": `parameter "ca_file" (or "cacert")`,
 		"influxdb:http://i:8086?measurement=":            "measurement",
 		"influxdb:http://i:8086?concurrency=0":           `parameter "concurrency"`,
 		"influxdb:http://i:8086?withfields=maybe":        `parameter "withfields"`,

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/golang/glog"
 
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
@@ -44,7 +43,6 @@ type Sink struct {
 	client   sarama.Client
 	producer sarama.SyncProducer
 	closed   bool
-	down     bool // the last attempt to build the producer failed (logged once)
 }
 
 // New builds a kafka sink from its parameters. It does not contact the brokers.
@@ -89,10 +87,6 @@ func (s *Sink) getProducer(ctx context.Context) (sarama.SyncProducer, error) {
 			fix = "herald keeps the events queued and retries with backoff"
 		}
 		err = fmt.Errorf("%s: cannot connect to brokers %s: %v; %s", s.id, strings.Join(s.cfg.Brokers, ","), err, fix)
-		if !s.down {
-			glog.V(1).Info(err) // the pipeline logs the outage
-			s.down = true
-		}
 		switch {
 		case credential:
 			return nil, core.Credential(err, cfix)
@@ -100,10 +94,6 @@ func (s *Sink) getProducer(ctx context.Context) (sarama.SyncProducer, error) {
 			return nil, core.Permanent(err)
 		}
 		return nil, err
-	}
-	if s.down {
-		glog.Infof("%s: connected to brokers %s", s.id, strings.Join(s.cfg.Brokers, ","))
-		s.down = false
 	}
 	s.client, s.producer = client, p
 	return p, nil
@@ -266,27 +256,52 @@ func (s *Sink) send(p sarama.SyncProducer, msgs []*sarama.ProducerMessage) []fai
 	return out
 }
 
-// result turns the failures into Export's error. When some failures are retryable, every failed
-// record is returned for retry with a retryable error: a record that cannot succeed fails again
-// on its own, permanently, instead of being dropped uncounted beside the retryable ones.
+// result turns the failures into Export's error: the records no retry can help (too large, an
+// invalid topic) are rejected, the others retried; a refused credential holds its records until
+// it is fixed.
 func (s *Sink) result(events []*core.Event, failures []failure) error {
 	if len(failures) == 0 {
 		return nil
 	}
 	sort.Slice(failures, func(i, j int) bool { return failures[i].index < failures[j].index })
-	failed := make([]*core.Event, len(failures))
-	permanent, credential, credentialFix := true, false, ""
-	kinds := map[string]int{}
-	var order []string
-	var fixes []string
-	for i, f := range failures {
-		failed[i] = events[f.index]
-		perm, fix := classify(f.err)
+	var retry, rejected []failure
+	credential, credentialFix := false, ""
+	for _, f := range failures {
+		perm, _ := classify(f.err)
 		if c, cfix := classifyCredential(f.err); c {
-			credential, credentialFix, fix, perm = true, cfix, cfix, false
+			credential, credentialFix = true, cfix
+			retry = append(retry, f)
+			continue
 		}
-		perm = perm || core.IsPermanent(f.err)
-		permanent = permanent && perm
+		if perm || core.IsPermanent(f.err) {
+			rejected = append(rejected, f)
+		} else {
+			retry = append(retry, f)
+		}
+	}
+	var retryErr, rejectErr error
+	if len(retry) > 0 {
+		retryErr = s.summary(retry, len(events))
+		if credential {
+			// Not one record can be written until the credential is fixed: hold them.
+			retryErr = core.Credential(retryErr, credentialFix)
+		}
+	}
+	if len(rejected) > 0 {
+		rejectErr = core.Permanent(s.summary(rejected, len(events)))
+	}
+	return core.Partial(len(events), s.eventsOf(events, retry), retryErr, s.eventsOf(events, rejected), rejectErr)
+}
+
+// summary says what became of failures, each distinct error once with its count and fix.
+func (s *Sink) summary(failures []failure, total int) error {
+	kinds := map[string]int{}
+	var order, fixes []string
+	for _, f := range failures {
+		_, fix := classify(f.err)
+		if c, cfix := classifyCredential(f.err); c {
+			fix = cfix
+		}
 		msg := f.err.Error()
 		if kinds[msg] == 0 {
 			order = append(order, msg)
@@ -300,21 +315,19 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 	for _, m := range order {
 		parts = append(parts, fmt.Sprintf("%d× %s", kinds[m], m))
 	}
-	err := fmt.Errorf("%s: %d of %d records to topic %q were not acknowledged: %s", s.id, len(failures), len(events), s.cfg.Topic, strings.Join(parts, "; "))
+	err := fmt.Errorf("%s: %d of %d records to topic %q were not acknowledged: %s", s.id, len(failures), total, s.cfg.Topic, strings.Join(parts, "; "))
 	if len(fixes) > 0 {
 		err = fmt.Errorf("%w (%s)", err, strings.Join(dedupe(fixes), "; "))
 	}
-	switch {
-	case credential:
-		// Not one record can be written until the credential is fixed: hold them all.
-		err = core.Credential(err, credentialFix)
-	case permanent:
-		err = core.Permanent(err)
+	return err
+}
+
+func (s *Sink) eventsOf(events []*core.Event, failures []failure) []*core.Event {
+	out := make([]*core.Event, len(failures))
+	for i, f := range failures {
+		out[i] = events[f.index]
 	}
-	if len(failed) == len(events) {
-		return err
-	}
-	return &core.PartialError{Failed: failed, Err: err}
+	return out
 }
 
 func dedupe(ss []string) []string {

@@ -491,11 +491,11 @@ func TestTooLargeRecordFailsAloneAndPermanently(t *testing.T) {
 	all := append(append([]*core.Event{}, evs...), big)
 
 	err := s.Export(context.Background(), all)
-	var pe *core.PartialError
-	require.ErrorAs(t, err, &pe, "%v", err)
-	assert.True(t, core.IsPermanent(err), "too large never fits: %v", err)
-	assert.Equal(t, []*core.Event{big}, pe.Failed)
-	assert.Contains(t, err.Error(), "max.message.bytes", "the error names the fix")
+	retry, _, rejected, rejectErr := core.Fates(err, all)
+	require.Error(t, err)
+	assert.Empty(t, retry, "too large never fits")
+	assert.Equal(t, []*core.Event{big}, rejected)
+	assert.Contains(t, rejectErr.Error(), "max.message.bytes", "the error names the fix")
 
 	recs := consume(t, consumer(t, c), len(evs))
 	assert.Len(t, recs, len(evs))

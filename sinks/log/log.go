@@ -77,16 +77,19 @@ func (s *Sink) Export(_ context.Context, events []*core.Event) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var out core.Outcomes
 	for i, e := range events {
 		b, err := s.JSON(e)
 		if err != nil {
-			return &core.PartialError{Failed: events[i:], Err: fmt.Errorf("event %s: %v", e.Key(), err)}
+			out.Reject(core.Permanent(fmt.Errorf("event %s: %v", e.Key(), err)), e)
+			continue
 		}
 		if _, err := s.out.Write(b); err != nil {
-			return &core.PartialError{Failed: events[i:], Err: fmt.Errorf("writing to stdout: %w", err)}
+			out.Retry(fmt.Errorf("writing to stdout: %w", err), events[i:]...)
+			break
 		}
 	}
-	return nil
+	return out.Err(len(events))
 }
 
 // Close implements core.Sink; a log has nothing to flush that glog does not.

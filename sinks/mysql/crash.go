@@ -126,7 +126,7 @@ func (s *Sink) writeCrashes(ctx context.Context, events []*core.Event) []failure
 		switch {
 		case err == nil:
 		case isRowError(err):
-			failures = append(failures, failure{event: e, row: true, err: core.Permanent(fmt.Errorf(
+			failures = append(failures, failure{event: e, err: core.Permanent(fmt.Errorf(
 				"restart of %s/%s container %s refused by table %s: %v; %s",
 				e.Restart.Namespace, e.Restart.Pod, e.Restart.Container, s.crashQualified, err, fix(err, s.crashQualified)))})
 		default:

@@ -66,7 +66,6 @@ type Sink struct {
 	mu         sync.Mutex
 	crashReady bool       // the crash table exists
 	info       *tableInfo // nil until the table has been checked (again after it vanished)
-	down       bool       // the last statement failed for a reason other than a row's value (logged once)
 }
 
 // New builds a mysql sink. It does not connect: a server that is down at start delays delivery
@@ -187,9 +186,6 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 			failed[f.event] = true
 		}
 	}
-	if len(failures) == 0 || !anyStatementError(failures) {
-		s.up()
-	}
 	return s.result(events, failures)
 }
 
@@ -211,16 +207,6 @@ func chunkEnd(rows []row, start int) int {
 type failure struct {
 	event *core.Event
 	err   error
-	row   bool // the row's own value was refused (permanent)
-}
-
-func anyStatementError(fs []failure) bool {
-	for _, f := range fs {
-		if !f.row {
-			return true
-		}
-	}
-	return false
 }
 
 // insertSplit upserts rows in one statement. When the server refuses a row's value, it splits
@@ -240,7 +226,7 @@ func (s *Sink) insertSplit(ctx context.Context, info *tableInfo, rows []row) (fa
 		return failures, err
 	case len(rows) == 1:
 		e := rows[0].event
-		return []failure{{event: e, row: true, err: core.Permanent(fmt.Errorf(
+		return []failure{{event: e, err: core.Permanent(fmt.Errorf(
 			"event %s (uid %s, count %d) refused by table %s: %v; %s",
 			e.Key(), e.UID, count(e), s.qualified, err, fix(err, s.qualified)))}}, nil
 	}
@@ -293,28 +279,12 @@ func (s *Sink) statementError(err error) error {
 	default:
 		out = fmt.Errorf("%s: writing to %s on %s: %w", s.id, s.qualified, s.cfg.Driver.Addr, err)
 	}
-	s.mu.Lock()
-	if !s.down {
-		glog.Warning(out)
-		s.down = true
-	}
-	s.mu.Unlock()
+	// The pipeline logs the outage and the recovery.
 	return out
 }
 
-// up logs that the server answers again after a failure.
-func (s *Sink) up() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.down {
-		s.logf("writing to %s again", s.qualified)
-		s.down = false
-	}
-}
-
-// result turns the failures into Export's error: nil, the error itself when every event
-// failed, or a *core.PartialError naming the failed events. It is permanent only when every
-// failure is; otherwise every failed event is retried, and a refused row fails again on its own.
+// result turns the failures into Export's error: rows the server refused for good (a value it
+// cannot store) are rejected, the others retried.
 func (s *Sink) result(events []*core.Event, failures []failure) error {
 	if len(failures) == 0 {
 		return nil
@@ -324,35 +294,28 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 		index[e] = i
 	}
 	sort.SliceStable(failures, func(i, j int) bool { return index[failures[i].event] < index[failures[j].event] })
-	failed := make([]*core.Event, len(failures))
-	permanent := true
-	var first error
+	var retry, rejected []*core.Event
+	var retryErr error
 	var refused []string
-	for i, f := range failures {
-		failed[i] = f.event
-		permanent = permanent && core.IsPermanent(f.err)
-		if f.row {
+	for _, f := range failures {
+		if core.IsPermanent(f.err) {
+			rejected = append(rejected, f.event)
 			refused = append(refused, f.err.Error())
-		} else if first == nil {
-			first = f.err
+			continue
+		}
+		retry = append(retry, f.event)
+		if retryErr == nil {
+			retryErr = f.err
 		}
 	}
-	var err error
-	switch {
-	case first == nil:
-		err = fmt.Errorf("%s: %d of %d events not written: %s", s.id, len(failures), len(events), strings.Join(refused, "; "))
-	case len(refused) > 0:
-		err = fmt.Errorf("%w (and %d rows refused: %s)", first, len(refused), strings.Join(refused, "; "))
-	default:
-		err = first
+	var rejectErr error
+	if len(rejected) > 0 {
+		rejectErr = core.Permanent(fmt.Errorf("%s: %d of %d rows refused: %s", s.id, len(rejected), len(events), strings.Join(refused, "; ")))
 	}
-	if permanent && !core.IsPermanent(err) {
-		err = core.Permanent(err)
+	if len(retry) > 0 && len(retry) < len(events) {
+		retryErr = fmt.Errorf("%s: %d of %d events not written: %w", s.id, len(retry), len(events), retryErr)
 	}
-	if len(failed) == len(events) {
-		return err
-	}
-	return &core.PartialError{Failed: failed, Err: err}
+	return core.Partial(len(events), retry, retryErr, rejected, rejectErr)
 }
 
 // Close stops the start-up check and closes the connection pool.

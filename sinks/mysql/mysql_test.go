@@ -310,17 +310,17 @@ func TestRefusedRowsDoNotBlockTheBatch(t *testing.T) {
 	evs = append(evs[:31], append([]*core.Event{notLatin1}, evs[31:]...)...)
 
 	err := s.Export(context.Background(), evs)
-	var pe *core.PartialError
-	require.ErrorAs(t, err, &pe, "%v", err)
-	assert.True(t, core.IsPermanent(err), "%v", err)
-	assert.Equal(t, []*core.Event{notLatin1}, pe.Failed)
-	assert.Contains(t, err.Error(), "1366")
-	assert.Contains(t, err.Error(), "CONVERT TO CHARACTER SET utf8mb4")
+	retry, _, rejected, rejectErr := core.Fates(err, evs)
+	require.Error(t, err)
+	assert.Empty(t, retry, "%v", err)
+	assert.Equal(t, []*core.Event{notLatin1}, rejected)
+	assert.Contains(t, rejectErr.Error(), "1366")
+	assert.Contains(t, rejectErr.Error(), "CONVERT TO CHARACTER SET utf8mb4")
 	assert.Equal(t, 41, countRows(t, db, "narrow"), "every other row is written")
 	assert.Equal(t, strings.Repeat("x", 77)+"...", readRow(t, db, "narrow", "ev-00100", 1).Message, "a value longer than its column is cut to fit")
 
 	// Retrying just the refused rows fails again, permanently, without writing anything.
-	err = s.Export(context.Background(), pe.Failed)
+	err = s.Export(context.Background(), rejected)
 	assert.True(t, core.IsPermanent(err))
 	assert.Equal(t, 41, countRows(t, db, "narrow"))
 }

@@ -145,16 +145,13 @@ func (s *Sink) Name() string { return "sls" }
 // lastTimestamp), by which a query can tell them apart.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	now := s.now()
-	var refused, ok []*core.Event
-	var refusal error
+	var out core.Outcomes
+	var ok []*core.Event
 	var logs []*slssdk.Log
 	for _, e := range events {
 		l, err := s.cfg.Log(e, now)
 		if err != nil {
-			refused = append(refused, e)
-			if refusal == nil {
-				refusal = fmt.Errorf("event %s (%s): cannot encode it: %v", e.Key(), e.Reason, err)
-			}
+			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): cannot encode it: %v", e.Key(), e.Reason, err)), e)
 			continue
 		}
 		ok = append(ok, e)
@@ -171,20 +168,17 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 			end++
 		}
 		if err := s.put(ctx, logs[start:end]); err != nil {
-			// The events of this request and after it go back; so do refused ones, which fail
-			// again, permanently, on the retry.
-			rest := append(refused, ok[start:]...)
-			return &core.PartialError{
-				Failed: rest,
-				Err:    fmt.Errorf("%d of %d events not written: %w", len(rest), len(events), err),
+			// The events of this request and after it share its fate.
+			if core.IsPermanent(err) && !core.IsCredential(err) {
+				out.Reject(err, ok[start:]...)
+			} else {
+				out.Retry(err, ok[start:]...)
 			}
+			break
 		}
 		start = end
 	}
-	if len(refused) > 0 {
-		return &core.PartialError{Failed: refused, Err: core.Permanent(refusal)}
-	}
-	return nil
+	return out.Err(len(events))
 }
 
 // put sends one PutLogs request.

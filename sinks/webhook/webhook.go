@@ -14,7 +14,7 @@ import (
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
-	"github.com/heraldproject/herald/core/filter"
+	"github.com/heraldproject/herald/sinks/filter"
 	"github.com/heraldproject/herald/sinks"
 )
 
@@ -74,40 +74,23 @@ func newSink(env sinks.Env, cfg *Config) (*Sink, error) {
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "webhook" }
 
-// Export sends one request per event, in order. It stops at the first failure worth retrying
-// and reports the events not yet delivered in a *core.PartialError, so the pipeline retries
-// those only. An event whose body does not render, or that the receiver refuses with a
-// permanent status, fails alone: the others are still sent, and the refused events come back
-// in a PartialError whose error is permanent. When both happen in one batch, the refused events
-// go back with the undelivered rest and fail again, permanently, on the retry; so each event
-// is counted once, as delivered or as failed.
+// Export sends one request per event, in order. An event whose body does not render, or that
+// the receiver refuses with a permanent status, is rejected alone and the others are still sent;
+// at the first failure worth retrying it stops, and that event and the rest are retried.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	var refused []*core.Event
-	var firstRefusal error
+	var out core.Outcomes
 	for i, e := range events {
 		err := s.deliver(ctx, e)
-		if err == nil {
-			continue
+		switch {
+		case err == nil:
+		case core.IsPermanent(err):
+			out.Reject(err, e)
+		default:
+			out.Retry(err, events[i:]...)
+			return out.Err(len(events))
 		}
-		if !core.IsPermanent(err) {
-			return &core.PartialError{
-				Failed: append(refused, events[i:]...),
-				Err:    fmt.Errorf("%d of %d events not delivered: %w", len(events)-i+len(refused), len(events), err),
-			}
-		}
-		if firstRefusal == nil {
-			firstRefusal = err
-		}
-		refused = append(refused, e)
 	}
-	if len(refused) == 0 {
-		return nil
-	}
-	err := firstRefusal
-	if len(refused) > 1 {
-		err = fmt.Errorf("%d of %d events failed permanently; the first: %w", len(refused), len(events), firstRefusal)
-	}
-	return &core.PartialError{Failed: refused, Err: core.Permanent(err)}
+	return out.Err(len(events))
 }
 
 // deliver renders and sends one event.

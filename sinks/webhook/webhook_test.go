@@ -319,15 +319,12 @@ func TestPermanentOn400(t *testing.T) {
 	s := build(t, "webhook:"+rc.URL+"?method=POST&body_template="+bodyR, sinks.Env{})
 	events := batch("R0", "R1", "R2")
 	err := s.Export(context.Background(), events)
-	var pe *core.PartialError
-	if !errors.As(err, &pe) || !core.IsPermanent(err) {
-		t.Fatalf("got %v, want a permanent *core.PartialError", err)
+	retry, _, rejected, rejectErr := core.Fates(err, events)
+	if len(retry) != 0 || !slices.Equal(rejected, events[1:2]) {
+		t.Fatalf("got %v: retry %d, rejected %d; want R1 rejected only", err, len(retry), len(rejected))
 	}
-	if !slices.Equal(pe.Failed, events[1:2]) {
-		t.Fatalf("Failed holds %d events, want R1 only", len(pe.Failed))
-	}
-	if !strings.Contains(err.Error(), "HTTP 400") || !strings.Contains(err.Error(), "shop/Pod/web-1 (R1)") {
-		t.Errorf("error %q does not name the status and the event", err)
+	if !strings.Contains(rejectErr.Error(), "HTTP 400") || !strings.Contains(rejectErr.Error(), "shop/Pod/web-1 (R1)") {
+		t.Errorf("error %q does not name the status and the event", rejectErr)
 	}
 	// A refusal is that event's: the rest of the batch is still delivered.
 	if got := reasons(rc.requests()); !slices.Equal(got, []string{"R0", "R1", "R2"}) {
@@ -340,20 +337,17 @@ func TestRenderFailureIsThatEventsOnly(t *testing.T) {
 	s := build(t, "webhook:"+rc.URL+"?method=POST&body_template="+bodyR, sinks.Env{})
 	events := batch("R0", "Bad", "R2")
 	err := s.Export(context.Background(), events)
-	var pe *core.PartialError
-	if !errors.As(err, &pe) || !core.IsPermanent(err) {
-		t.Fatalf("got %v, want a permanent *core.PartialError", err)
-	}
-	if !slices.Equal(pe.Failed, events[1:2]) || !strings.Contains(err.Error(), "does not render") {
-		t.Fatalf("Failed %d events, error %q; want the Bad event only", len(pe.Failed), err)
+	retry, _, rejected, rejectErr := core.Fates(err, events)
+	if len(retry) != 0 || !slices.Equal(rejected, events[1:2]) || !strings.Contains(rejectErr.Error(), "does not render") {
+		t.Fatalf("got %v: retry %d, rejected %d; want the Bad event rejected only", err, len(retry), len(rejected))
 	}
 	if got := reasons(rc.requests()); !slices.Equal(got, []string{"R0", "R2"}) {
 		t.Fatalf("receiver got %v, want R0 R2", got)
 	}
 }
 
-// A render failure followed by a retryable failure: the failed event goes back with the
-// undelivered rest (it fails again, permanently, on the retry), so nothing goes uncounted.
+// A render failure followed by a retryable failure: the failed event is rejected once, and only
+// the undelivered rest is retried, so each event is counted once and none is sent twice.
 func TestRenderFailureThenOutage(t *testing.T) {
 	rc := newReceiver(t, status(func(n int) int {
 		if n == 1 {
@@ -364,16 +358,12 @@ func TestRenderFailureThenOutage(t *testing.T) {
 	s := build(t, "webhook:"+rc.URL+"?method=POST&body_template="+bodyR, sinks.Env{})
 	events := batch("R0", "Bad", "R2", "R3")
 	err := s.Export(context.Background(), events)
-	var pe *core.PartialError
-	if !errors.As(err, &pe) || core.IsPermanent(err) {
-		t.Fatalf("got %v, want a retryable *core.PartialError", err)
+	retry, retryErr, rejected, _ := core.Fates(err, events)
+	if core.IsPermanent(retryErr) || !slices.Equal(retry, events[2:]) || !slices.Equal(rejected, events[1:2]) {
+		t.Fatalf("got %v: retry %d, rejected %d; want R2 R3 retried, Bad rejected", err, len(retry), len(rejected))
 	}
-	if !slices.Equal(pe.Failed, events[1:]) {
-		t.Fatalf("Failed holds %d events, want Bad R2 R3", len(pe.Failed))
-	}
-	err = s.Export(context.Background(), pe.Failed)
-	if !errors.As(err, &pe) || !core.IsPermanent(err) || !slices.Equal(pe.Failed, events[1:2]) {
-		t.Fatalf("retry: got %v, want a permanent failure of Bad only", err)
+	if err := s.Export(context.Background(), retry); err != nil {
+		t.Fatalf("retry: %v", err)
 	}
 	if got := reasons(rc.requests()); !slices.Equal(got, []string{"R0", "R2", "R2", "R3"}) {
 		t.Fatalf("receiver got %v", got)
@@ -435,7 +425,7 @@ func TestURIErrors(t *testing.T) {
 		"webhook:ftp://host/x":                  {`must be an http:// or https:// URL with a host, got a "ftp" URL`},
 		"webhook:receiver.example/path":         {`got a URL without http:// or https://`},
 		"webhook:":                              {`got nothing`},
-		base + "ca_file=/nonexistent/ca.pem":    {`parameter "ca_file": open /nonexistent/ca.pem`},
+		base + "ca_file=/nonexistent/ca.pem":    {`parameter "ca_file" (or "cacert"): open /nonexistent/ca.pem`},
 	}
 	for v, wants := range cases {
 		_, err := sinks.Build(1, v, sinks.Env{Ctx: context.Background(), Location: time.UTC})

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/heraldproject/herald/core"
@@ -129,13 +128,6 @@ func TestCheckpointFromAnotherStoreIsIgnored(t *testing.T) {
 	// events of the new store (resourceVersion 126, under 5000) must be delivered.
 	if ignored != 1 {
 		t.Errorf("SinceIgnored called %d times, want 1", ignored)
-	}
-}
-
-func TestSeedAndSinceAreExclusive(t *testing.T) {
-	_, err := New(Config{Client: nil, Emit: func(*core.Event) {}, Seed: map[types.UID]EventState{}, Since: &Since{}})
-	if err == nil {
-		t.Fatal("New accepted both Seed and Since")
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/golang/glog"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/watchlist"
@@ -55,15 +54,9 @@ type Config struct {
 	// Backoff between failed list/watch attempts; nil is DefaultBackoff.
 	Backoff *wait.Backoff
 
-	// Seed is what an earlier run knew (from a checkpoint; see States). When set, the initial
-	// list delivers the events that are new or advanced since, instead of recording everything
-	// without delivering. Nil: nothing is replayed.
-	Seed map[types.UID]EventState
-
 	// Since is a checkpoint (core.Pipeline's watermark, saved by cmd/herald): when set, the
 	// initial list delivers the events written after Since.ResourceVersion (created or updated
-	// while herald was down) and records the others. Nil: nothing is replayed. Not together
-	// with Seed.
+	// while herald was down) and records the others. Nil: nothing is replayed.
 	Since *Since
 	// SinceIgnored is called (before any event of the initial list is emitted) when Since is
 	// ignored because it belongs to another store (etcd replaced or restored): whoever skips
@@ -97,9 +90,6 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.Emit == nil {
 		errs = append(errs, errors.New("kubernetes source: nowhere to deliver events (Config.Emit is nil)"))
-	}
-	if cfg.Seed != nil && cfg.Since != nil {
-		errs = append(errs, errors.New("kubernetes source: give Config.Seed or Config.Since, not both"))
 	}
 	if cfg.PodEvents < 0 || cfg.PodEventPods < 0 {
 		errs = append(errs, fmt.Errorf("kubernetes source: PodEvents (%d) and PodEventPods (%d) must not be negative", cfg.PodEvents, cfg.PodEventPods))
@@ -141,7 +131,7 @@ func New(cfg Config) (*Source, error) {
 			namespace: ns,
 			store: newStore(storeOptions{
 				scope: ns, cluster: cfg.Cluster, emit: cfg.Emit, emitWait: cfg.EmitWait, clock: cfg.Clock,
-				metrics: cfg.Metrics, history: s.history, seed: cfg.Seed,
+				metrics: cfg.Metrics, history: s.history,
 				since: cfg.Since.forScope(ns), sinceIgnored: cfg.SinceIgnored, ttl: cfg.EventTTL,
 			}),
 			health:  h,
@@ -227,9 +217,9 @@ func (s *Source) ScopeOf(e *core.Event) string {
 	return e.Namespace
 }
 
-// Position is the resourceVersion up to which the source has handed every event it delivers to
-// Emit (the lowest over its watches); 0 until every initial list is done. A checkpoint is the
-// smaller of this and the pipeline's watermark.
+// Position is the lowest of Positions: the resourceVersion up to which every watch has handed
+// each event it delivers to Emit; 0 until every initial list is done. The checkpoint saves
+// Positions, one per watched namespace, not this.
 func (s *Source) Position() uint64 {
 	var low uint64
 	for i, w := range s.watches {
@@ -248,18 +238,6 @@ func (s *Source) Tracked() int {
 		n += w.store.Len()
 	}
 	return n
-}
-
-// States returns what the source knows of every tracked event, for a checkpoint; a later run
-// passes it back as Config.Seed.
-func (s *Source) States() map[types.UID]EventState {
-	out := map[types.UID]EventState{}
-	for _, w := range s.watches {
-		for k, v := range w.store.States() {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // RecentEvents returns the pod's last events (at most Config.PodEvents), oldest first; nil when

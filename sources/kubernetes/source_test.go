@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -121,7 +120,7 @@ func TestDeleteForgetsTheEvent(t *testing.T) {
 
 	w.w.Delete(a)
 	eventually(t, "the delete processed", func() bool { return h.src.Tracked() == 1 })
-	if _, ok := h.src.States()[a.UID]; ok {
+	if h.src.tracks(a.UID) {
 		t.Errorf("the deleted event is still tracked")
 	}
 	if n := counter(h.metrics.tracked); n != 1 {
@@ -176,7 +175,7 @@ func TestGoneOnTheWatchRelistsWithoutDuplicates(t *testing.T) {
 	if got, want := h.src.Tracked(), 4; got != want { // a, b, d, e
 		t.Errorf("tracked = %d, want %d (the deleted event forgotten)", got, want)
 	}
-	if _, ok := h.src.States()[c.UID]; ok {
+	if h.src.tracks(c.UID) {
 		t.Errorf("the event deleted while the watch was gone is still tracked")
 	}
 	if got := h.src.RecentEvents("default", "web-3"); len(got) != 0 {
@@ -420,29 +419,6 @@ func TestNamespacesAreWatchedSeparately(t *testing.T) {
 		t.Errorf("after a relist in one namespace tracked = %d, want 2", got)
 	}
 	_ = w2
-}
-
-func TestSeedDeliversOnlyWhatChangedSinceTheCheckpoint(t *testing.T) {
-	same := podEvent(1, "default", "web-1", "BackOff", 3, -time.Minute)
-	moved := podEvent(2, "default", "web-2", "BackOff", 5, -10*time.Second)
-	fresh := podEvent(3, "default", "web-3", "Killing", 1, -20*time.Second)
-	seed := map[types.UID]EventState{
-		same.UID:  {Count: 3, LastTimestamp: same.LastTimestamp.Time},
-		moved.UID: {Count: 4, LastTimestamp: t0.Add(-time.Hour)},
-		uidFor(9): {Count: 1, LastTimestamp: t0.Add(-time.Hour)}, // gone since
-	}
-	h := newHarness(t, Config{Seed: seed}, same, moved, fresh)
-	h.start()
-	h.nextWatch()
-	eventually(t, "ready", h.src.Ready)
-	want := []string{delivery(3, 1), delivery(2, 5)} // in the order they happened
-	if got := h.got.uids(); !slices.Equal(got, want) {
-		t.Errorf("deliveries = %v, want %v", got, want)
-	}
-	states := h.src.States()
-	if len(states) != 3 || states[moved.UID].Count != 5 || !states[same.UID].LastTimestamp.Equal(same.LastTimestamp.Time) {
-		t.Errorf("States() = %v", states)
-	}
 }
 
 func TestRecentPodEventsIncludeTheInitialList(t *testing.T) {

@@ -17,16 +17,8 @@ import (
 	"github.com/heraldproject/herald/core"
 )
 
-// EventState is what herald remembers of one event: enough to tell a repeat that matters (count,
-// lastTimestamp or series count advanced) from an update that changed only metadata. It is the
-// unit a checkpoint would save (Source.States) and give back (Config.Seed).
-type EventState struct {
-	Count         int32
-	SeriesCount   int32
-	LastTimestamp time.Time // lastSeen: lastTimestamp, else series.lastObservedTime, eventTime, firstTimestamp
-}
-
-// state is EventState as the store holds it: 16 bytes.
+// state is what herald remembers of one event, 16 bytes: enough to tell a repeat that matters
+// (count, lastTimestamp or series count advanced) from an update that changed only metadata.
 type state struct {
 	count  int32
 	series int32
@@ -40,22 +32,6 @@ func stateOf(ev *corev1.Event) state {
 	}
 	if t := core.LastSeen(ev); !t.IsZero() {
 		s.last = t.UnixNano()
-	}
-	return s
-}
-
-func (s state) public() EventState {
-	e := EventState{Count: s.count, SeriesCount: s.series}
-	if s.last != 0 {
-		e.LastTimestamp = time.Unix(0, s.last).UTC()
-	}
-	return e
-}
-
-func (e EventState) private() state {
-	s := state{count: e.Count, series: e.SeriesCount}
-	if !e.LastTimestamp.IsZero() {
-		s.last = e.LastTimestamp.UnixNano()
 	}
 	return s
 }
@@ -122,9 +98,8 @@ type store struct {
 
 	mu     sync.RWMutex
 	states stateMap
-	synced bool                     // the first Replace (the initial list) is done
-	seed   map[types.UID]EventState // consulted by the first Replace only
-	since  *Since                   // consulted by the first Replace only
+	synced bool   // the first Replace (the initial list) is done
+	since  *Since // consulted by the first Replace only
 	// sinceIgnored is Config.SinceIgnored.
 	sinceIgnored func()
 	ttl          time.Duration // the API server's --event-ttl, to tell a gap
@@ -153,7 +128,6 @@ type storeOptions struct {
 	clock    clock.PassiveClock
 	metrics  *Metrics
 	history  *podHistory
-	seed     map[types.UID]EventState
 	since    *Since
 	// sinceIgnored is called when since is ignored (Config.SinceIgnored).
 	sinceIgnored func()
@@ -170,7 +144,6 @@ func newStore(o storeOptions) *store {
 		emitWait: o.emitWait,
 		metrics:  o.metrics,
 		history:  o.history,
-		seed:     o.seed,
 		since:    o.since,
 		ttl:      o.ttl,
 
@@ -233,15 +206,14 @@ func (s *store) Delete(obj any) error {
 }
 
 // Replace takes a full list: the initial one at start-up, or a relist after a 410 Gone or a
-// long disconnect. The initial list is recorded without delivering (no replay), unless a seed
-// says what was already delivered. A relist delivers what is new or advanced, forgets what is
+// long disconnect. The initial list is recorded without delivering (no replay), except, when
+// resuming from a checkpoint, what was written after it. A relist delivers what is new or advanced, forgets what is
 // gone, and never delivers an unchanged event again.
 func (s *store) Replace(list []any, listRV string) error {
 	s.mu.RLock()
 	initial := !s.synced
 	old := s.states
 	s.mu.RUnlock()
-	seed := s.seed
 	since := s.since
 	if initial && since != nil {
 		since = s.checkSince(since, list, listRV)
@@ -257,13 +229,8 @@ func (s *store) Replace(list []any, listRV string) error {
 		now := stateOf(ev)
 		var prev state
 		var known bool
-		switch {
-		case !initial:
+		if !initial {
 			prev, known = old.get(k)
-		case seed != nil:
-			var e EventState
-			e, known = seed[ev.UID]
-			prev = e.private()
 		}
 		if _, dup := next.get(k); dup {
 			continue
@@ -276,7 +243,7 @@ func (s *store) Replace(list []any, listRV string) error {
 		case initial && since != nil && resourceVersion(ev) > since.ResourceVersion:
 			// Written while herald was down: deliver.
 			deliver = append(deliver, ev)
-		case initial && seed == nil:
+		case initial:
 			// Present at start (and, resuming, written at or before the checkpoint: delivered then).
 			initialN++
 			s.remember(ev)
@@ -290,7 +257,6 @@ func (s *store) Replace(list []any, listRV string) error {
 	s.mu.Lock()
 	s.states = next
 	s.synced = true
-	s.seed = nil
 	s.since = nil
 	s.mu.Unlock()
 
@@ -332,10 +298,8 @@ func (s *store) Replace(list []any, listRV string) error {
 	switch {
 	case initial && since != nil:
 		glog.Infof("kubernetes source: resuming events in %s after resourceVersion %d (checkpoint of %s): %d written since delivered, %d older recorded, not delivered again", scopeText(s.scope), since.ResourceVersion, since.Time.Format(time.RFC3339), len(deliver), initialN)
-	case initial && seed == nil:
-		glog.Infof("kubernetes source: initial list of events in %s: %d recorded, not delivered (herald delivers what happens from now on)", scopeText(s.scope), initialN)
 	case initial:
-		glog.Infof("kubernetes source: initial list of events in %s against %d remembered: %d new or changed delivered, %d unchanged", scopeText(s.scope), len(seed), len(deliver), unchanged)
+		glog.Infof("kubernetes source: initial list of events in %s: %d recorded, not delivered (herald delivers what happens from now on)", scopeText(s.scope), initialN)
 	default:
 		s.metrics.relists.Inc()
 		glog.Infof("kubernetes source: relisted events in %s: %d listed, %d new or changed delivered, %d unchanged, %d gone", scopeText(s.scope), next.len(), len(deliver), unchanged, gone)
@@ -429,20 +393,6 @@ func (s *store) remember(ev *corev1.Event) {
 	if s.history != nil && isPodEvent(ev) {
 		s.history.put(normalise(ev, s.clock.Now()))
 	}
-}
-
-// States returns the state of every tracked event.
-func (s *store) States() map[types.UID]EventState {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make(map[types.UID]EventState, s.states.len())
-	for k, v := range s.states.uuids {
-		out[types.UID(k.String())] = v.public()
-	}
-	for k, v := range s.states.others {
-		out[types.UID(k)] = v.public()
-	}
-	return out
 }
 
 // Len is how many events the store tracks.

@@ -76,8 +76,8 @@ func TestStoreTracksNonUUIDUIDs(t *testing.T) {
 		ev2 := ev.DeepCopy()
 		ev2.Count = 2
 		_ = s.Update(ev2)
-		if st, ok := s.States()[uid]; !ok || st.Count != 2 {
-			t.Errorf("States()[%q] = %+v, %v", uid, st, ok)
+		if c, ok := s.counts()[uid]; !ok || c != 2 {
+			t.Errorf("counts()[%q] = %d, %v; want 2", uid, c, ok)
 		}
 	}
 	if n := len(got.all()); n != 4 {
@@ -105,19 +105,14 @@ func TestStateAdvances(t *testing.T) {
 	}
 }
 
-func TestEventStateRoundTrip(t *testing.T) {
+func TestStateOf(t *testing.T) {
 	ev := podEvent(1, "default", "web-1", "BackOff", 7, 0)
 	ev.Series = &corev1.EventSeries{Count: 3, LastObservedTime: metav1.NewMicroTime(t0)}
-	s := stateOf(ev)
-	e := s.public()
-	if e.Count != 7 || e.SeriesCount != 3 || !e.LastTimestamp.Equal(t0) {
-		t.Errorf("public() = %+v", e)
+	if s := stateOf(ev); s.count != 7 || s.series != 3 || s.last != core.LastSeen(ev).UnixNano() {
+		t.Errorf("stateOf = %+v", s)
 	}
-	if back := e.private(); back != s {
-		t.Errorf("private(public(s)) = %+v, want %+v", back, s)
-	}
-	if (EventState{}).private() != (state{}) {
-		t.Errorf("the zero EventState does not map to the zero state")
+	if s := stateOf(&corev1.Event{}); s != (state{}) {
+		t.Errorf("an event without count or time: %+v, want the zero state", s)
 	}
 }
 
