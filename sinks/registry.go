@@ -5,6 +5,7 @@ package sinks
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -210,6 +211,8 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// After New: it may have passed unknown parameters through to the receiver (webhook).
 	known := secretValues(u, p, d)
+	// Every log line herald writes is scrubbed of these too, whichever sink or library wrote it.
+	redact.Register(known...)
 	b.Redacted = redact.Value(raw, d.redactShape(p), known...)
 	b.LegacyKey = redact.Text(raw, p.SecretNames()...)
 	b.Key = d.Scheme + ":" + shortHash(b.Redacted)
@@ -260,7 +263,8 @@ func (d Definition) redactShape(p *uri.Params) redact.Shape {
 func secretValues(u *uri.URI, p *uri.Params, d Definition) []string {
 	var out []string
 	if pw, ok := u.Target.User.Password(); ok {
-		out = append(out, pw)
+		// The password, and the basic Authorization header it becomes (a receiver may echo it).
+		out = append(out, pw, base64.StdEncoding.EncodeToString([]byte(u.Target.User.Username()+":"+pw)))
 	}
 	for _, v := range p.SecretValues() {
 		if name, value, ok := strings.Cut(v, "="); ok && d.hasParam("header") && !strings.ContainsAny(name, " ") {
@@ -280,7 +284,9 @@ func secretValues(u *uri.URI, p *uri.Params, d Definition) []string {
 		segs := strings.Split(strings.Trim(u.Target.Path, "/"), "/")
 		for i, s := range segs {
 			if slices.Contains(d.SecretPathAfter, s) && i+1 < len(segs) {
+				// The path, and each segment alone (Slack's token is the last one).
 				out = append(out, strings.Join(segs[i+1:], "/"))
+				out = append(out, segs[i+1:]...)
 				break
 			}
 		}

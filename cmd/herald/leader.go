@@ -76,6 +76,7 @@ func newLeader(o *options, client kubernetes.Interface, reg prometheus.Registere
 				// from the checkpoint; what this one held is delivered by it.
 				glog.Errorf("leader election: lost the Lease %s/%s; exiting so that only the new leader delivers", o.leaderElectNamespace, leaseName)
 				glog.Flush()
+				flushLogs()
 				os.Exit(1)
 			},
 			OnNewLeader: func(id string) {

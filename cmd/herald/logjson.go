@@ -10,30 +10,36 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/heraldproject/herald/common/redact"
 )
 
-// setupLogging applies --log-format. text leaves glog's lines as they are; json sends
-// everything written to stderr (glog's lines, and client-go's klog routed through glog) through
-// a converter that writes one JSON object per line to the real stderr. The returned func
-// drains the converter; call it after glog.Flush, before exiting.
+// setupLogging applies --log-format. Everything written to stderr (glog's lines, and
+// client-go's klog routed through glog) goes through a pipe to the real stderr: each line is
+// scrubbed of every secret a sink read (redact.ScrubRegistered: a receiver echoing another
+// sink's credential, a library's debug dump), and with json converted to one JSON object per
+// record. A Go runtime panic writes to the real stderr directly. The returned func drains the
+// pipe; call it after glog.Flush, before exiting.
 func setupLogging(format string) (func(), error) {
 	switch format {
-	case "", "text":
-		return func() {}, nil
-	case "json":
+	case "", "text", "json":
 	default:
 		return nil, fmt.Errorf("--log-format=%q: write text or json", format)
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("--log-format=json: %v", err)
+		return nil, fmt.Errorf("--log-format=%s: %v", format, err)
 	}
 	realStderr := os.Stderr
 	os.Stderr = w // glog looks os.Stderr up at every write
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		convertGlog(r, realStderr, time.Now)
+		if format == "json" {
+			convertGlog(r, realStderr, time.Now)
+		} else {
+			scrubLines(r, realStderr)
+		}
 	}()
 	var once sync.Once
 	return func() {
@@ -43,6 +49,24 @@ func setupLogging(format string) (func(), error) {
 			<-done
 		})
 	}, nil
+}
+
+// flushLogs drains the log pipe; whoever exits the process (os.Exit) calls it after
+// glog.Flush, or the last lines are lost.
+var flushLogs = func() {}
+
+// scrubLines copies r to w line by line, scrubbing registered secrets.
+func scrubLines(r io.Reader, w io.Writer) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			_, _ = io.WriteString(w, redact.ScrubRegistered(line))
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // A glog line: "I1203 21:05:00.123456   12345 file.go:123] message".
@@ -79,11 +103,11 @@ func convertGlog(r io.Reader, w io.Writer, now func() time.Time) {
 			text := strings.TrimSuffix(line, "\n")
 			if m := glogHeader.FindStringSubmatch(text); m != nil {
 				flush()
-				cur = &logRecord{TS: glogTime(m, now()), Level: levels[m[1]], Msg: m[9], Caller: m[8]}
+				cur = &logRecord{TS: glogTime(m, now()), Level: levels[m[1]], Msg: redact.ScrubRegistered(m[9]), Caller: m[8]}
 			} else if cur != nil {
-				cur.Msg += "\n" + text
+				cur.Msg += "\n" + redact.ScrubRegistered(text)
 			} else {
-				cur = &logRecord{TS: now().UTC().Format(time.RFC3339Nano), Level: "info", Msg: text}
+				cur = &logRecord{TS: now().UTC().Format(time.RFC3339Nano), Level: "info", Msg: redact.ScrubRegistered(text)}
 			}
 			// glog writes each record in one write: when nothing more is buffered the record
 			// is complete, so it goes out now rather than with the next one.

@@ -150,6 +150,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "herald: %v\n", err)
 		os.Exit(2)
 	}
+	flushLogs = closeLogs
 	o.explicit = map[string]bool{}
 	flag.CommandLine.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
 	if o.maxProcs > 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Shape says where a scheme's --sink value holds secrets, beyond what every value treats as
@@ -70,23 +71,32 @@ func Value(raw string, sh Shape, known ...string) string {
 // Scrub replaces each of secrets (of three characters or more) in s, also in its trimmed,
 // percent-encoded and base64 (basic authentication) forms.
 func Scrub(s string, secrets ...string) string {
+	return scrubForms(s, formsOf(secrets, 3))
+}
+
+// formsOf lists the forms of secrets (of minLen bytes or more) Scrub replaces, longest first, so
+// a secret that contains another is replaced whole.
+func formsOf(secrets []string, minLen int) []string {
 	forms := map[string]bool{}
 	for _, secret := range secrets {
 		for _, v := range []string{secret, strings.TrimSpace(secret)} {
 			for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), base64.StdEncoding.EncodeToString([]byte(v)),
 				strings.ToValidUTF8(v, "?"), strings.ToValidUTF8(v, "\uFFFD")} {
-				if len(f) >= 3 && f != Placeholder {
+				if len(f) >= minLen && f != Placeholder {
 					forms[f] = true
 				}
 			}
 		}
 	}
-	// Longest first, so a secret that contains another is replaced whole.
 	list := make([]string, 0, len(forms))
 	for f := range forms {
 		list = append(list, f)
 	}
 	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
+	return list
+}
+
+func scrubForms(s string, list []string) string {
 	for _, f := range list {
 		s = strings.ReplaceAll(s, f, Placeholder)
 	}
@@ -98,6 +108,38 @@ func Scrub(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// The registry holds every secret value herald has read (every sink's, from sinks.Build), so the
+// last writer of its log output can scrub them all from every line, whichever sink or library
+// wrote it: a receiver that echoes another sink's credential, a client library's debug dump.
+var (
+	registryMu sync.RWMutex
+	registered []string
+	regForms   []string
+)
+
+// RegistryMinLen is the shortest secret the registry scrubs from the whole log: shorter ones
+// would replace ordinary words; the sink's own errors still scrub them (Scrub, 3 bytes).
+const RegistryMinLen = 6
+
+// Register adds secrets to the registry ScrubRegistered uses.
+func Register(secrets ...string) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registered = append(registered, secrets...)
+	regForms = formsOf(registered, RegistryMinLen)
+}
+
+// ScrubRegistered replaces every registered secret in s, as Scrub does.
+func ScrubRegistered(s string) string {
+	registryMu.RLock()
+	list := regForms
+	registryMu.RUnlock()
+	if len(list) == 0 {
+		return s
+	}
+	return scrubForms(s, list)
 }
 
 // replacePrefixRuns replaces every run of s that matches the first 8 or more bytes of f.

@@ -52,9 +52,18 @@ func Parse(flagName, value string) (*URI, error) {
 	// '+' in the variable are escaped, so a secret holding them is read as it is. kube-eventer
 	// cut such a value at '&' or '#' and read '+' as a space, sending another key than the one
 	// in the Secret. A reference elsewhere (the whole URL, or several parameters) expands as is.
+	var userinfo, dsn []string
 	expanded := expandValues(rest, lookup, func(name string) {
 		if !slices.Contains(whole, name) {
 			whole = append(whole, name)
+		}
+	}, func(name string) {
+		if !slices.Contains(userinfo, name) {
+			userinfo = append(userinfo, name)
+		}
+	}, func(name string) {
+		if !slices.Contains(dsn, name) {
+			dsn = append(dsn, name)
 		}
 	})
 	var warnings []string
@@ -67,6 +76,14 @@ func Parse(flagName, value string) (*URI, error) {
 			warnings = append(warnings, "a $ followed by a name reads as an environment variable that is not set, and expands to nothing (as kube-eventer expanded it); "+
 				"if the value holds a literal $ (a password), write it as %24")
 		}
+	}
+	for _, name := range dsn {
+		warnings = append(warnings, fmt.Sprintf("the value of environment variable %s holds '#' or '&', which end a MySQL DSN in the --sink's query (kube-eventer cut it there too), so the DSN herald reads is not the one in the Secret; "+
+			"choose a password without them", name))
+	}
+	for _, name := range userinfo {
+		warnings = append(warnings, fmt.Sprintf("the value of environment variable %s, in the URL's user:password@, holds characters a URL reserves (such as @ / : # %% or a space): kube-eventer pasted it as is, which broke the URL (another host, a cut path); "+
+			"herald percent-encodes it, so the password is sent as the Secret holds it", name))
 	}
 	for _, name := range whole {
 		warnings = append(warnings, fmt.Sprintf("the value of environment variable %s holds '&', '#' or '+': kube-eventer cut a parameter's value there (or read + as a space); "+
@@ -89,10 +106,13 @@ func Parse(flagName, value string) (*URI, error) {
 
 // expandValues expands $NAME and ${NAME} in rest (everything after "scheme:") as os.Expand
 // does, except that the expansion of a reference inside a query parameter's value has its '&',
-// '#' and '+' escaped; escaped is told the name of each such variable that held one.
-func expandValues(rest string, lookup func(string) string, escaped func(string)) string {
+// '#' and '+' escaped (escaped is told the name of each such variable that held one), and the
+// expansion of a reference inside the URL's userinfo (user:${PASSWORD}@host) is percent-encoded
+// whole (inUserinfo is told the name of each variable that needed it). inDSN is told each
+// variable holding '&' or '#' in a query item without '=' (a MySQL DSN), where they cut it.
+func expandValues(rest string, lookup func(string) string, escaped, inUserinfo, inDSN func(string)) string {
 	target, query, hasQuery := strings.Cut(rest, "?")
-	out := os.Expand(target, lookup)
+	out := expandTarget(target, lookup, inUserinfo)
 	if !hasQuery {
 		return out
 	}
@@ -100,7 +120,15 @@ func expandValues(rest string, lookup func(string) string, escaped func(string))
 	for i, item := range items {
 		k, v, hasValue := strings.Cut(item, "=")
 		if !hasValue {
-			items[i] = os.Expand(item, lookup)
+			// A MySQL DSN (mysql:?USER:${PASSWORD}@tcp(...)/DB) is read raw, not decoded, so
+			// nothing can be escaped here: a '#' or '&' in the variable ends the DSN.
+			items[i] = os.Expand(item, func(name string) string {
+				val := lookup(name)
+				if strings.ContainsAny(val, "&#") {
+					inDSN(name)
+				}
+				return val
+			})
 			continue
 		}
 		items[i] = os.Expand(k, lookup) + "=" + os.Expand(v, func(name string) string {
@@ -113,6 +141,51 @@ func expandValues(rest string, lookup func(string) string, escaped func(string))
 		})
 	}
 	return out + "?" + strings.Join(items, "&")
+}
+
+// expandTarget expands the part before the query. References in the userinfo, between "//" and
+// the last '@' of the authority as written (before expansion), are percent-encoded, since a
+// password there may hold '@', '/', ':', '#' or '%'; the rest expands as is (a variable may hold
+// a whole URL, or several path segments).
+func expandTarget(target string, lookup func(string) string, inUserinfo func(string)) string {
+	start := strings.Index(target, "//")
+	if start < 0 {
+		return os.Expand(target, lookup)
+	}
+	start += 2
+	end := len(target)
+	if i := strings.IndexAny(target[start:], "/#"); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndex(target[start:end], "@")
+	if at < 0 {
+		return os.Expand(target, lookup)
+	}
+	at += start
+	info := os.Expand(target[start:at], func(name string) string {
+		val := lookup(name)
+		if enc := escapeUserinfo(val); enc != val {
+			inUserinfo(name)
+			return enc
+		}
+		return val
+	})
+	return os.Expand(target[:start], lookup) + info + os.Expand(target[at:], lookup)
+}
+
+// escapeUserinfo percent-encodes every byte of s but the unreserved ones (RFC 3986: letters,
+// digits, - . _ ~), which is always a valid user or password in a URL.
+func escapeUserinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // envName reports whether name is written as environment variables usually are (upper case,

@@ -212,3 +212,24 @@ func TestParamAliases(t *testing.T) {
 		t.Fatalf("both given: %v", err)
 	}
 }
+
+// A password from ${ENV} in the userinfo is percent-encoded whole, so '@', '/', '#' and '%' in it
+// keep the URL's host, path and query; one in a DSN that '#' or '&' would cut is a warning.
+func TestExpandedUserinfoAndDSN(t *testing.T) {
+	t.Setenv("E2E_PW", `p@ss/w:rd#1 ,"x%41`)
+	u, err := Parse("sink", `webhook:http://herald:${E2E_PW}@127.0.0.1:8080/hook?method=POST`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := u.Target.User.Password()
+	if u.Target.Host != "127.0.0.1:8080" || u.Target.Path != "/hook" || pw != `p@ss/w:rd#1 ,"x%41` || u.Target.Query().Get("method") != "POST" {
+		t.Fatalf("host %q path %q password %q query %q", u.Target.Host, u.Target.Path, pw, u.Target.RawQuery)
+	}
+	if w := strings.Join(u.Warnings, "\n"); !strings.Contains(w, "E2E_PW, in the URL's user:password@") {
+		t.Errorf("warnings %q", w)
+	}
+	u, err = Parse("sink", `mysql:?herald:${E2E_PW}@tcp(127.0.0.1:3306)/db&table=t`)
+	if err == nil && !strings.Contains(strings.Join(u.Warnings, "\n"), "end a MySQL DSN") {
+		t.Errorf("no warning for a DSN cut by '#': %q", u.Warnings)
+	}
+}
