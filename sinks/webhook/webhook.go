@@ -14,8 +14,8 @@ import (
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
-	"github.com/heraldproject/herald/sinks/filter"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/filter"
 )
 
 func init() {

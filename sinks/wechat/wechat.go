@@ -15,8 +15,8 @@ import (
 	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
-	"github.com/heraldproject/herald/sinks/filter"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/filter"
 )
 
 func init() {
