@@ -3,7 +3,7 @@ package dingtalk
 import (
 	"fmt"
 
-	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // ackConsole is the Alibaba Cloud Container Service console that kube-eventer's markdown

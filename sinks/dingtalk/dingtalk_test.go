@@ -11,12 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/heraldproject/herald/common/chat"
-	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 	"github.com/heraldproject/herald/sinks/dingtalk"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // Limits from Discord's developer documentation (Execute Webhook; Message resource, "Embed

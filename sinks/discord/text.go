@@ -3,7 +3,7 @@ package discord
 import (
 	"strings"
 
-	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // Discord's limits count characters; herald counts UTF-16 code units (chat.Width), never fewer

@@ -8,12 +8,12 @@ import (
 
 	"k8s.io/utils/clock"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // Limit is the most bytes herald sends in one request body. Feishu refuses a custom bot's

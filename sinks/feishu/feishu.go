@@ -13,10 +13,10 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 func init() {

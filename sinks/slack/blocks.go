@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // Limits from Slack's Block Kit reference (docs.slack.dev/reference/block-kit) and

@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // DefaultAPIURL is Slack's chat.postMessage endpoint, used with token= when the --sink value

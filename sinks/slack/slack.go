@@ -13,10 +13,10 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 func init() {
@@ -85,7 +85,7 @@ func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
 func (s *Sink) Name() string { return "slack" }
 
 // Export posts the batch as one message per event when the channel is quiet, and as one
-// digest message per paced slot in a storm (common/chat.Export).
+// digest message per paced slot in a storm (sinks/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }

@@ -3,7 +3,7 @@ package slack
 import (
 	"strings"
 
-	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // Slack's limits count characters without saying which; herald counts UTF-16 code units

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/heraldproject/herald/common/chat"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // MaxBody is the largest body herald posts. Microsoft documents a message size limit of 28 KB

@@ -6,11 +6,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // ownParams are herald's parameters for a teams sink; they are removed from the URL.

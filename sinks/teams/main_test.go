@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/heraldproject/herald/common/chat/chattest"
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // TestMain sends glog to stderr: by default it writes log files into the temp directory.
@@ -14,7 +14,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// The helpers every chat sink's tests share (common/chat/chattest).
+// The helpers every chat sink's tests share (sinks/chat/chattest).
 var (
 	lastSeen = chattest.LastSeen
 	event    = chattest.Event

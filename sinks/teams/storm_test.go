@@ -7,13 +7,13 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 	"github.com/heraldproject/herald/sinks/teams"
 )
 
 // TestStormIsPacedAndAccounted sends 1,000 Warning events through the sink as core's pipeline
-// would (common/chat/chattest.Storm, on a fake clock). Teams must see at most 20 messages in
+// would (sinks/chat/chattest.Storm, on a fake clock). Teams must see at most 20 messages in
 // any 60 seconds, each within its limits, and every event must be named or counted exactly once.
 func TestStormIsPacedAndAccounted(t *testing.T) {
 	for _, spacing := range []time.Duration{120 * time.Millisecond, 5 * time.Millisecond} {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 func init() {
@@ -73,7 +73,7 @@ func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
 func (s *Sink) Name() string { return "teams" }
 
 // Export posts the batch as one card per event when the channel is quiet, and as one digest
-// card per paced slot in a storm (common/chat.Export).
+// card per paced slot in a storm (sinks/chat.Export).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
 }

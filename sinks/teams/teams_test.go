@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldproject/herald/common/chat"
-	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 	"github.com/heraldproject/herald/sinks/teams"
 )
 

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // tokenErrors are the codes with which the application API refuses an access token: invalid

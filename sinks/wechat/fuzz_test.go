@@ -7,7 +7,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/heraldproject/herald/common/chat/chattest"
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // FuzzMessages renders arbitrary event text, alone and merged, in each message type, and

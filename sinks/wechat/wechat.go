@@ -12,10 +12,10 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat"
 	"github.com/heraldproject/herald/sinks/filter"
 )
 

@@ -9,9 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/heraldproject/herald/common/chat"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks/chat"
 )
 
 // The first and last lines of RestartEvent's logs; a chat message keeps the last and cuts the
