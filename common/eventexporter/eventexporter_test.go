@@ -1,6 +1,7 @@
 package eventexporter
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -40,5 +41,36 @@ func TestIndexFromFormat(t *testing.T) {
 		if (want == "") == ok || got != want {
 			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
 		}
+	}
+}
+
+// An anchor that contains itself made the walk of the route tree recurse until the process ran
+// out of memory; aliases of aliases made it take for ever. Both are errors now.
+func TestReadRefusesAliasLoops(t *testing.T) {
+	laughs := "a: &a {match: [{receiver: x}]}\n"
+	prev := "a"
+	for i := range 20 {
+		name := fmt.Sprintf("l%d", i)
+		laughs += fmt.Sprintf("%s: &%s {routes: [*%s, *%s, *%s]}\n", name, name, prev, prev, prev)
+		prev = name
+	}
+	laughs += "route: *" + prev + "\nreceivers: [{name: x, stdout: {}}]\n"
+	for name, c := range map[string]struct{ config, want string }{
+		"self":    {"route: &r {routes: [*r]}\n", "alias *r refers to a value that contains it"},
+		"nested":  {"route: &r {routes: [{routes: [{match: [{receiver: a}]}, *r]}]}\n", "alias *r refers to a value that contains it"},
+		"laughs":  {laughs, "expand to more than 100000 values"},
+		"in list": {"receivers: &x [{name: a, webhook: {endpoint: *x}}]\n", "alias *x refers to a value that contains it"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := Read([]byte(c.config), "config.yaml")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("migration %v, error %v; want an error saying %q", m != nil, err, c.want)
+			}
+		})
+	}
+	// An alias to a sibling is fine: the exporter reads it, and so does herald migrate.
+	m, err := Read([]byte("x: &hook {endpoint: http://r:8080/}\nroute: {match: [{receiver: a}]}\nreceivers: [{name: a, webhook: *hook}]\n"), "config.yaml")
+	if err != nil || len(m.sinks) != 1 {
+		t.Fatalf("an alias to a sibling: %v", err)
 	}
 }

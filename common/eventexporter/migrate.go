@@ -97,6 +97,9 @@ func Read(data []byte, file string) (m *Migration, err error) {
 	if len(doc.Content) == 0 {
 		return nil, errors.New("the file is empty; give the exporter's config.yaml (the ConfigMap's data, not the ConfigMap)")
 	}
+	if err := checkAliases(&doc); err != nil {
+		return nil, err
+	}
 	m = &Migration{file: file, seen: map[string]bool{}}
 	defer func() {
 		if r := recover(); r != nil {
