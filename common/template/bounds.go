@@ -97,7 +97,9 @@ func walkTree(n parse.Node, f func(parse.Node)) {
 	case *parse.WithNode:
 		walkBranch(&n.BranchNode, f)
 	case *parse.TemplateNode:
-		walkTree(n.Pipe, f)
+		if n.Pipe != nil { // {{ template "name" }} has none
+			walkTree(n.Pipe, f)
+		}
 	}
 }
 

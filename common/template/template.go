@@ -156,8 +156,14 @@ func (b *Body) Source() string {
 }
 
 // compile parses text, escapes it in JSON mode, and renders the sample events through it. The
-// error completes a sentence that starts with the template's source.
-func (b *Body) compile(text string) (*compiled, error) {
+// error completes a sentence that starts with the template's source. A panic in any of it (a
+// bug in herald's walk of the template) is an error too, never a crash at start-up or on an edit.
+func (b *Body) compile(text string) (c *compiled, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("could not be loaded: herald panicked reading it (please report this): %v", r)
+		}
+	}()
 	t, err := template.New("body").Funcs(funcMap(b.o.Location)).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("does not parse: %v; fix the Go template syntax (https://pkg.go.dev/text/template)", err)
@@ -172,7 +178,7 @@ func (b *Body) compile(text string) (*compiled, error) {
 		}
 		escapeTemplates(t, escaper)
 	}
-	c := &compiled{tmpl: t, text: text}
+	c = &compiled{tmpl: t, text: text}
 	for _, sample := range []*core.Event{SampleEvent(), SampleRestartEvent()} {
 		out, err := b.execute(c, sample)
 		if err != nil {
