@@ -8,7 +8,8 @@ import (
 
 // MaxRangeCount is the largest integer a template may range over. Since Go 1.22 a template
 // ranges over an integer ({{ range 100000000000 }}{{ end }}), and text/template cannot be
-// interrupted: such a loop would hold a core for ever and block every later render. No body
+// interrupted: such a loop would hold a core until the render's time budget stops it at its
+// next iteration, for every event. Refusing it at load says so once, naming the line. No body
 // template needs more than a few iterations; event data (labels, recent events) is bounded by
 // the event itself.
 const MaxRangeCount = 10_000
@@ -17,7 +18,8 @@ const MaxRangeCount = 10_000
 // in one render, counted when it loads: nested ranges multiply ({{ range 1000 }}{{ range 1000 }}
 // runs 1,000,000), ranges one after the other add up, and a {{ template }} call counts what the
 // called template runs. A range over anything but a number written in the template (the event's
-// labels, its message's length) counts as one iteration here.
+// labels, its message's length) counts as one iteration here: the render time budget
+// (Options.Timeout) bounds those.
 const MaxRangeIterations = 100_000
 
 // checkBounds refuses a template that ranges over an integer literal above MaxRangeCount, or
