@@ -81,9 +81,10 @@ run() {
 		cache=$($GO env GOCACHE)/fuzz/$mod/$dir
 	fi
 	start=$SECONDS
+	: >"$log" # before the poll below, which may run before the subshell opens it
 	(cd "$dir" && exec "$(bin "$dir")" -test.run='^$' -test.fuzz="^$name\$" -test.fuzztime=5m \
 		-test.parallel=1 -test.fuzzminimizetime="$MINIMIZE" -test.fuzzcachedir="$cache" \
-		-test.timeout=10m) >"$log" 2>&1 &
+		-test.timeout=10m) >>"$log" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		if grep -q 'now fuzzing' "$log"; then
