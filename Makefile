@@ -50,13 +50,13 @@ chart-docs-check: ## fail when the chart's schema, README or copies are stale (m
 help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
 
-test: help-check ## lint, docs-check, build, then the unit tests while the test servers build, then the e2e suite against them (what CI runs)
+test: help-check ## lint, docs-check, build, then the unit tests and a few seconds of fuzzing of every parser while the test servers build, then the e2e suite against them (what CI runs)
 	GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) MAKE=$(MAKE) hack/test.sh
 
 test-unit: ## unit tests of the packages that need no test server (-short; a quick loop)
 	GO=$(GO) hack/test.sh --unit
 
-fuzz: ## run every fuzz target for $(FUZZTIME) (default 3s) each; a crasher is written under the package's testdata/fuzz/ (commit it as a seed)
+fuzz: ## fuzz every target for $(FUZZTIME) (default 3s) each (make test fuzzes the parsers 5s each); a crasher is written under the package's testdata/fuzz/ (commit it as a seed)
 	GO=$(GO) FUZZTIME=$(or $(FUZZTIME),3s) hack/fuzz.sh
 
 bench: ## benchmarks of the hot path

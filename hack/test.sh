@@ -11,6 +11,11 @@
 # server path from the environment (HERALD_HELM, ...). A package that needs a server but is not
 # found so fails in the first phase with the missing variable's name, never skips.
 # With --unit it runs only the first phase's packages, with -short, and builds no server.
+#
+# Alongside the first phase, hack/fuzz.sh --ci fuzzes every parser (the --sink values of every
+# sink type, templates, checkpoints, the --source value, event-exporter configs, chat digests)
+# for FUZZTIME (5s) each; its per-target lines ("fuzz PKG TARGET: execs: N in 5s") are printed
+# when the first phase is done, and a crasher fails make test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -44,11 +49,25 @@ servers=$!
 # The quick checks first: a formatting or vet error should not wait for a test run.
 ${MAKE:-make} --no-print-directory lint docs-check build chart-docs-check notice-check release-test
 
-stamp "phase 1: $(echo "$unit_pkgs" | wc -l) packages that need no server, while the servers build (log: $log)"
+# The fuzz targets (hack/fuzz.sh --ci: every parser, FUZZTIME of fuzzing each) run alongside
+# phase 1, below it in priority: most of their cost is building instrumented test binaries,
+# which only needs a CPU the unit tests leave idle.
+fuzzlog=_output/fuzz.log
+GO=$GO FUZZTIME=${FUZZTIME:-5s} nice -n 10 hack/fuzz.sh --ci >"$fuzzlog" 2>&1 &
+fuzz=$!
+
+stamp "phase 1: $(echo "$unit_pkgs" | wc -l) packages that need no server, while the servers build (log: $log) and the fuzz targets run (log: $fuzzlog)"
 status=0
 # nice: the server builds are the longer path; the unit tests fill the gaps they leave.
 nice -n 5 $GO test -timeout "$TEST_TIMEOUT" -p 2 $unit_pkgs || status=$?
-stamp "phase 1 done (exit $status); waiting for the servers"
+stamp "phase 1 done (exit $status); waiting for the fuzz targets"
+fuzz_status=0
+wait $fuzz || fuzz_status=$?
+cat "$fuzzlog" >&2
+if [ $fuzz_status -ne 0 ]; then
+	status=$fuzz_status
+fi
+stamp "fuzzing done (exit $fuzz_status); waiting for the servers"
 
 if ! wait $servers; then
 	echo "hack/test.sh: building the test servers failed; the last lines of $log:" >&2

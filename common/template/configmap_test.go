@@ -211,7 +211,9 @@ func TestConfigMapWatch(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: cmNS}, Data: map[string]string{ContentKey: "{{ broken"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b, err := New(ctx, cmOptions(kube, m))
+	o := cmOptions(kube, m)
+	o.Timeout = 300 * time.Millisecond
+	b, err := New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +269,15 @@ func TestConfigMapWatch(t *testing.T) {
 	eventually(t, "the invalid JSON to be refused", func() bool { return rejected() == 2 })
 	update(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cmName, Namespace: cmNS}, Data: map[string]string{"contents": `{"v":"x"}`}})
 	eventually(t, "the missing key to be refused", func() bool { return rejected() == 3 })
+	// Edits past a budget: a range over a huge number, nested ranges that multiply past
+	// MaxRangeIterations, a sample render past the time budget (a call that doubles at each
+	// level). Refused and counted the same way; the render goroutine sees none of them.
+	update(bodyConfigMap(`{"v":"{{ range 100000000000 }}{{ end }}"}`))
+	eventually(t, "the huge range to be refused", func() bool { return rejected() == 4 })
+	update(bodyConfigMap(`{"v":"{{ range 1000 }}{{ range 1000 }}{{ end }}{{ end }}"}`))
+	eventually(t, "the nested ranges to be refused", func() bool { return rejected() == 5 })
+	update(bodyConfigMap(`{{ define "r" }}{{ if . }}{{ template "r" slice . 1 }}{{ template "r" slice . 1 }}{{ end }}{{ end }}{"v":"{{ template "r" .Message }}"}`))
+	eventually(t, "the slow template to be refused", func() bool { return rejected() == 6 })
 	if got := renderV(t, b); got != "two" {
 		t.Errorf("after broken edits the body is %q, want the last good template", got)
 	}
@@ -285,8 +296,8 @@ func TestConfigMapWatch(t *testing.T) {
 	update(labelled)
 	update(bodyConfigMap(`{"v":"four"}`))
 	eventually(t, "the fourth template", func() bool { return renderV(t, b) == "four" })
-	if applied() != 3 || rejected() != 3 {
-		t.Errorf("applied %v, rejected %v; want 3, 3", applied(), rejected())
+	if applied() != 3 || rejected() != 6 {
+		t.Errorf("applied %v, rejected %v; want 3, 6", applied(), rejected())
 	}
 
 	// Deleting the ConfigMap keeps the last good template. Re-creating it broken is refused
@@ -297,7 +308,7 @@ func TestConfigMapWatch(t *testing.T) {
 	if _, err := cms.Create(ctx, bodyConfigMap(`{{ if }}`), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the broken re-created ConfigMap to be refused", func() bool { return rejected() == 4 })
+	eventually(t, "the broken re-created ConfigMap to be refused", func() bool { return rejected() == 7 })
 	if got := renderV(t, b); got != "four" {
 		t.Errorf("after deletion the body is %q, want the last good template", got)
 	}

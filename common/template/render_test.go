@@ -199,3 +199,15 @@ func TestSampleEvents(t *testing.T) {
 		t.Errorf("restart sample: %+v", r.Restart)
 	}
 }
+
+// TestTemplateCallWithoutArgument: {{ template "name" }} (no pipeline) made the load-time bounds
+// check dereference a nil pipeline, a panic that stopped herald at start-up.
+func TestTemplateCallWithoutArgument(t *testing.T) {
+	b, err := New(context.Background(), Options{Owner: "test", JSON: true, Inline: `{{ define "m" }}x{{ end }}{"m":"{{ template "m" }}"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := b.Render(SampleEvent()); err != nil || string(out) != `{"m":"x"}` {
+		t.Errorf("got %s, %v", out, err)
+	}
+}

@@ -29,6 +29,8 @@ var Params = []uri.Param{
 		Help: "namespace of custom_body_configmap"},
 	{Name: "body_template", Example: `{"text":"{{ .Reason }}: {{ .Message }}"}`,
 		Help: "an inline body template (percent-encode it in the URI); custom_body_configmap wins when both are given"},
+	{Name: "body_template_timeout", Default: "1s", Example: "3s",
+		Help: "the time one render of the body template may take: a render past it fails for that event (herald_template_render_failures_total{reason=\"timeout\"}), and a template whose sample event takes longer is refused when it loads. Real templates render in microseconds; raise it only for one that needs it"},
 }
 
 // DefaultMaxBytes is the largest body Render produces when Options.MaxBytes is not set.
@@ -66,10 +68,14 @@ type Options struct {
 	Location *time.Location
 	// Kube reads and watches the ConfigMap.
 	Kube kubernetes.Interface
-	// Metrics counts ConfigMap reloads; nil counts nothing.
+	// Metrics counts ConfigMap reloads and failed renders; nil counts nothing.
 	Metrics *Metrics
 	// MaxBytes caps one rendered body; 0 means DefaultMaxBytes.
 	MaxBytes int
+	// Timeout is the time budget of one render (body_template_timeout); 0 means DefaultTimeout.
+	// A render past it fails for that event, and a template whose sample render is past it is
+	// refused when it loads.
+	Timeout time.Duration
 	// Now gives the time used as .LastTimestamp for an event that has neither lastTimestamp
 	// nor eventTime; nil means time.Now.
 	Now func() time.Time
@@ -80,6 +86,7 @@ func FromParams(p *uri.Params, o Options) Options {
 	o.Inline = p.String("body_template")
 	o.ConfigMapName = p.String("custom_body_configmap")
 	o.ConfigMapNamespace = p.String("custom_body_configmap_namespace")
+	o.Timeout = p.Duration("body_template_timeout")
 	o.Warnf = p.Warnf
 	return o
 }
@@ -99,12 +106,14 @@ type Body struct {
 	closeOnce           sync.Once
 }
 
-// compiled is one parsed, escaped and validated template.
+// compiled is one parsed, escaped, instrumented and validated template.
 type compiled struct {
 	tmpl *template.Template
 	text string
 	// fallback: this is Default, standing in for a ConfigMap that cannot be used yet.
 	fallback bool
+	// execs run tmpl, each render with its own deadline.
+	execs *executors
 }
 
 // New loads the template, renders a sample event through it, and (for a ConfigMap) starts
@@ -117,6 +126,9 @@ func New(ctx context.Context, o Options) (*Body, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -124,6 +136,7 @@ func New(ctx context.Context, o Options) (*Body, error) {
 		o.SinkID = o.Owner
 	}
 	b := &Body{o: o}
+	o.Metrics.initFailures(o.SinkID)
 	var text string
 	switch {
 	case o.ConfigMapName != "":
@@ -156,8 +169,14 @@ func (b *Body) Source() string {
 }
 
 // compile parses text, escapes it in JSON mode, and renders the sample events through it. The
-// error completes a sentence that starts with the template's source.
-func (b *Body) compile(text string) (*compiled, error) {
+// error completes a sentence that starts with the template's source. A panic in any of it (a
+// bug in herald's walk of the template) is an error too, never a crash at start-up or on an edit.
+func (b *Body) compile(text string) (c *compiled, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("could not be loaded: herald panicked reading it (please report this): %v", r)
+		}
+	}()
 	t, err := template.New("body").Funcs(funcMap(b.o.Location)).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("does not parse: %v; fix the Go template syntax (https://pkg.go.dev/text/template)", err)
@@ -172,11 +191,12 @@ func (b *Body) compile(text string) (*compiled, error) {
 		}
 		escapeTemplates(t, escaper)
 	}
-	c := &compiled{tmpl: t, text: text}
+	instrument(t)
+	c = &compiled{tmpl: t, text: text, execs: &executors{tmpl: t}}
 	for _, sample := range []*core.Event{SampleEvent(), SampleRestartEvent()} {
 		out, err := b.execute(c, sample)
 		if err != nil {
-			return nil, fmt.Errorf("fails on the sample %s event: %v; %s", sample.Reason, err, execHint(err))
+			return nil, fmt.Errorf("fails on the sample %s event: %w; %s", sample.Reason, err, execHint(err))
 		}
 		if b.o.JSON {
 			if err := checkJSON(out); err != nil {
@@ -200,12 +220,18 @@ func (b *Body) Render(e *core.Event) (out []byte, err error) {
 	}
 	out, err = b.execute(b.cur.Load(), e)
 	if err != nil {
+		reason := FailureError
+		switch {
+		case errors.Is(err, ErrTimeout):
+			reason = FailureTimeout
+		case errors.Is(err, ErrTooLarge):
+			reason = FailureTooLarge
+		}
+		b.o.Metrics.failure(b.o.SinkID, reason)
 		return nil, fmt.Errorf("%s: %s cannot render event %s: %w", b.o.Owner, b.source, describe(e), err)
 	}
 	return out, nil
 }
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // execute runs c over e into a fresh slice. A panic (text/template turns most into errors
 // itself) becomes an error for this event.
@@ -235,34 +261,24 @@ func (b *Body) execute(c *compiled, e *core.Event) (out []byte, err error) {
 		cp.Event = &ev
 		data = &cp
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			bufPool.Put(buf)
-		}
-	}()
-	if err := c.tmpl.Execute(&limitWriter{buf: buf, max: b.o.MaxBytes}, data); err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w (%d bytes); shorten long values, e.g. {{ .Message | truncate 4000 }}", err, b.o.MaxBytes)
-		}
+	x, err := c.execs.get()
+	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(buf.Bytes()), nil
-}
-
-// limitWriter fails a write that would take buf past max bytes; text/template then stops and
-// returns the error.
-type limitWriter struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.buf.Len()+len(p) > w.max {
-		return 0, ErrTooLarge
+	x.start(b.o.MaxBytes, time.Now().Add(b.o.Timeout))
+	err = x.tmpl.Execute(x, data)
+	if err == nil {
+		out = bytes.Clone(x.buf.Bytes())
 	}
-	return w.buf.Write(p)
+	c.execs.put(x)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, fmt.Errorf("%w (%d bytes); shorten long values, e.g. {{ .Message | truncate 4000 }}", err, b.o.MaxBytes)
+	case errors.Is(err, ErrTimeout):
+		// Not err: text/template names where the deadline was noticed (the tick), not the loop.
+		return nil, fmt.Errorf("%w (%s, body_template_timeout); a loop or a template call runs too long: loop over the event's fields, and make sure a template that calls itself stops", ErrTimeout, b.o.Timeout)
+	}
+	return out, err
 }
 
 // describe names an event in errors: namespace/name (reason).

@@ -21,6 +21,7 @@ func TemplateFromParams(p *uri.Params, t sinks.Target, env sinks.Env) *template.
 		JSON:     true,
 		Location: env.Location,
 		Kube:     env.Kube,
+		Metrics:  env.TemplateMetrics,
 	})
 	if o.Inline == "" && o.ConfigMapName == "" {
 		return nil

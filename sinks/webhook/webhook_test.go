@@ -14,11 +14,13 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
+	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
@@ -545,5 +547,56 @@ func TestPreviewShowsTheRenderedBody(t *testing.T) {
 	}
 	if !strings.Contains(out, "POST request") || !strings.Contains(out, `"EventMessage": "say hi\nagain"`) {
 		t.Fatalf("preview %q lacks the method or the escaped body", out)
+	}
+}
+
+// A body template that runs past body_template_timeout for one event fails that event only,
+// promptly, counted, and the sink goes on: the export (and so herald's shutdown) never waits
+// for a render that would run for ever.
+func TestRenderTimeoutIsThatEventsOnly(t *testing.T) {
+	rc := newReceiver(t, nil)
+	reg := prometheus.NewRegistry()
+	m, err := template.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// len(.Message)² iterations, printing nothing, for messages over 1,000 bytes only.
+	slow := url.QueryEscape(`{"r":"{{ if gt (len .Message) 1000 }}{{ range len .Message }}{{ range len $.Message }}{{ end }}{{ end }}{{ end }}{{ .Reason }}"}`)
+	s := build(t, "webhook:"+rc.URL+"?method=POST&body_template_timeout=100ms&body_template="+slow, sinks.Env{TemplateMetrics: m})
+	events := batch("R0", "Slow", "R2")
+	events[1].Message = strings.Repeat("x", 1e5)
+	start := time.Now()
+	err = s.Export(context.Background(), events)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Export took %v with a 100ms render budget", took)
+	}
+	var pe *core.PartialError
+	if !errors.As(err, &pe) || !core.IsPermanent(err) || !slices.Equal(pe.Failed, events[1:2]) {
+		t.Fatalf("got %v, want a permanent failure of the Slow event only", err)
+	}
+	if !strings.Contains(err.Error(), "rendering took longer than the time budget (100ms, body_template_timeout)") {
+		t.Errorf("error does not say the render ran out of time: %v", err)
+	}
+	if got := reasons(rc.requests()); !slices.Equal(got, []string{"R0", "R2"}) {
+		t.Fatalf("receiver got %v, want R0 R2", got)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeouts := -1.0
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if f.GetName() == "herald_template_render_failures_total" && labels["sink"] == "webhook#1" && labels["reason"] == template.FailureTimeout {
+				timeouts = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if timeouts != 1 {
+		t.Errorf("timeouts counted: %v, want 1", timeouts)
 	}
 }

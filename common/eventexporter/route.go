@@ -1,4 +1,4 @@
-package main
+package eventexporter
 
 import (
 	"regexp"
@@ -27,7 +27,7 @@ type rule struct {
 
 var ruleRegexpFields = []string{"namespace", "kind", "reason", "type", "message", "apiVersion", "component", "host"}
 
-func (m *migration) readRule(y ynode) *rule {
+func (m *Migration) readRule(y ynode) *rule {
 	r := &rule{node: y, re: map[string]ynode{}}
 	conds := 0
 	for _, f := range y.fields() {
@@ -74,7 +74,7 @@ type routeTarget struct {
 }
 
 // walkRoute collects every routeTarget under y.
-func (m *migration) walkRoute(y ynode, matches, drops []*rule) []routeTarget {
+func (m *Migration) walkRoute(y ynode, matches, drops []*rule) []routeTarget {
 	var own []*rule
 	var out []routeTarget
 	var subroutes ynode
@@ -161,7 +161,7 @@ func (f *filterSpec) params() []param {
 }
 
 // filterFor turns one routeTarget into a herald filter, reporting what it cannot express.
-func (m *migration) filterFor(t routeTarget) *filterSpec {
+func (m *Migration) filterFor(t routeTarget) *filterSpec {
 	f := &filterSpec{types: map[string]bool{"Normal": true, "Warning": true}}
 	conds := append(t.matches[:len(t.matches):len(t.matches)], t.rule)
 	var nsFrom, reasonFrom ynode
@@ -236,7 +236,7 @@ func (m *migration) filterFor(t routeTarget) *filterSpec {
 // namespaceFilter maps a namespace regexp to namespaces=. The exporter matched the Event's own
 // namespace, which for a cluster-scoped object (a Node) is "default"; herald matches the
 // involved object's namespace, empty for those, and lets them through with cluster_scoped=true.
-func (m *migration) namespaceFilter(y ynode, f *filterSpec) {
+func (m *Migration) namespaceFilter(y ynode, f *filterSpec) {
 	expr := y.str()
 	if names, anchored := literalAlternatives(expr); names != nil && anchored {
 		f.namespaces = names
@@ -253,7 +253,7 @@ func (m *migration) namespaceFilter(y ynode, f *filterSpec) {
 }
 
 // applyDrop adds one drop rule to the filter's exclusions.
-func (m *migration) applyDrop(d *rule, f *filterSpec, receiver string) {
+func (m *Migration) applyDrop(d *rule, f *filterSpec, receiver string) {
 	if len(d.unmappable) > 0 {
 		m.warn(d.node, "herald cannot express this drop rule (see the fields above), so the events it dropped are delivered to %q", receiver)
 		return

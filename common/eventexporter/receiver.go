@@ -1,4 +1,4 @@
-package main
+package eventexporter
 
 import (
 	"bytes"
@@ -59,7 +59,7 @@ var envRefRE = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
 // secret returns a ${NAME} reference standing in for a secret value, and records which variable
 // to set. A value that already is ${NAME} (the exporter expands the environment too) keeps its
 // variable; any other value gets HERALD_<RECEIVER>_<FIELD> and is never printed.
-func (m *migration) secret(s *sinkSpec, y ynode, field string) string {
+func (m *Migration) secret(s *sinkSpec, y ynode, field string) string {
 	v := y.str()
 	name := ""
 	if g := envRefRE.FindStringSubmatch(v); g != nil && strings.HasPrefix(v, "$") {
@@ -75,7 +75,7 @@ func (m *migration) secret(s *sinkSpec, y ynode, field string) string {
 
 // plain returns a non-secret value, turning the exporter's $NAME references into herald's
 // ${NAME} and recording them.
-func (m *migration) plain(s *sinkSpec, y ynode, isURL bool) string {
+func (m *Migration) plain(s *sinkSpec, y ynode, isURL bool) string {
 	v := y.str()
 	return os.Expand(v, func(name string) string {
 		m.addEnv(name, y.path, true)
@@ -92,7 +92,7 @@ var upperSnake = regexp.MustCompile(`[^A-Z0-9]+`)
 var camel = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 
 // envName makes HERALD_<RECEIVER>_<FIELD>, unique within this migration.
-func (m *migration) envName(receiver, field string) string {
+func (m *Migration) envName(receiver, field string) string {
 	part := func(s string) string {
 		s = camel.ReplaceAllString(s, "${1}_${2}")
 		return strings.Trim(upperSnake.ReplaceAllString(strings.ToUpper(s), "_"), "_")
@@ -107,7 +107,7 @@ func (m *migration) envName(receiver, field string) string {
 
 // receiverSinks maps one exporter receiver to a herald sink (without its filter). ok is false
 // when herald has no sink for it.
-func (m *migration) receiverSink(name string, y ynode) (*sinkSpec, bool) {
+func (m *Migration) receiverSink(name string, y ynode) (*sinkSpec, bool) {
 	var typ ynode
 	var typName string
 	for _, f := range y.fields() {
@@ -162,7 +162,7 @@ func unsupportedAdvice(typ string) string {
 }
 
 // tlsParams maps the exporter's tls block (pkg/sinks/sink.go TLS) to a sink's parameters.
-func (m *migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam string) {
+func (m *Migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam string) {
 	for _, f := range y.fields() {
 		switch f.key {
 		case "insecureSkipVerify":
@@ -183,7 +183,7 @@ func (m *migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam strin
 	}
 }
 
-func (m *migration) webhook(s *sinkSpec, y ynode) {
+func (m *Migration) webhook(s *sinkSpec, y ynode) {
 	s.scheme = "webhook"
 	var layout ynode
 	for _, f := range y.fields() {
@@ -223,7 +223,7 @@ func (m *migration) webhook(s *sinkSpec, y ynode) {
 }
 
 // endpoint returns a URL with any credential in its query or user info replaced by ${ENV}.
-func (m *migration) endpoint(s *sinkSpec, y ynode) string {
+func (m *Migration) endpoint(s *sinkSpec, y ynode) string {
 	raw := m.plain(s, y, true)
 	if strings.Contains(raw, "${") {
 		// An address from the environment: herald expands it the same way.
@@ -310,7 +310,7 @@ func secretQueryParam(k, v string) bool {
 
 // pathToken moves the token path of a chat webhook URL (Slack's services/T/B/TOKEN, Discord's
 // webhooks/ID/TOKEN, Feishu's hook/TOKEN, Office 365's webhookb2/...) to the environment.
-func (m *migration) pathToken(s *sinkSpec, u *url.URL, y ynode) *url.URL {
+func (m *Migration) pathToken(s *sinkSpec, u *url.URL, y ynode) *url.URL {
 	segs := strings.Split(u.Path, "/")
 	for i, seg := range segs {
 		if slices.Contains([]string{"services", "webhooks", "hook", "webhookb2", "workflows", "triggers"}, seg) && i+1 < len(segs) && segs[i+1] != "" {
@@ -328,7 +328,7 @@ func (m *migration) pathToken(s *sinkSpec, u *url.URL, y ynode) *url.URL {
 	return u
 }
 
-func (m *migration) kafka(s *sinkSpec, y ynode) {
+func (m *Migration) kafka(s *sinkSpec, y ynode) {
 	s.scheme = "kafka"
 	var tls, sasl ynode
 	for _, f := range y.fields() {
@@ -458,7 +458,7 @@ func indexFromFormat(format string) (string, bool) {
 	return b.String(), true
 }
 
-func (m *migration) elasticsearch(s *sinkSpec, y ynode) {
+func (m *Migration) elasticsearch(s *sinkSpec, y ynode) {
 	s.scheme = "elasticsearch"
 	var index, indexFormat ynode
 	for _, f := range y.fields() {
@@ -555,7 +555,7 @@ func (m *migration) elasticsearch(s *sinkSpec, y ynode) {
 	}
 }
 
-func (m *migration) slack(s *sinkSpec, y ynode) {
+func (m *Migration) slack(s *sinkSpec, y ynode) {
 	s.scheme = "slack"
 	s.target = ""
 	hasToken := false
@@ -583,7 +583,7 @@ func (m *migration) slack(s *sinkSpec, y ynode) {
 	}
 }
 
-func (m *migration) teams(s *sinkSpec, y ynode) {
+func (m *Migration) teams(s *sinkSpec, y ynode) {
 	s.scheme = "teams"
 	for _, f := range y.fields() {
 		switch f.key {
@@ -607,7 +607,7 @@ func (m *migration) teams(s *sinkSpec, y ynode) {
 	}
 }
 
-func (m *migration) stdout(s *sinkSpec, y ynode) {
+func (m *Migration) stdout(s *sinkSpec, y ynode) {
 	s.scheme = "log"
 	s.add("format", "json")
 	for _, f := range y.fields() {

@@ -1,4 +1,4 @@
-package main
+package eventexporter
 
 import (
 	"fmt"
@@ -146,6 +146,46 @@ func (y ynode) stringMap() []field {
 		f.val.str() // type check
 	}
 	return fs
+}
+
+// maxExpandedNodes bounds the nodes a config may hold once its aliases are expanded. The largest
+// real config is a few hundred; a few aliases that each repeat the one before ("billion laughs")
+// would otherwise make the walk of the route tree take for ever.
+const maxExpandedNodes = 100_000
+
+// checkAliases refuses what the exporter's own YAML reader refuses and herald migrate could not
+// walk: an anchor whose value contains an alias to itself (the walk would never end), and aliases
+// that expand to more than maxExpandedNodes nodes.
+func checkAliases(root *yaml.Node) error {
+	onPath := map[*yaml.Node]bool{}
+	count := 0
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
+		if n == nil {
+			return nil
+		}
+		if count++; count > maxExpandedNodes {
+			return fmt.Errorf("line %d: the aliases (*name) expand to more than %d values; write the config out without them", n.Line, maxExpandedNodes)
+		}
+		if n.Kind == yaml.AliasNode {
+			if onPath[n.Alias] {
+				return fmt.Errorf("line %d: alias *%s refers to a value that contains it, which never ends; the exporter refuses it too", n.Line, n.Value)
+			}
+			n = n.Alias
+			if n == nil {
+				return nil
+			}
+		}
+		onPath[n] = true
+		defer delete(onPath, n)
+		for _, c := range n.Content {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(root)
 }
 
 func kindName(n *yaml.Node) string {
