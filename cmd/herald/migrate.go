@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/heraldproject/herald/common/eventexporter"
+	"github.com/heraldproject/herald/migrate/eventexporter"
 )
 
 // runMigrate implements `herald migrate event-exporter [--format=args|helm] [--secret=NAME]

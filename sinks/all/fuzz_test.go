@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldproject/herald/common/chat/chattest"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 	"github.com/heraldproject/herald/sinks/sinktest"
 )
 
