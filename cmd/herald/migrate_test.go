@@ -452,3 +452,33 @@ receivers:
 		}
 	}
 }
+
+// The exporter's opensearch receiver has the elasticsearch receiver's fields; herald's
+// elasticsearch sink writes OpenSearch (it asks the cluster), so it migrates the same way.
+func TestMigrateOpenSearchReceiver(t *testing.T) {
+	config := `route:
+  routes:
+    - match:
+        - receiver: search
+receivers:
+  - name: search
+    opensearch:
+      hosts: [https://opensearch:9200]
+      indexFormat: "kube-events-{2006.01.02}"
+      username: herald
+      password: os-secret-password
+`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	rc := runMigrate([]string{"event-exporter", path}, &stdout, &stderr)
+	if rc != 0 || !strings.Contains(stdout.String(), "--sink=elasticsearch:https://opensearch:9200?") || !strings.Contains(stdout.String(), "esUserSecret=${HERALD_SEARCH_PASSWORD}") {
+		t.Fatalf("rc %d\nstdout:\n%s\nstderr:\n%s", rc, stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "os-secret-password") {
+		t.Fatal("the password was printed")
+	}
+}

@@ -127,7 +127,9 @@ func (m *Migration) receiverSink(name string, y ynode) (*sinkSpec, bool) {
 		m.webhook(s, typ)
 	case "kafka":
 		m.kafka(s, typ)
-	case "elasticsearch":
+	case "elasticsearch", "opensearch":
+		// The exporter's opensearch receiver has the elasticsearch receiver's fields; herald's
+		// elasticsearch sink asks the cluster what it is and writes OpenSearch as it needs.
 		m.elasticsearch(s, typ)
 	case "slack":
 		m.slack(s, typ)
@@ -147,8 +149,6 @@ func (m *Migration) receiverSink(name string, y ynode) (*sinkSpec, bool) {
 
 func unsupportedAdvice(typ string) string {
 	switch typ {
-	case "opensearch":
-		return "herald's elasticsearch sink speaks to Elasticsearch 7.14+ and 8 only; send to kafka: and index from there, or to a webhook: in front of OpenSearch"
 	case "opsgenie":
 		return "send to an Alertmanager with the alertmanager: sink and route to Opsgenie from there"
 	case "file", "pipe", "syslog", "inMemory":
@@ -527,7 +527,7 @@ func (m *Migration) elasticsearch(s *sinkSpec, y ynode) {
 			// herald's documents carry no label or annotation keys: nothing to de-dot.
 		case "type":
 			if f.val.str() != "" {
-				m.warn(f.val, "mapping types are for Elasticsearch 6 and older; herald supports 7.14+ and 8 and writes without a type")
+				m.warn(f.val, "herald asks the cluster its version and writes Elasticsearch 5 and 6 with kube-eventer's type \"events\", not this one, and 7 and later without a type")
 			}
 		case "tls":
 			m.tlsParams(s, f.val, "cacert", "insecuressl")
