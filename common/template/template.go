@@ -112,8 +112,6 @@ type compiled struct {
 	text string
 	// fallback: this is Default, standing in for a ConfigMap that cannot be used yet.
 	fallback bool
-	// execs run tmpl, each render with its own deadline.
-	execs *executors
 }
 
 // New loads the template, renders a sample event through it, and (for a ConfigMap) starts
@@ -192,7 +190,7 @@ func (b *Body) compile(text string) (c *compiled, err error) {
 		escapeTemplates(t, escaper)
 	}
 	instrument(t)
-	c = &compiled{tmpl: t, text: text, execs: &executors{tmpl: t}}
+	c = &compiled{tmpl: t, text: text}
 	for _, sample := range []*core.Event{SampleEvent(), SampleRestartEvent()} {
 		out, err := b.execute(c, sample)
 		if err != nil {
@@ -261,16 +259,13 @@ func (b *Body) execute(c *compiled, e *core.Event) (out []byte, err error) {
 		cp.Event = &ev
 		data = &cp
 	}
-	x, err := c.execs.get()
-	if err != nil {
-		return nil, err
-	}
-	x.start(b.o.MaxBytes, time.Now().Add(b.o.Timeout))
-	err = x.tmpl.Execute(x, data)
+	st := states.Get().(*renderState)
+	st.start(b.o.MaxBytes, time.Now().Add(b.o.Timeout))
+	err = c.tmpl.Execute(st, data)
 	if err == nil {
-		out = bytes.Clone(x.buf.Bytes())
+		out = bytes.Clone(st.buf.Bytes())
 	}
-	c.execs.put(x)
+	st.done()
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return nil, fmt.Errorf("%w (%d bytes); shorten long values, e.g. {{ .Message | truncate 4000 }}", err, b.o.MaxBytes)
