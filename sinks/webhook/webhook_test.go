@@ -570,9 +570,9 @@ func TestRenderTimeoutIsThatEventsOnly(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("Export took %v with a 100ms render budget", took)
 	}
-	var pe *core.PartialError
-	if !errors.As(err, &pe) || !core.IsPermanent(err) || !slices.Equal(pe.Failed, events[1:2]) {
-		t.Fatalf("got %v, want a permanent failure of the Slow event only", err)
+	retry, _, rejected, _ := core.Fates(err, events)
+	if len(retry) != 0 || !slices.Equal(rejected, events[1:2]) {
+		t.Fatalf("got %v, want the Slow event rejected, and it only", err)
 	}
 	if !strings.Contains(err.Error(), "rendering took longer than the time budget (100ms, body_template_timeout)") {
 		t.Errorf("error does not say the render ran out of time: %v", err)
