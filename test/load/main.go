@@ -93,6 +93,7 @@ func main() {
 	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, storm-20000, dead-sink, startup-50000, ten-sinks)")
 	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
 	resumeN := flag.Int("resume-events", 0, "run the resume scenario instead: herald stopped, this many events written, herald resumes into a slow receiver (2 ms per event, queue_size=1000); e.g. 100000")
+	eventTTL := flag.Duration("event-ttl", 0, "the test API server's --event-ttl (default: its own, 1h); a soak longer than it shows herald's memory once events expire as fast as they are created, e.g. -soak 15m -event-ttl 4m")
 	soak := flag.Duration("soak", 0, "run the soak scenario instead for this long (50 events/s, a 60 s receiver outage every 10 minutes, an API server restart at 1/3, a herald SIGKILL at 2/3); e.g. 1h")
 	flag.BoolVar(&profile, "profile", false, "run herald with --profiling and save a CPU profile of each scenario's creation phase and a heap profile after it to OUT/SCENARIO.{cpu,heap}.pprof")
 	flag.Parse()
@@ -147,7 +148,11 @@ func main() {
 		}
 	}
 	ctx := context.Background()
-	c, err := cluster.Start(ctx, cluster.Options{})
+	var opts cluster.Options
+	if *eventTTL > 0 {
+		opts.APIServerFlags = []string{"--event-ttl=" + eventTTL.String()}
+	}
+	c, err := cluster.Start(ctx, opts)
 	if err != nil {
 		fail("start cluster: %v", err)
 	}
