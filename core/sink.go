@@ -74,6 +74,25 @@ func (p *PartialError) Unwrap() error {
 	return p.Err
 }
 
+// SendEach is Export for a sink that sends one event at a time, in order: an event send refuses
+// permanently is rejected alone and the others are still sent; at the first failure worth
+// retrying it stops, and that event and the rest are retried.
+func SendEach(ctx context.Context, events []*Event, send func(context.Context, *Event) error) error {
+	var out Outcomes
+	for i, e := range events {
+		err := send(ctx, e)
+		switch {
+		case err == nil:
+		case IsPermanent(err):
+			out.Reject(err, e)
+		default:
+			out.Retry(err, events[i:]...)
+			return out.Err(len(events))
+		}
+	}
+	return out.Err(len(events))
+}
+
 // Fates reads Export's error for batch as the pipeline does: the events to retry (with the error
 // that decides how) and the events rejected for good (with why); the rest were delivered.
 func Fates(err error, batch []*Event) (retry []*Event, retryErr error, rejected []*Event, rejectErr error) {

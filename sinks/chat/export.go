@@ -46,17 +46,5 @@ func Export(ctx context.Context, p *Pacer, events []*core.Event, s Sender) error
 // sendEach posts one message per event, tokens already taken. It stops at the first failure
 // worth retrying; an event refused permanently fails alone.
 func sendEach(ctx context.Context, events []*core.Event, s Sender) error {
-	var out core.Outcomes
-	for i, e := range events {
-		err := s.SendEvent(ctx, e)
-		switch {
-		case err == nil:
-		case core.IsPermanent(err):
-			out.Reject(err, e)
-		default:
-			out.Retry(err, events[i:]...)
-			return out.Err(len(events))
-		}
-	}
-	return out.Err(len(events))
+	return core.SendEach(ctx, events, s.SendEvent)
 }

@@ -125,19 +125,7 @@ func objectName(ns, kind, name string) string {
 // has no idempotency key: an event posted again (a retry after a timeout whose request did land)
 // becomes a second annotation at the same time.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	var out core.Outcomes
-	for i, e := range events {
-		err := s.post(ctx, e)
-		switch {
-		case err == nil:
-		case core.IsPermanent(err):
-			out.Reject(err, e)
-		default:
-			out.Retry(err, events[i:]...)
-			return out.Err(len(events))
-		}
-	}
-	return out.Err(len(events))
+	return core.SendEach(ctx, events, s.post)
 }
 
 func (s *Sink) post(ctx context.Context, e *core.Event) error {

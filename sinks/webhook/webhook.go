@@ -78,19 +78,7 @@ func (s *Sink) Name() string { return "webhook" }
 // the receiver refuses with a permanent status, is rejected alone and the others are still sent;
 // at the first failure worth retrying it stops, and that event and the rest are retried.
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	var out core.Outcomes
-	for i, e := range events {
-		err := s.deliver(ctx, e)
-		switch {
-		case err == nil:
-		case core.IsPermanent(err):
-			out.Reject(err, e)
-		default:
-			out.Retry(err, events[i:]...)
-			return out.Err(len(events))
-		}
-	}
-	return out.Err(len(events))
+	return core.SendEach(ctx, events, s.deliver)
 }
 
 // deliver renders and sends one event.
