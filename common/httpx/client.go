@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/heraldproject/herald/common/uri"
@@ -36,6 +37,10 @@ var Params = []uri.Param{
 	{Name: "redirects", Default: "none", Example: "same-host",
 		Help: "none: a 3xx reply is an error naming where it points (write that URL instead), so the sink's headers and query (tokens) never go to another host; same-host: follow up to 5 redirects that stay on the same scheme, host and port, without a Referer"},
 }
+
+// TransportParams are Params without redirects, for sinks whose client library builds the
+// requests on NewTransport and never follows a redirect (elasticsearch, influxdb).
+var TransportParams = slices.DeleteFunc(slices.Clone(Params), func(p uri.Param) bool { return p.Name == "redirects" })
 
 // Redirect policies.
 const (

@@ -59,11 +59,7 @@ var Params = slices.Concat([]uri.Param{
 		Help: "accepted for kube-eventer compatibility: herald sends one bulk request per batch (batch_size), synchronously, so each event's result is known"},
 	{Name: "cluster_name", Example: "prod-eu",
 		Help: "cluster name written into every document (default: --cluster-name, else \"default\" as kube-eventer)"},
-}, transportParams)
-
-// transportParams are httpx's timeout and TLS parameters (cacert and insecuressl, kube-eventer's
-// names, are their aliases). Not redirects: the Elasticsearch transport never follows one.
-var transportParams = slices.DeleteFunc(slices.Clone(httpx.Params), func(p uri.Param) bool { return p.Name == "redirects" })
+}, httpx.TransportParams)
 
 // Config is the elasticsearch sink's parsed configuration.
 type Config struct {

@@ -63,11 +63,7 @@ var Params = slices.Concat([]uri.Param{
 		Help: "accepted as in kube-eventer, without effect: it applied to heapster's metrics, not to events"},
 	{Name: "concurrency", Default: "1", Example: "2",
 		Help: "accepted as in kube-eventer (a positive number), without effect: herald writes each batch in one request"},
-}, transportParams)
-
-// transportParams are httpx's timeout and TLS parameters (cacert and insecuressl, kube-eventer's
-// names, are their aliases). Not redirects: herald never follows one to the server.
-var transportParams = slices.DeleteFunc(slices.Clone(httpx.Params), func(p uri.Param) bool { return p.Name == "redirects" })
+}, httpx.TransportParams)
 
 // Config is the influxdb sink's parsed configuration.
 type Config struct {
