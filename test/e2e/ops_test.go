@@ -247,6 +247,10 @@ func TestTwoInstancesInOneNamespace(t *testing.T) {
 	a, b := start("team-a", "a", ra), start("team-b", "b", rb)
 	waitLeader(t, a)
 	waitLeader(t, b)
+	// Leading comes before the initial list: an event written in between is recorded as present
+	// at start, not delivered. Ready means the watch is up.
+	a.WaitReady()
+	b.WaitReady()
 	evs := createEvents(t, client, ns, "both", 20)
 	seenA, seenB := waitForMessages(t, ra, evs), waitForMessages(t, rb, evs)
 	for _, m := range evs {
