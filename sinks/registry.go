@@ -41,6 +41,17 @@ type Env struct {
 	// CheckOnly is set by herald check: validate and prepare, but connect to nothing and write
 	// nothing (no table creation, no producer).
 	CheckOnly bool
+	// Now is the clock a sink reads (events without a time, pacing, credential renewal); nil
+	// is time.Now. Tests inject theirs here rather than through a constructor argument.
+	Now func() time.Time
+}
+
+// Clock returns the clock a sink reads: env.Now, or time.Now when none is set.
+func (e Env) Clock() func() time.Time {
+	if e.Now != nil {
+		return e.Now
+	}
+	return time.Now
 }
 
 // Target is one --sink value, parsed.
