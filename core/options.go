@@ -10,8 +10,17 @@ type SinkOptions struct {
 	QueueSize int
 	// BatchSize is the most events handed to one Export.
 	BatchSize int
-	// FlushInterval is the longest an event waits for its batch to fill.
+	// FlushInterval is the longest an event waits for its batch to fill. An idle sink does not
+	// wait at all (Linger false): it sends what is queued at once, and batches form while a
+	// delivery is in flight.
 	FlushInterval time.Duration
+	// Linger makes every batch wait up to FlushInterval to fill, even when the sink is idle
+	// (flush=interval): fewer, fuller requests at the cost of latency.
+	Linger bool
+	// Concurrency is how many deliveries to the sink may be in flight at once (default 1), each
+	// from its own lane of the queue; events about one object share a lane and keep their
+	// order. Only for sinks whose Export is safe to call concurrently.
+	Concurrency int
 	// CredentialHint says where the sink's credential comes from and how to change it (the
 	// Secret behind a ${VAR} of its --sink value); the pipeline adds it to the log line of a
 	// refused credential. Empty: only the sink's own fix is given.

@@ -101,21 +101,24 @@ func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = 200 * time.Millisecond
 	}
-	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize), p: p, wm: newWatermark()}
+	o.Concurrency = max(o.Concurrency, 1)
+	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize, o.Concurrency), p: p, wm: newWatermark()}
 	r.health = newHealth(id, p.cfg.Metrics, p.cfg.Clock, o.CredentialHint, p.cfg.Backoff.CredentialMax)
 	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
 	p.cfg.Metrics.initSink(id)
 	p.runners = append(p.runners, r)
 }
 
-// Start starts one worker per sink.
+// Start starts the workers: one per lane of each sink (SinkOptions.Concurrency).
 func (p *Pipeline) Start() {
 	for _, r := range p.runners {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			r.run()
-		}()
+		for lane := range r.opts.Concurrency {
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				r.run(lane)
+			}()
+		}
 	}
 }
 
@@ -232,7 +235,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		case <-done:
 		case <-t.C:
 			for _, r := range p.runners {
-				if r.exporting.Load() {
+				if r.exporting.Load() > 0 {
 					glog.Errorf("sink %s: its export did not return when cancelled at the shutdown deadline (the receiver does not answer and the sink ignores its deadline); leaving it behind, its events stay held for the next run", r.id)
 				}
 			}
@@ -336,8 +339,8 @@ type runner struct {
 	wm *watermark
 	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
 	health *health
-	// exporting is true while Export runs.
-	exporting atomic.Bool
+	// exporting counts the Export calls running (one per busy lane).
+	exporting atomic.Int32
 
 	dropMu      sync.Mutex
 	lastDropLog time.Time
@@ -367,26 +370,30 @@ func (r *runner) stopping() bool {
 	}
 }
 
-// run is the worker loop: wait for a batch to fill or age, export it with retries, repeat.
-// After Shutdown it drains the queue and returns.
-func (r *runner) run() {
+// run is the worker loop of one lane: take what is queued (at once when the sink was idle, or
+// after waiting up to FlushInterval for a full batch with Linger), export it with retries,
+// repeat. While an export is in flight new events queue up, so the next batch carries them
+// all: batches grow with the load and an idle sink adds no delay. After Shutdown it drains its
+// lane and returns.
+func (r *runner) run(lane int) {
 	clk := r.p.cfg.Clock
+	notify := r.q.lanes[lane].notify
 	for {
-		first := r.q.oldest()
+		first := r.q.oldest(lane)
 		if first == nil {
 			if r.stopping() {
 				return
 			}
 			select {
-			case <-r.q.notify:
+			case <-notify:
 			case <-r.p.stopping:
 			}
 			continue
 		}
-		// Wait until the batch is full, the oldest event is FlushInterval old, or we are stopping.
-		// A queue smaller than a batch is full at its own size: waiting for the flush interval
-		// would only slow a catch-up that is waiting for room.
-		for r.q.len() < min(r.opts.BatchSize, r.opts.QueueSize) && !r.stopping() {
+		// With Linger, wait until the batch is full, the oldest event is FlushInterval old, or
+		// we are stopping. A queue smaller than a batch is full at its own size: waiting for
+		// the flush interval would only slow a catch-up that is waiting for room.
+		for r.opts.Linger && r.q.laneLen(lane) < min(r.opts.BatchSize, r.opts.QueueSize) && !r.stopping() {
 			wait := r.opts.FlushInterval - clk.Since(first.Observed)
 			if first.Observed.IsZero() || wait <= 0 {
 				break
@@ -394,7 +401,7 @@ func (r *runner) run() {
 			t := clk.NewTimer(wait)
 			select {
 			case <-t.C():
-			case <-r.q.notify:
+			case <-notify:
 			case <-r.p.stopping:
 			}
 			t.Stop()
@@ -402,7 +409,7 @@ func (r *runner) run() {
 				break
 			}
 		}
-		batch := r.q.take(r.opts.BatchSize)
+		batch := r.q.take(lane, r.opts.BatchSize)
 		r.p.cfg.Metrics.queueLength.WithLabelValues(r.id).Set(float64(r.q.len()))
 		kept := r.deliver(batch)
 		// Delivered or rejected: those events have left this sink. What the shutdown deadline
@@ -440,9 +447,9 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		attempt++
 		start := clk.Now()
 		ctx, cancel := context.WithTimeout(r.p.ctx, r.p.cfg.ExportTimeout)
-		r.exporting.Store(true)
+		r.exporting.Add(1)
 		err := safeExport(ctx, r.sink, batch)
-		r.exporting.Store(false)
+		r.exporting.Add(-1)
 		timedOut := ctx.Err() == context.DeadlineExceeded && r.p.ctx.Err() == nil
 		cancel()
 		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())

@@ -108,7 +108,7 @@ func count(m *Metrics, sink, outcome, reason string) int {
 func TestBatchBySize(t *testing.T) {
 	p, clk, m := newTestPipeline(t)
 	s := newRecordingSink()
-	p.Add("s", s, nil, SinkOptions{BatchSize: 3, FlushInterval: time.Hour, QueueSize: 10})
+	p.Add("s", s, nil, SinkOptions{BatchSize: 3, FlushInterval: time.Hour, QueueSize: 10, Linger: true})
 	p.Start()
 	for i := range 3 {
 		p.Push(ev(clk, fmt.Sprint(i)))
@@ -124,7 +124,7 @@ func TestBatchBySize(t *testing.T) {
 func TestBatchByAge(t *testing.T) {
 	p, clk, _ := newTestPipeline(t)
 	s := newRecordingSink()
-	p.Add("s", s, nil, SinkOptions{BatchSize: 100, FlushInterval: 200 * time.Millisecond, QueueSize: 10})
+	p.Add("s", s, nil, SinkOptions{BatchSize: 100, FlushInterval: 200 * time.Millisecond, QueueSize: 10, Linger: true})
 	p.Start()
 	p.Push(ev(clk, "a"))
 	waitForTimer(t, clk)

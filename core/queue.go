@@ -1,49 +1,98 @@
 package core
 
-import "sync"
+import (
+	"hash/fnv"
+	"sync"
+)
 
-// queue is a bounded FIFO of events for one sink. Push never blocks: when the queue is full it
-// refuses the event, and the caller counts the drop or waits on space.
+// queue is a bounded FIFO of events for one sink, split into lanes: each lane is delivered by its
+// own worker, in order, and every event about one object goes to the same lane (see laneOf), so
+// parallel delivery keeps per-object order. The bound is shared by the lanes: one busy object
+// cannot make the queue refuse events while it has room. Push never blocks: when the queue is
+// full it refuses the event, and the caller counts the drop or waits on space.
 type queue struct {
-	mu     sync.Mutex
-	buf    []*Event // ring buffer
+	mu    sync.Mutex
+	cap   int
+	n     int // events in every lane
+	lanes []lane
+	space chan struct{} // signalled (non-blocking) when events leave
+}
+
+// lane is one FIFO of the queue: buf[head:] waits, oldest first.
+type lane struct {
+	buf    []*Event
 	head   int
-	n      int
-	notify chan struct{} // signalled (non-blocking) when an event arrives
-	space  chan struct{} // signalled (non-blocking) when events leave
+	notify chan struct{} // signalled (non-blocking) when an event arrives in this lane
 }
 
-func newQueue(capacity int) *queue {
-	return &queue{buf: make([]*Event, capacity), notify: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+func newQueue(capacity, lanes int) *queue {
+	q := &queue{cap: capacity, lanes: make([]lane, max(lanes, 1)), space: make(chan struct{}, 1)}
+	for i := range q.lanes {
+		q.lanes[i].notify = make(chan struct{}, 1)
+	}
+	return q
 }
 
-// push appends e; it reports false when the queue is full.
+// laneOf is the lane of e: a hash of the object it is about, so events about one object stay
+// in order.
+func (q *queue) laneOf(e *Event) int {
+	if len(q.lanes) == 1 || e.Event == nil {
+		return 0
+	}
+	h := fnv.New32a()
+	o := &e.InvolvedObject
+	h.Write([]byte(o.Namespace))
+	h.Write([]byte{0})
+	h.Write([]byte(o.Kind))
+	h.Write([]byte{0})
+	h.Write([]byte(o.Name))
+	return int(h.Sum32() % uint32(len(q.lanes)))
+}
+
+// push appends e to its lane; it reports false when the queue is full.
 func (q *queue) push(e *Event) bool {
+	i := q.laneOf(e)
 	q.mu.Lock()
-	if q.n == len(q.buf) {
+	if q.n >= q.cap {
 		q.mu.Unlock()
 		return false
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = e
+	l := &q.lanes[i]
+	l.buf = append(l.buf, e)
 	q.n++
 	q.mu.Unlock()
 	select {
-	case q.notify <- struct{}{}:
+	case l.notify <- struct{}{}:
 	default:
 	}
 	return true
 }
 
-// take removes and returns up to max events from the front.
-func (q *queue) take(max int) []*Event {
+// take removes and returns up to max events from the front of lane i.
+func (q *queue) take(i, max int) []*Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(max, q.n)
+	l := &q.lanes[i]
+	n := min(max, len(l.buf)-l.head)
 	out := make([]*Event, n)
-	for i := range n {
-		out[i] = q.buf[q.head]
-		q.buf[q.head] = nil
-		q.head = (q.head + 1) % len(q.buf)
+	copy(out, l.buf[l.head:l.head+n])
+	clear(l.buf[l.head : l.head+n])
+	l.head += n
+	switch {
+	case l.head == len(l.buf):
+		// Empty: reuse the array from its start (and let a storm's large one go).
+		if cap(l.buf) > 4096 {
+			l.buf = nil
+		} else {
+			l.buf = l.buf[:0]
+		}
+		l.head = 0
+	case l.head >= len(l.buf)-l.head:
+		// More taken than waiting: move the rest down, at most as many copies as were taken.
+		m := copy(l.buf, l.buf[l.head:])
+		clear(l.buf[m:])
+		l.buf = l.buf[:m]
+		l.head = 0
 	}
 	q.n -= n
 	if n > 0 {
@@ -65,19 +114,28 @@ func (q *queue) signalSpace() {
 func (q *queue) hasRoom() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.n < len(q.buf)
+	return q.n < q.cap
 }
 
-// oldest returns the front event without removing it, or nil.
-func (q *queue) oldest() *Event {
+// oldest returns the front event of lane i without removing it, or nil.
+func (q *queue) oldest(i int) *Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.n == 0 {
+	l := &q.lanes[i]
+	if l.head == len(l.buf) {
 		return nil
 	}
-	return q.buf[q.head]
+	return l.buf[l.head]
 }
 
+// laneLen is the number of events waiting in lane i.
+func (q *queue) laneLen(i int) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.lanes[i].buf) - q.lanes[i].head
+}
+
+// len is the number of events waiting in every lane.
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
