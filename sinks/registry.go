@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,11 @@ type Definition struct {
 	// and for a KubeEventer sink that of kube-eventer's store sinks, which had no filter at all
 	// (every type by default).
 	Filter filter.Dialect
+	// Concurrency is the default of the sink's concurrency= parameter: how many deliveries may
+	// be in flight at once, events about one object kept in order (core.SinkOptions). Zero: the
+	// sink's Export is not safe to call concurrently (or gains nothing from it), and the
+	// parameter is not offered.
+	Concurrency int
 }
 
 // Dialect is how this sink reads the filter parameters.
@@ -152,13 +158,24 @@ var CommonParams = append([]uri.Param{
 	{Name: "batch_size", Default: "500",
 		Help: "most events handed to the sink in one delivery"},
 	{Name: "flush_interval", Default: "200ms",
-		Help: "longest time an event waits for its batch to fill before delivery"},
+		Help: "with flush=interval, the longest time an event waits for its batch to fill before delivery"},
+	{Name: "flush", Default: "adaptive",
+		Help: "adaptive: an idle sink sends each event at once, and batches (up to batch_size) form only while a delivery is in flight; interval: every batch waits up to flush_interval to fill (fewer, fuller requests, more latency)"},
 }, filter.Params...)
+
+// ConcurrencyParam is the parameter of a sink with a Definition.Concurrency.
+func ConcurrencyParam(d Definition) uri.Param {
+	return uri.Param{Name: "concurrency", Default: strconv.Itoa(d.Concurrency),
+		Help: "deliveries in flight at once (1 to 64), for a receiver that answers slowly; events about one object stay in order (they share one lane), and the checkpoint only passes what every lane has delivered"}
+}
 
 // CommonParamsFor is CommonParams as sink d reads them, for its reference: level's default is
 // d's.
 func CommonParamsFor(d Definition) []uri.Param {
 	out := append([]uri.Param(nil), CommonParams...)
+	if d.Concurrency > 0 {
+		out = append(out, ConcurrencyParam(d))
+	}
 	for i := range out {
 		if out[i].Name == "level" {
 			out[i].Default = d.DefaultLevel()
@@ -199,7 +216,7 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s (herald sinks prints each one's parameters)",
 			index, u.Scheme, unknownSchemeHint(u.Scheme, raw), strings.Join(Schemes(), ", "))
 	}
-	spec := append(append([]uri.Param{}, CommonParams...), d.Params...)
+	spec := append(CommonParamsFor(d), d.Params...)
 	id := fmt.Sprintf("%s#%d", d.Scheme, index)
 	owner := fmt.Sprintf("--sink #%d (%s)", index, d.Scheme)
 	p := uri.NewParams(owner, u.Target.Query(), spec)
@@ -216,8 +233,13 @@ func Build(index int, raw string, env Env) (*Built, error) {
 		QueueSize:     p.Int("queue_size", 1, 10_000_000),
 		BatchSize:     p.Int("batch_size", 1, 100_000),
 		FlushInterval: p.Duration("flush_interval"),
+		Linger:        p.OneOf("flush", "adaptive", "interval") == "interval",
+		Concurrency:   1,
 		// Where the credential comes from, for the log line when the receiver refuses it.
 		CredentialHint: credentialHint(raw),
+	}
+	if d.Concurrency > 0 {
+		b.Options.Concurrency = p.Int("concurrency", 1, 64)
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// After New: it may have passed unknown parameters through to the receiver (webhook).

@@ -74,7 +74,7 @@ type options struct {
 func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.Var(&o.sources, "source", "where events come from: kubernetes:https://kubernetes.default[?inClusterConfig=false&auth=KUBECONFIG&insecure=true&namespaces=a,b] (kube-eventer's form; exactly one)")
 	fs.Var(&o.sinks, "sink", "where events go, repeatable: SCHEME:TARGET?PARAMS, e.g. webhook:http://receiver/events?level=Warning&method=POST. Every sink and parameter is listed below")
-	fs.DurationVar(&o.frequency, "frequency", 30*time.Second, "accepted for kube-eventer compatibility; herald delivers each event within its sink's flush_interval (default 200ms) instead of on a fixed tick")
+	fs.DurationVar(&o.frequency, "frequency", 30*time.Second, "accepted for kube-eventer compatibility; herald delivers each event as it comes (an idle sink sends at once, a busy one batches what queued meanwhile; see each sink's flush= parameter) instead of on a fixed tick")
 	fs.StringVar(&o.healthzIP, "healthz-ip", "0.0.0.0", "address of the /healthz, /readyz and /metrics server")
 	fs.UintVar(&o.healthzPort, "healthz-port", 8084, "port of the /healthz, /readyz and /metrics server")
 	fs.StringVar(&o.clusterName, "cluster-name", "", "name of this cluster, added to every record (.Cluster in templates) for multi-cluster setups")

@@ -153,8 +153,8 @@ func NewTransport(o Options) (*http.Transport, error) {
 		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16, // up to a sink's concurrency= lanes, reused
 		IdleConnTimeout:       90 * time.Second,
 	}
 	return transport, nil

@@ -26,6 +26,8 @@ func init() {
 		Example: "alertmanager:http://alertmanager.monitoring:9093?severity=BackOff:critical,OOMKilling:critical,*:warning&resolve_timeout=10m",
 		Params:  Params,
 		New:     New,
+		// Export keeps no state between calls: several may run at once.
+		Concurrency: 4,
 	})
 }
 

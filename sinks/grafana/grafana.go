@@ -26,6 +26,8 @@ func init() {
 		Example: "grafana:https://grafana.example?token=${GRAFANA_TOKEN}&tags=k8s,herald&dashboard_uid=k8s-overview",
 		Params:  Params,
 		New:     New,
+		// Export keeps no state between calls: several may run at once.
+		Concurrency: 4,
 	})
 }
 

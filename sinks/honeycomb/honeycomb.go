@@ -28,6 +28,8 @@ func init() {
 		Example: "honeycomb:?dataset=k8s-events&writekey=${HONEYCOMB_WRITEKEY}",
 		Params:  Params,
 		New:     New,
+		// Export keeps no state between calls: several may run at once.
+		Concurrency: 4,
 		// kube-eventer has this sink: its parameters are read as its code reads them.
 		KubeEventer: true,
 	})

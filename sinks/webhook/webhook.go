@@ -25,6 +25,8 @@ func init() {
 		Example: "webhook:https://receiver.example/events?level=Warning&method=POST&header=Content-Type=application/json",
 		Params:  Params,
 		New:     New,
+		// Export keeps no state between calls: several may run at once.
+		Concurrency: 4,
 		// A scheme kube-eventer has: read as its code reads it.
 		KubeEventer: true,
 		Filter:      filter.KubeEventerWebhook,
