@@ -44,7 +44,9 @@ type sinkSpec struct {
 	Name   string
 	Params string
 	Dead   bool
-	Match  func(evSpec) bool
+	// Delay is how long the receiver takes to answer each request (a small app behind the hook).
+	Delay time.Duration
+	Match func(evSpec) bool
 }
 
 type scenario struct {
@@ -90,7 +92,7 @@ type result struct {
 func main() {
 	bin := flag.String("herald", "bin/herald", "the herald binary to measure")
 	out := flag.String("out", "_output/load", "directory for results.md, results.json and latency.svg")
-	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, storm-20000, dead-sink, startup-50000, ten-sinks)")
+	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, slow-receiver-5000, storm-20000, dead-sink, startup-50000, ten-sinks)")
 	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
 	resumeN := flag.Int("resume-events", 0, "run the resume scenario instead: herald stopped, this many events written, herald resumes into a slow receiver (2 ms per event, queue_size=1000); e.g. 100000")
 	eventTTL := flag.Duration("event-ttl", 0, "the test API server's --event-ttl (default: its own, 1h); a soak longer than it shows herald's memory once events expire as fast as they are created, e.g. -soak 15m -event-ttl 4m")
@@ -132,6 +134,9 @@ func main() {
 	scenarios := []scenario{
 		{Name: "steady-200", Events: 200 * *steadySeconds, Rate: 200, Workers: 4, Plot: true},
 		{Name: "burst-5000", Events: 5000, Workers: 8},
+		// A receiver that takes 2 ms a request (a small web app): one request at a time caps a
+		// sink at ~300 events/s; concurrency=4 (the default) lanes the deliveries.
+		{Name: "slow-receiver-5000", Events: 5000, Rate: 600, Workers: 8, Sinks: []sinkSpec{{Name: "webhook", Delay: 2 * time.Millisecond, Match: all}}},
 		{Name: "storm-20000", Events: 20000, Workers: 16},
 		{Name: "dead-sink", Events: 20000, Workers: 16, Sinks: []sinkSpec{
 			{Name: "live", Match: all},
@@ -209,11 +214,12 @@ func fail(format string, args ...any) {
 
 // receiver records, per event name, the delivery times. A dead receiver answers 503.
 type receiver struct {
-	dead bool
-	mu   sync.Mutex
-	got  map[string][]time.Time
-	last time.Time
-	n    atomic.Int64
+	dead  bool
+	delay time.Duration
+	mu    sync.Mutex
+	got   map[string][]time.Time
+	last  time.Time
+	n     atomic.Int64
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -221,6 +227,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.dead {
 		http.Error(w, "down for the load test", http.StatusServiceUnavailable)
 		return
+	}
+	if r.delay > 0 {
+		time.Sleep(r.delay)
 	}
 	now := time.Now()
 	var b struct{ Name string }
@@ -330,7 +339,7 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 	}
 	recvs := make([]*receiver, len(s.Sinks))
 	for k, sk := range s.Sinks {
-		recvs[k] = &receiver{dead: sk.Dead, got: map[string][]time.Time{}}
+		recvs[k] = &receiver{dead: sk.Dead, delay: sk.Delay, got: map[string][]time.Time{}}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
