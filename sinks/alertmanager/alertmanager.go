@@ -46,11 +46,12 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewSink(cfg, time.Now)
+	return NewSink(cfg, env)
 }
 
-// NewSink builds the sink from a parsed Config; now is its clock.
-func NewSink(cfg *Config, now func() time.Time) (*Sink, error) {
+// NewSink builds the sink from a parsed Config; env.Clock() is its clock.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	now := env.Clock()
 	if cfg.Token != "" {
 		cfg.HTTP.Secrets = append(cfg.HTTP.Secrets, cfg.Token.Reveal())
 	}

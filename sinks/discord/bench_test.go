@@ -19,7 +19,7 @@ func BenchmarkDigestWorstCase(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := discord.NewFromConfig(sinks.Env{Ctx: context.Background(), Location: time.UTC}, cfg)
+	s, err := discord.NewSink(cfg, sinks.Env{Ctx: context.Background(), Location: time.UTC})
 	if err != nil {
 		b.Fatal(err)
 	}

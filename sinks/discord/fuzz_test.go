@@ -29,7 +29,7 @@ func FuzzLayouts(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := discord.NewFromConfig(sinks.Env{Ctx: context.Background(), Location: time.UTC}, cfg)
+		s, err := discord.NewSink(cfg, sinks.Env{Ctx: context.Background(), Location: time.UTC})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ func testStorm(t *testing.T, spacing time.Duration) {
 		t.Fatal(err)
 	}
 	cfg.Pacing.Clock = clk
-	s, err := discord.NewFromConfig(sinks.Env{Ctx: context.Background(), Cluster: "prod", Location: time.UTC}, cfg)
+	s, err := discord.NewSink(cfg, sinks.Env{Ctx: context.Background(), Cluster: "prod", Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)
 	}

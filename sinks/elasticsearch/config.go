@@ -63,6 +63,8 @@ var Params = slices.Concat([]uri.Param{
 
 // Config is the elasticsearch sink's parsed configuration.
 type Config struct {
+	// ID names the sink in logs and metrics (sinks.Target.ID).
+	ID string
 	// Addresses are the node URLs.
 	Addresses []string
 	// Index is the index name pattern (strftime-style %Y %m %d %H), or the data stream name.
@@ -95,8 +97,19 @@ type Config struct {
 // awsEnv are the variables kube-eventer's useSigV4 looked for: any of them turns signing on.
 var awsEnv = []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"}
 
-// ParseConfig reads the sink's parameters; problems are recorded in t.Params.
-func ParseConfig(t sinks.Target, env sinks.Env) *Config {
+// ParseConfig reads the sink's parameters; the Config is returned only when every one is
+// valid (t.Params.Err reports them all, each with its fix).
+func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
+	c := readConfig(t, env)
+	if err := t.Params.Err(); err != nil {
+		return nil, err
+	}
+	c.ID = t.ID
+	return c, nil
+}
+
+// readConfig reads the sink's parameters; problems are recorded in t.Params.
+func readConfig(t sinks.Target, env sinks.Env) *Config {
 	p := t.Params
 	c := &Config{}
 

@@ -58,14 +58,16 @@ type Sink struct {
 // New builds an elasticsearch sink. It does not contact the cluster: a cluster that is down at
 // start delays delivery (the pipeline retries) instead of stopping herald.
 func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg := ParseConfig(t, env)
-	if err := t.Params.Err(); err != nil {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
 		return nil, err
 	}
-	return newSink(t.ID, cfg, env.CheckOnly)
+	return NewSink(cfg, env)
 }
 
-func newSink(id string, cfg *Config, checkOnly bool) (*Sink, error) {
+// NewSink builds the sink from a parsed Config; with env.CheckOnly it contacts nothing.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	id, checkOnly := cfg.ID, env.CheckOnly
 	transport, err := httpx.NewTransport(cfg.HTTP)
 	if err != nil {
 		return nil, err

@@ -88,11 +88,12 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewSink(cfg, time.Now)
+	return NewSink(cfg, env)
 }
 
-// NewSink builds the sink from a parsed Config; now is the clock for events without a time.
-func NewSink(cfg *Config, now func() time.Time) (*Sink, error) {
+// NewSink builds the sink from a parsed Config; env.Clock() dates events without a time.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	now := env.Clock()
 	client, err := httpx.NewClient(cfg.HTTP)
 	if err != nil {
 		return nil, err

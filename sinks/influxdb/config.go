@@ -67,6 +67,8 @@ var Params = slices.Concat([]uri.Param{
 
 // Config is the influxdb sink's parsed configuration.
 type Config struct {
+	// ID names the sink in logs and metrics (sinks.Target.ID).
+	ID string
 	// ServerURL is the server's root URL (http(s)://HOST:PORT[/prefix]).
 	ServerURL string
 	// V1 is set for the InfluxDB 1.x form: /write?db=DB&rp=RP with basic authentication.
@@ -94,8 +96,19 @@ var nameRe = regexp.MustCompile(`^[^\x00-\x1f"/\\]+$`)
 // policy name.
 var durationRe = regexp.MustCompile(`^(?i:inf|[0-9]+(ns|u|µ|ms|s|m|h|d|w)?)$`)
 
-// ParseConfig reads the sink's parameters; problems are recorded in t.Params.
-func ParseConfig(t sinks.Target, env sinks.Env) *Config {
+// ParseConfig reads the sink's parameters; the Config is returned only when every one is
+// valid (t.Params.Err reports them all, each with its fix).
+func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
+	c := readConfig(t, env)
+	if err := t.Params.Err(); err != nil {
+		return nil, err
+	}
+	c.ID = t.ID
+	return c, nil
+}
+
+// readConfig reads the sink's parameters; problems are recorded in t.Params.
+func readConfig(t sinks.Target, env sinks.Env) *Config {
 	p := t.Params
 	c := &Config{}
 	switch {

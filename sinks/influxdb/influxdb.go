@@ -60,14 +60,16 @@ type Sink struct {
 
 // New builds an influxdb sink. It does not contact the server.
 func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg := ParseConfig(t, env)
-	if err := t.Params.Err(); err != nil {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
 		return nil, err
 	}
-	return newSink(t.ID, cfg)
+	return NewSink(cfg, env)
 }
 
-func newSink(id string, cfg *Config) (*Sink, error) {
+// NewSink builds the sink from a parsed Config. It does not contact the server.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+	id := cfg.ID
 	transport, err := httpx.NewTransport(cfg.HTTP)
 	if err != nil {
 		return nil, err

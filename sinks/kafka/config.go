@@ -65,6 +65,8 @@ const (
 
 // Config is the kafka sink's parsed configuration.
 type Config struct {
+	// ID names the sink in logs and metrics (sinks.Target.ID).
+	ID          string
 	Brokers     []string
 	Topic       string
 	Compression sarama.CompressionCodec
@@ -80,9 +82,20 @@ type Config struct {
 	TLS *tls.Config
 }
 
-// ParseConfig reads the sink's parameters. Problems are recorded in p (p.Err reports them all);
+// ParseConfig reads the sink's parameters; the Config is returned only when every one is
+// valid (t.Params.Err reports them all, each with its fix).
+func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
+	c := readConfig(t, env)
+	if err := t.Params.Err(); err != nil {
+		return nil, err
+	}
+	c.ID = t.ID
+	return c, nil
+}
+
+// readConfig reads the sink's parameters. Problems are recorded in p (p.Err reports them all);
 // the returned Config is meaningful only when p.Err is nil.
-func ParseConfig(t sinks.Target) *Config {
+func readConfig(t sinks.Target, _ sinks.Env) *Config {
 	p := t.Params
 	c := &Config{
 		Brokers: p.List("brokers"),

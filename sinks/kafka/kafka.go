@@ -47,19 +47,20 @@ type Sink struct {
 
 // New builds a kafka sink from its parameters. It does not contact the brokers.
 func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg := ParseConfig(t)
-	if err := t.Params.Err(); err != nil {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
 		return nil, err
 	}
+	return NewSink(cfg, env)
+}
+
+// NewSink builds the sink from a parsed Config. The producer connects on the first export.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	sc, err := cfg.saramaConfig()
 	if err != nil {
 		return nil, err
 	}
-	return newSink(t.ID, cfg, sc, time.Now), nil
-}
-
-func newSink(id string, cfg *Config, sc *sarama.Config, now func() time.Time) *Sink {
-	return &Sink{id: id, cfg: cfg, sc: sc, now: now}
+	return &Sink{id: cfg.ID, cfg: cfg, sc: sc, now: env.Clock()}, nil
 }
 
 // Name is the sink's scheme.

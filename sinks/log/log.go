@@ -58,7 +58,7 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	return &Sink{
 		json:     format == "json",
 		location: env.Location,
-		now:      time.Now,
+		now:      env.Clock(),
 		line:     func(s string) { glog.InfoDepth(1, s) },
 		out:      os.Stdout,
 	}, nil

@@ -28,6 +28,8 @@ var Params = []uri.Param{
 
 // Config is the mysql sink's parsed configuration.
 type Config struct {
+	// ID names the sink in logs and metrics (sinks.Target.ID).
+	ID string
 	// Driver is the parsed DSN, adjusted: utf8mb4, interpolated parameters, timeouts, UTC.
 	Driver *mysql.Config
 	// Schema and Table name the table; Schema is the DSN's database unless table= says DB.TABLE.
@@ -40,10 +42,21 @@ type Config struct {
 
 var identRe = regexp.MustCompile(`^[A-Za-z0-9_$]{1,64}$`)
 
-// ParseConfig reads the table and the DSN. The DSN is every query item that is not a herald
+// ParseConfig reads the sink's parameters; the Config is returned only when every one is
+// valid (t.Params.Err reports them all, each with its fix).
+func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
+	c := readConfig(t, env)
+	if err := t.Params.Err(); err != nil {
+		return nil, err
+	}
+	c.ID = t.ID
+	return c, nil
+}
+
+// readConfig reads the table and the DSN. The DSN is every query item that is not a herald
 // parameter, in order, as kube-eventer took it from the raw query (no percent-decoding), so
 // existing --sink values keep working. Problems are recorded in p.
-func ParseConfig(t sinks.Target) *Config {
+func readConfig(t sinks.Target, _ sinks.Env) *Config {
 	p := t.Params
 	c := &Config{}
 

@@ -71,10 +71,16 @@ type Sink struct {
 // New builds a mysql sink. It does not connect: a server that is down at start delays delivery
 // (the pipeline retries) instead of stopping herald.
 func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg := ParseConfig(t)
-	if err := t.Params.Err(); err != nil {
+	cfg, err := ParseConfig(t, env)
+	if err != nil {
 		return nil, err
 	}
+	return NewSink(cfg, env)
+}
+
+// NewSink builds the sink from a parsed Config; unless env.CheckOnly, it prepares the table in
+// the background.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	connector, err := mysql.NewConnector(cfg.Driver)
 	if err != nil {
 		return nil, fmt.Errorf("the DSN is not usable: %v", err)
@@ -85,9 +91,14 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	db.SetConnMaxLifetime(connMaxLifetime)
 	db.SetConnMaxIdleTime(connMaxIdleTime)
 	if cfg.ReplacedCharset != "" {
-		glog.Infof("%s: charset=%s in the DSN is replaced by utf8mb4, so 4-byte characters (emoji, rare CJK) are stored intact", t.ID, cfg.ReplacedCharset)
+		glog.Infof("%s: charset=%s in the DSN is replaced by utf8mb4, so 4-byte characters (emoji, rare CJK) are stored intact", cfg.ID, cfg.ReplacedCharset)
 	}
-	s := newSink(t.ID, cfg, db, time.Now)
+	s := &Sink{id: cfg.ID, cfg: cfg, db: db, now: env.Clock(), loc: time.UTC,
+		qualified: fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.Table)}
+	if cfg.CrashTable != "" {
+		s.crashQualified = fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.CrashTable)
+		s.crashInsert = crashStatement(s.crashQualified)
+	}
 	if env.Location != nil {
 		s.loc = env.Location
 	}
@@ -110,16 +121,6 @@ func (s *Sink) prepare() {
 			glog.Warningf("%s: checking table %s at start: %v (herald tries again with the first events)", s.id, s.qualified, err)
 		}
 	}()
-}
-
-func newSink(id string, cfg *Config, db *sql.DB, now func() time.Time) *Sink {
-	s := &Sink{id: id, cfg: cfg, db: db, now: now, loc: time.UTC,
-		qualified: fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.Table)}
-	if cfg.CrashTable != "" {
-		s.crashQualified = fmt.Sprintf("`%s`.`%s`", cfg.Schema, cfg.CrashTable)
-		s.crashInsert = crashStatement(s.crashQualified)
-	}
-	return s
 }
 
 // Name is the sink's scheme.

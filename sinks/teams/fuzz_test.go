@@ -30,7 +30,7 @@ func FuzzLayouts(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := teams.NewFromConfig(sinks.Env{Ctx: context.Background(), Location: time.UTC}, cfg)
+		s, err := teams.NewSink(cfg, sinks.Env{Ctx: context.Background(), Location: time.UTC})
 		if err != nil {
 			t.Fatal(err)
 		}

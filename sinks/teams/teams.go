@@ -42,11 +42,11 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewFromConfig(env, cfg)
+	return NewSink(cfg, env)
 }
 
-// NewFromConfig builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
-func NewFromConfig(env sinks.Env, cfg *Config) (*Sink, error) {
+// NewSink builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.URL.String(), cfg.Pacing)
 	if err != nil {
 		return nil, err

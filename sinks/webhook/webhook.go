@@ -47,11 +47,11 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSink(env, cfg)
+	return NewSink(cfg, env)
 }
 
-// newSink loads the body template, builds the client and says once what the sink will do.
-func newSink(env sinks.Env, cfg *Config) (*Sink, error) {
+// NewSink loads the body template, builds the client and says once what the sink will do.
+func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	ctx := env.Ctx
 	if ctx == nil {
 		ctx = context.Background()
