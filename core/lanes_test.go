@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -136,4 +137,26 @@ func TestLanesKeepPerObjectOrderAndTheWatermark(t *testing.T) {
 	}
 	waitFor(t, "the watermark to pass every event", func() bool { return p.Watermark() == math.MaxUint64 })
 	_ = p.Shutdown(context.Background())
+}
+
+func TestReasonsCountsEachOnceInOrder(t *testing.T) {
+	var r Reasons
+	for _, k := range []string{"status 400: bad field", "status 503: busy", "status 400: bad field"} {
+		r.Add(k)
+	}
+	if got, want := r.String(), "2× status 400: bad field; 1× status 503: busy"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestRetryAfterReachesThePipeline(t *testing.T) {
+	base := fmt.Errorf("HTTP 429")
+	err := RetryAfter(base, 7*time.Second)
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &ra) || ra.RetryAfter() != 7*time.Second || !errors.Is(err, base) || err.Error() != "HTTP 429" {
+		t.Fatalf("RetryAfter(err, 7s) = %v: not found by the pipeline's errors.As, or not wrapping err", err)
+	}
+	if RetryAfter(base, 0) != base {
+		t.Fatal("RetryAfter with no delay must return err itself")
+	}
 }

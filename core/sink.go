@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // Sink delivers events somewhere. Export makes one attempt: backoff, deadlines, batching and
@@ -244,3 +246,52 @@ func CredentialFix(err error) string {
 	}
 	return ""
 }
+
+// Reasons counts the distinct reasons a bulk reply gives for the events it did not take, in the
+// order first seen, for one error line ("2× status 400: bad field; 1× status 503: busy"). The
+// zero value is ready to use.
+type Reasons struct {
+	order []string
+	n     map[string]int
+}
+
+// Add counts one event refused for reason.
+func (r *Reasons) Add(reason string) {
+	if r.n == nil {
+		r.n = map[string]int{}
+	}
+	if r.n[reason] == 0 {
+		r.order = append(r.order, reason)
+	}
+	r.n[reason]++
+}
+
+// String is each reason once, with its count, in the order first seen.
+func (r *Reasons) String() string {
+	var b strings.Builder
+	for i, k := range r.order {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%d× %s", r.n[k], k)
+	}
+	return b.String()
+}
+
+// RetryAfter marks err as retryable no sooner than after d (a receiver's Retry-After): the
+// pipeline waits at least d before the next attempt.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil || d <= 0 {
+		return err
+	}
+	return &retryAfterError{err: err, d: d}
+}
+
+type retryAfterError struct {
+	err error
+	d   time.Duration
+}
+
+func (e *retryAfterError) Error() string             { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) RetryAfter() time.Duration { return e.d }

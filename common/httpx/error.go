@@ -83,6 +83,10 @@ func retryableStatus(code int) bool {
 	return false
 }
 
+// ParseRetryAfter reads a Retry-After header (delay-seconds or an HTTP-date, capped at
+// MaxRetryAfter); 0 when there is none or it cannot be read.
+func ParseRetryAfter(v string, now time.Time) time.Duration { return parseRetryAfter(v, now) }
+
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)

@@ -329,23 +329,15 @@ func eventsOf(fs []failure) []*core.Event {
 
 // summary says what became of failures, each distinct reason once with its count.
 func (s *Sink) summary(failures []failure, total int) error {
-	counts := map[string]int{}
-	var order []string
+	var reasons core.Reasons
 	for _, f := range failures {
 		k := f.reason
 		if f.status != 0 {
 			k = "status " + strconv.Itoa(f.status) + ": " + f.reason
 		}
-		if counts[k] == 0 {
-			order = append(order, k)
-		}
-		counts[k]++
+		reasons.Add(k)
 	}
-	var parts []string
-	for _, k := range order {
-		parts = append(parts, fmt.Sprintf("%d× %s", counts[k], k))
-	}
-	return fmt.Errorf("%s: Honeycomb did not take %d of %d events: %s", s.cfg.ID, len(failures), total, strings.Join(parts, "; "))
+	return fmt.Errorf("%s: Honeycomb did not take %d of %d events: %s", s.cfg.ID, len(failures), total, reasons.String())
 }
 
 // Preview shows the request the sink would send for e (herald check).

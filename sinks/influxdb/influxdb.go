@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +44,8 @@ func init() {
 
 // Sink writes events to InfluxDB.
 type Sink struct {
+	// now dates events without a time and reads Retry-After dates.
+	now     func() time.Time
 	id      string
 	cfg     *Config
 	http    *http.Client
@@ -85,7 +86,7 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 		CheckRedirect: httpx.CheckRedirect(httpx.RedirectsNone),
 		Transport:     transport,
 	}
-	s := &Sink{id: id, cfg: cfg, http: hc}
+	s := &Sink{id: id, cfg: cfg, http: hc, now: env.Clock()}
 	if cfg.V1 {
 		q := url.Values{"db": {cfg.DB}, "precision": {"ns"}}
 		if cfg.RP != "" {
@@ -148,7 +149,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	if err := s.ensureDatabase(ctx); err != nil {
 		return s.failed(err)
 	}
-	now := time.Now()
+	now := s.now()
 	points := make([]*write.Point, len(events))
 	for i, e := range events {
 		points[i] = s.point(e, now)
@@ -217,10 +218,7 @@ func (s *Sink) classifyV1(resp *http.Response, reply []byte) error {
 		return core.Permanent(fmt.Errorf("%s: HTTP 404: %s; create the retention policy or fix retention=", endpoint, detail))
 	case httpx.RetryableStatus(code):
 		out := fmt.Errorf("%s: HTTP %d: %s", endpoint, code, detail)
-		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && ra > 0 {
-			return &retryAfter{error: out, wait: time.Duration(ra) * time.Second}
-		}
-		return out
+		return core.RetryAfter(out, httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now()))
 	}
 	fix := ""
 	if httpx.CredentialStatus(code) {
@@ -249,15 +247,6 @@ func networkDetail(err error) string {
 	return err.Error()
 }
 
-// retryAfter carries the server's Retry-After to the pipeline.
-type retryAfter struct {
-	error
-	wait time.Duration
-}
-
-func (r *retryAfter) RetryAfter() time.Duration { return r.wait }
-func (r *retryAfter) Unwrap() error             { return r.error }
-
 // classify names the server and the fix and marks what no retry can fix as permanent.
 func (s *Sink) classify(err error) error {
 	endpoint := "influxdb " + redact.Text(s.cfg.ServerURL)
@@ -282,10 +271,7 @@ func (s *Sink) classify(err error) error {
 		// A refused credential: the sink is down, its events kept, until it is fixed.
 		return core.Credential(out, strings.TrimPrefix(fix, "; "))
 	case httpx.RetryableStatus(he.StatusCode):
-		if he.RetryAfter > 0 {
-			return &retryAfter{error: out, wait: time.Duration(he.RetryAfter) * time.Second}
-		}
-		return out
+		return core.RetryAfter(out, time.Duration(he.RetryAfter)*time.Second)
 	}
 	return core.Permanent(out)
 }

@@ -296,27 +296,19 @@ func (s *Sink) result(events []*core.Event, failures []failure) error {
 
 // summary says what became of failures, each distinct error once with its count and fix.
 func (s *Sink) summary(failures []failure, total int) error {
-	kinds := map[string]int{}
-	var order, fixes []string
+	var reasons core.Reasons
+	var fixes []string
 	for _, f := range failures {
 		_, fix := classify(f.err)
 		if c, cfix := classifyCredential(f.err); c {
 			fix = cfix
 		}
-		msg := f.err.Error()
-		if kinds[msg] == 0 {
-			order = append(order, msg)
-			if fix != "" {
-				fixes = append(fixes, fix)
-			}
+		if fix != "" {
+			fixes = append(fixes, fix)
 		}
-		kinds[msg]++
+		reasons.Add(f.err.Error())
 	}
-	var parts []string
-	for _, m := range order {
-		parts = append(parts, fmt.Sprintf("%d× %s", kinds[m], m))
-	}
-	err := fmt.Errorf("%s: %d of %d records to topic %q were not acknowledged: %s", s.id, len(failures), total, s.cfg.Topic, strings.Join(parts, "; "))
+	err := fmt.Errorf("%s: %d of %d records to topic %q were not acknowledged: %s", s.id, len(failures), total, s.cfg.Topic, reasons.String())
 	if len(fixes) > 0 {
 		err = fmt.Errorf("%w (%s)", err, strings.Join(dedupe(fixes), "; "))
 	}
