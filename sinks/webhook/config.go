@@ -27,6 +27,10 @@ var Params = slices.Concat([]uri.Param{
 		Help: "a request header as NAME=VALUE (the value may itself contain '='); repeat for several headers. " +
 			"Without a Content-Type, or with a JSON one, every value the body template interpolates is escaped for JSON. " +
 			"Values are redacted in logs; put tokens in ${ENV} references"},
+	{Name: "batch", Default: "false", Example: "true",
+		Help: "send each batch (up to batch_size events) as one request: a JSON array of the rendered bodies, or one body per line with batch_format=ndjson; each body must render as one JSON value. A batch the receiver refuses (4xx) is split in halves until only the refused events are left, so one bad event never takes the others with it"},
+	{Name: "batch_format", Default: "json",
+		Help: "with batch=true: json (a JSON array, Content-Type application/json) or ndjson (one compact JSON body per line, Content-Type application/x-ndjson); a header=Content-Type=... wins"},
 }, template.Params, httpx.Params)
 
 // Config is a webhook sink's configuration, parsed from its --sink value.
@@ -51,6 +55,9 @@ type Config struct {
 	HTTP httpx.Options
 	// Notes are said once at start-up.
 	Notes []string
+	// Batch sends a batch as one request (batch=true); NDJSON joins the bodies by lines instead
+	// of making them a JSON array.
+	Batch, NDJSON bool
 }
 
 // ParseConfig reads a webhook --sink value. Parameter problems are recorded in t.Params and
@@ -73,6 +80,17 @@ func ParseConfig(t sinks.Target, env sinks.Env) (*Config, error) {
 	// kube-eventer's templates (its default body, a ConfigMap) render as kube-eventer rendered
 	// them; herald's own body_template keeps the message whole and escapes fully.
 	c.Template.KubeEventer = c.Template.ConfigMapName != "" || c.Template.Inline == ""
+	c.Batch = p.Bool("batch")
+	c.NDJSON = p.OneOf("batch_format", "json", "ndjson") == "ndjson"
+	if c.Batch && c.Header.Get("Content-Type") == "" {
+		c.Header.Set("Content-Type", "application/json")
+		if c.NDJSON {
+			c.Header.Set("Content-Type", "application/x-ndjson")
+		}
+	}
+	if p.Has("batch_format") && !c.Batch {
+		p.Warnf("batch_format", "batch_format is read only with batch=true; without it every event is its own request")
+	}
 	c.HTTP = httpx.OptionsFromParams(p)
 	c.HTTP.Secrets = c.secretHeaderValues()
 	c.Passthrough = p.Passthrough()

@@ -5,6 +5,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -69,7 +70,11 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 		glog.Warning(n)
 	}
 	// Scheme and host only: the path and query may carry the receiver's token.
-	glog.Infof("%s: one %s request per event to %s://%s (path and query not shown), JSON escaping %v", cfg.ID, cfg.Method, cfg.URL.Scheme, cfg.URL.Host, cfg.JSON)
+	per := "per event"
+	if cfg.Batch {
+		per = "per batch (" + cfg.Header.Get("Content-Type") + ")"
+	}
+	glog.Infof("%s: one %s request %s to %s://%s (path and query not shown), JSON escaping %v", cfg.ID, cfg.Method, per, cfg.URL.Scheme, cfg.URL.Host, cfg.JSON)
 	return &Sink{cfg: cfg, target: cfg.URL.String(), body: body, client: client}, nil
 }
 
@@ -79,8 +84,89 @@ func (s *Sink) Name() string { return "webhook" }
 // Export sends one request per event, in order. An event whose body does not render, or that
 // the receiver refuses with a permanent status, is rejected alone and the others are still sent;
 // at the first failure worth retrying it stops, and that event and the rest are retried.
+//
+// With batch=true the batch is one request instead (see exportBatch).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
+	if s.cfg.Batch {
+		return s.exportBatch(ctx, events)
+	}
 	return core.SendEach(ctx, events, s.deliver)
+}
+
+// exportBatch renders every event, compacts each body to one JSON value (an event whose body
+// does not render or is not JSON is rejected alone), and posts the rest as one request.
+func (s *Sink) exportBatch(ctx context.Context, events []*core.Event) error {
+	var out core.Outcomes
+	ok := make([]*core.Event, 0, len(events))
+	bodies := make([][]byte, 0, len(events))
+	for _, e := range events {
+		body, err := s.body.Render(e)
+		if err != nil {
+			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): the body template does not render: %v; fix the template", e.Key(), e.Reason, err)), e)
+			continue
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, body); err != nil {
+			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): batch=true needs each body to render as one JSON value, and this one is not JSON (%v); fix the template or drop batch=true", e.Key(), e.Reason, err)), e)
+			continue
+		}
+		ok = append(ok, e)
+		bodies = append(bodies, buf.Bytes())
+	}
+	s.sendBatch(ctx, ok, bodies, &out)
+	return out.Err(len(events))
+}
+
+// sendBatch posts events (their bodies given) as one request and records their fate in out. A
+// batch the receiver refuses for good is split in halves, each sent on its own, down to the
+// single events it refuses; a failure worth retrying marks that part and every later one for
+// retry without sending them, so a retry keeps the order. It reports false once it has stopped.
+func (s *Sink) sendBatch(ctx context.Context, events []*core.Event, bodies [][]byte, out *core.Outcomes) bool {
+	if len(events) == 0 {
+		return true
+	}
+	err := s.post(ctx, s.join(bodies))
+	switch {
+	case err == nil:
+		return true
+	case core.IsPermanent(err) && len(events) > 1:
+		mid := len(events) / 2
+		if !s.sendBatch(ctx, events[:mid], bodies[:mid], out) {
+			out.Retry(errStopped, events[mid:]...)
+			return false
+		}
+		return s.sendBatch(ctx, events[mid:], bodies[mid:], out)
+	case core.IsPermanent(err):
+		out.Reject(fmt.Errorf("event %s (%s): %w", events[0].Key(), events[0].Reason, err), events...)
+		return true
+	}
+	out.Retry(fmt.Errorf("batch of %d event(s): %w", len(events), err), events...)
+	return false
+}
+
+// errStopped marks the events after a failed part of a split batch: not sent, retried in order.
+var errStopped = errors.New("not sent: an earlier part of the batch is retried first")
+
+// join makes one request body of bodies: a JSON array, or one body per line (NDJSON).
+func (s *Sink) join(bodies [][]byte) []byte {
+	if s.cfg.NDJSON {
+		return append(bytes.Join(bodies, []byte("\n")), '\n')
+	}
+	return append(append([]byte("["), bytes.Join(bodies, []byte(","))...), ']')
+}
+
+// post sends one request with body.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, s.cfg.Method, s.target, bytes.NewReader(body))
+	if err != nil {
+		return core.Permanent(errors.New("cannot build the request; check the webhook URL"))
+	}
+	req.Header = s.cfg.Header.Clone()
+	if s.cfg.Host != "" {
+		req.Host = s.cfg.Host
+	}
+	_, err = s.client.Do(ctx, req, nil)
+	return err
 }
 
 // deliver renders and sends one event.
@@ -89,16 +175,7 @@ func (s *Sink) deliver(ctx context.Context, e *core.Event) error {
 	if err != nil {
 		return core.Permanent(fmt.Errorf("event %s (%s): the body template does not render: %v; fix the template", e.Key(), e.Reason, err))
 	}
-	req, err := http.NewRequestWithContext(ctx, s.cfg.Method, s.target, bytes.NewReader(body))
-	if err != nil {
-		// The URL and method were checked at start-up; do not quote the URL.
-		return core.Permanent(errors.New("cannot build the request; check the webhook URL"))
-	}
-	req.Header = s.cfg.Header.Clone()
-	if s.cfg.Host != "" {
-		req.Host = s.cfg.Host
-	}
-	if _, err := s.client.Do(ctx, req, nil); err != nil {
+	if err := s.post(ctx, body); err != nil {
 		return fmt.Errorf("event %s (%s): %w", e.Key(), e.Reason, err)
 	}
 	return nil
