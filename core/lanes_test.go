@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -159,4 +160,52 @@ func TestRetryAfterReachesThePipeline(t *testing.T) {
 	if RetryAfter(base, 0) != base {
 		t.Fatal("RetryAfter with no delay must return err itself")
 	}
+}
+
+// TestLanesShareOneRetrySchedule: a sink with four lanes that is down gets one attempt per
+// backoff step (the probe), not one per lane; when the probe gets through every lane delivers.
+func TestLanesShareOneRetrySchedule(t *testing.T) {
+	p, clk, m := newTestPipeline(t) // backoff 1 s, 2 s, 4 s, ... (no jitter)
+	var down atomic.Bool
+	down.Store(true)
+	s := newRecordingSink()
+	s.fail = func(int, []*Event) error {
+		if down.Load() {
+			return errors.New("503 Service Unavailable")
+		}
+		return nil
+	}
+	p.Add("s", s, nil, SinkOptions{BatchSize: 10, QueueSize: 100, Concurrency: 4})
+	p.Start()
+	q := p.runners[0].q
+	// One event in each lane.
+	seen := map[int]bool{}
+	for i := 0; len(seen) < 4; i++ {
+		e := ev(clk, fmt.Sprintf("pod-%d", i))
+		if l := q.laneOf(e); !seen[l] {
+			seen[l] = true
+			p.Push(e)
+		}
+	}
+	calls := func() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.batches) }
+	// The first failure closes the gate; lanes that had not started yet wait behind it.
+	waitFor(t, "a first attempt", func() bool { return calls() >= 1 })
+	waitForTimer(t, clk)
+	time.Sleep(20 * time.Millisecond)
+	base := calls()
+	for step, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		waitForTimer(t, clk)
+		clk.Step(wait)
+		want := base + step + 1
+		waitFor(t, fmt.Sprintf("probe %d", step+1), func() bool { return calls() >= want })
+		time.Sleep(20 * time.Millisecond)
+		if got := calls(); got != want {
+			t.Fatalf("after backoff step %d: %d attempts, want %d (one probe per step, not one per lane)", step+1, got, want)
+		}
+	}
+	down.Store(false)
+	waitForTimer(t, clk)
+	clk.Step(8 * time.Second)
+	waitCount(t, m, "s", OutcomeDelivered, "", 4)
+	_ = p.Shutdown(context.Background())
 }

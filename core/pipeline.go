@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/golang/glog"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
 )
 
@@ -104,6 +103,7 @@ func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
 	o.Concurrency = max(o.Concurrency, 1)
 	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize, o.Concurrency), p: p, wm: newWatermark()}
 	r.health = newHealth(id, p.cfg.Metrics, p.cfg.Clock, o.CredentialHint, p.cfg.Backoff.CredentialMax)
+	r.gate = newGate(p.cfg.Clock, p.cfg.Backoff)
 	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
 	p.cfg.Metrics.initSink(id)
 	p.runners = append(p.runners, r)
@@ -339,6 +339,8 @@ type runner struct {
 	wm *watermark
 	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
 	health *health
+	// gate gives the lanes one retry schedule while the sink fails.
+	gate *gate
 	// exporting counts the Export calls running (one per busy lane).
 	exporting atomic.Int32
 
@@ -436,13 +438,18 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 	m := r.p.cfg.Metrics
 	clk := r.p.cfg.Clock
 	b := r.p.cfg.Backoff
-	backoff := wait.Backoff{Duration: b.Initial, Factor: b.Factor, Jitter: b.Jitter, Cap: b.Max, Steps: 1 << 30}
 	attempt := 0
 	for len(batch) > 0 {
 		if r.p.ctx.Err() != nil {
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Add(float64(len(batch)))
 			glog.Errorf("sink %s: shutdown timeout reached: %d event(s) not delivered (counted as dropped, reason shutdown); with --checkpoint the next run delivers them to this sink", r.id, len(batch))
 			return batch
+		}
+		// While the sink is down, wait for the retry to be due and for no other lane to be
+		// trying; then this lane's attempt is the sink's probe.
+		probe, ok := r.gate.acquire(r.p.ctx)
+		if !ok {
+			continue // the shutdown deadline passed: the loop's first check drops the batch
 		}
 		attempt++
 		start := clk.Now()
@@ -459,6 +466,7 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		r.countDelivered(batch, append(append([]*Event(nil), failed...), rejected...))
 		if len(failed)+len(rejected) < len(batch) {
 			// Something got through: the sink works, whatever became of the rest.
+			r.gate.succeeded(probe)
 			r.health.succeeded(r.q.len() + len(failed))
 		}
 		if len(rejected) > 0 {
@@ -469,6 +477,7 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		if len(failed) == 0 {
 			if len(rejected) == len(batch) {
 				// The receiver answered, so it is up; it refused these events only.
+				r.gate.succeeded(probe)
 				r.health.answered()
 			}
 			return nil
@@ -482,27 +491,16 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 		case timedOut:
 			reason = ReasonTimeout
 		}
-		if backoff.Cap != limit {
-			// wait.Backoff stops growing once it reaches its cap: start growing again under
-			// a higher one, or come down to a lower one.
-			backoff.Cap, backoff.Steps = limit, 1<<30
-			backoff.Duration = min(backoff.Duration, limit)
-		}
 		m.errors.WithLabelValues(r.id, kind).Inc()
 		m.retries.WithLabelValues(r.id).Inc()
 		batch = failed
-		delay := backoff.Step()
+		var retryAfter time.Duration
 		var ra interface{ RetryAfter() time.Duration }
-		if errors.As(err, &ra) && ra.RetryAfter() > delay {
-			delay = min(ra.RetryAfter(), 10*b.Max)
+		if errors.As(err, &ra) {
+			retryAfter = ra.RetryAfter()
 		}
+		delay := r.gate.failed(probe, limit, retryAfter)
 		r.health.failed(failure{err: err, reason: reason, attempt: attempt, delay: delay, batch: len(batch), queued: r.q.len()})
-		t := clk.NewTimer(delay)
-		select {
-		case <-t.C():
-		case <-r.p.ctx.Done():
-		}
-		t.Stop()
 	}
 	return nil
 }
