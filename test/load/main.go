@@ -59,6 +59,14 @@ type scenario struct {
 	NS        []string   // namespace suffixes; events go round-robin unless Gen says otherwise
 	Gen       func(i int, ns []string) evSpec
 	Plot      bool // write latency.svg from this scenario
+	// Anchor: run this scenario against the -anchor binary too.
+	Anchor bool
+}
+
+// forwarder is the binary a scenario runs: herald, or the anchor it is compared with.
+type forwarder struct {
+	Kind string // "herald" or "kube-eventer"
+	Bin  string
 }
 
 type result struct {
@@ -96,6 +104,7 @@ func main() {
 	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
 	resumeN := flag.Int("resume-events", 0, "run the resume scenario instead: herald stopped, this many events written, herald resumes into a slow receiver (2 ms per event, queue_size=1000); e.g. 100000")
 	eventTTL := flag.Duration("event-ttl", 0, "the test API server's --event-ttl (default: its own, 1h); a soak longer than it shows herald's memory once events expire as fast as they are created, e.g. -soak 15m -event-ttl 4m")
+	anchor := flag.String("anchor", "", "also run the one-sink scenarios (steady-200, burst-5000, slow-receiver-5000, storm-20000) against kube-eventer, for figures side by side: kube-eventer=PATH to its binary. It gets the same events and the same receiver, with its own flags: the body from a ConfigMap (custom_body_configmap), its default 30 s --frequency")
 	soak := flag.Duration("soak", 0, "run the soak scenario instead for this long (50 events/s, a 60 s receiver outage every 10 minutes, an API server restart at 1/3, a herald SIGKILL at 2/3); e.g. 1h")
 	flag.BoolVar(&profile, "profile", false, "run herald with --profiling and save a CPU profile of each scenario's creation phase and a heap profile after it to OUT/SCENARIO.{cpu,heap}.pprof")
 	flag.Parse()
@@ -132,12 +141,12 @@ func main() {
 		{Name: "pods-only-normal", Params: "level=Normal&kinds=Pod&exclude_reason=^Unhealthy$", Match: func(e evSpec) bool { return e.Reason != "Unhealthy" }},
 	}
 	scenarios := []scenario{
-		{Name: "steady-200", Events: 200 * *steadySeconds, Rate: 200, Workers: 4, Plot: true},
-		{Name: "burst-5000", Events: 5000, Workers: 8},
+		{Name: "steady-200", Events: 200 * *steadySeconds, Rate: 200, Workers: 4, Plot: true, Anchor: true},
+		{Name: "burst-5000", Events: 5000, Workers: 8, Anchor: true},
 		// A receiver that takes 2 ms a request (a small web app): one request at a time caps a
 		// sink at ~300 events/s; concurrency=4 (the default) lanes the deliveries.
-		{Name: "slow-receiver-5000", Events: 5000, Rate: 600, Workers: 8, Sinks: []sinkSpec{{Name: "webhook", Delay: 2 * time.Millisecond, Match: all}}},
-		{Name: "storm-20000", Events: 20000, Workers: 16},
+		{Name: "slow-receiver-5000", Events: 5000, Rate: 600, Workers: 8, Sinks: []sinkSpec{{Name: "webhook", Delay: 2 * time.Millisecond, Match: all}}, Anchor: true},
+		{Name: "storm-20000", Events: 20000, Workers: 16, Anchor: true},
 		{Name: "dead-sink", Events: 20000, Workers: 16, Sinks: []sinkSpec{
 			{Name: "live", Match: all},
 			{Name: "dead", Params: "queue_size=5000", Dead: true, Match: all},
@@ -192,14 +201,23 @@ func main() {
 		if s.Gen == nil {
 			s.Gen = roundRobin
 		}
-		rs, err := run(ctx, c, *bin, *out, s)
-		if err != nil {
-			_ = c.Stop()
-			fail("%s: %v", s.Name, err)
+		runs := []forwarder{{Kind: "herald", Bin: *bin}}
+		if kind, path, ok := strings.Cut(*anchor, "="); ok && s.Anchor {
+			if kind != "kube-eventer" {
+				fail("-anchor %q: write kube-eventer=PATH", *anchor)
+			}
+			runs = append(runs, forwarder{Kind: kind, Bin: path})
 		}
-		results = append(results, rs...)
-		for _, r := range rs {
-			fmt.Fprintf(os.Stderr, "%s: %+v\n", s.Name, r)
+		for _, fw := range runs {
+			rs, err := run(ctx, c, fw, *out, s)
+			if err != nil {
+				_ = c.Stop()
+				fail("%s (%s): %v", s.Name, fw.Kind, err)
+			}
+			results = append(results, rs...)
+			for _, r := range rs {
+				fmt.Fprintf(os.Stderr, "%s: %+v\n", s.Name, r)
+			}
 		}
 	}
 	if err := write(*out, results); err != nil {
@@ -305,7 +323,8 @@ func fetchProfile(port int, path, file string) error {
 	return err
 }
 
-func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) ([]result, error) {
+func run(ctx context.Context, c *cluster.Cluster, fw forwarder, out string, s scenario) ([]result, error) {
+	bin := fw.Bin
 	base := fmt.Sprintf("load-%s-%d", s.Name, time.Now().Unix()%100000)
 	var nss []string
 	for _, suf := range s.NS {
@@ -334,7 +353,15 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 	port := freePort()
 	args := []string{"--source=kubernetes:https://kubernetes.default?inClusterConfig=false&auth=" + c.Kubeconfig,
 		"--healthz-ip=127.0.0.1", "--healthz-port=" + strconv.Itoa(port)}
-	if profile {
+	anchor := fw.Kind != "herald"
+	if anchor {
+		// kube-eventer's webhook takes its body only from a ConfigMap.
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "load-body", Namespace: nss[0]}, Data: map[string]string{"content": body}}
+		if _, err := client.CoreV1().ConfigMaps(nss[0]).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("body ConfigMap: %v", err)
+		}
+	}
+	if profile && !anchor {
 		args = append(args, "--profiling")
 	}
 	recvs := make([]*receiver, len(s.Sinks))
@@ -351,6 +378,11 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 		if !strings.Contains(extra, "namespaces=") {
 			extra += "&namespaces=" + nsParam
 		}
+		if anchor {
+			args = append(args, fmt.Sprintf("--sink=webhook:http://%s/?level=Warning&method=POST&custom_body_configmap=load-body&custom_body_configmap_namespace=%s&%s",
+				ln.Addr(), nss[0], strings.TrimPrefix(extra, "&")))
+			continue
+		}
 		args = append(args, fmt.Sprintf("--sink=webhook:http://%s/?name=%s&method=POST&body_template=%s&%s",
 			ln.Addr(), sk.Name, urlEscape(body), strings.TrimPrefix(extra, "&")))
 	}
@@ -366,7 +398,11 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 		_ = cmd.Wait()
 		logf.Close()
 	}()
-	if err := waitReady(port); err != nil {
+	ready := "/readyz"
+	if anchor {
+		ready = "/healthz" // kube-eventer has no /readyz
+	}
+	if err := waitReady(port, ready); err != nil {
 		return nil, fmt.Errorf("%v (log: %s)", err, logf.Name())
 	}
 	readyMs := float64(time.Since(startT).Microseconds()) / 1000
@@ -443,7 +479,11 @@ func run(ctx context.Context, c *cluster.Cluster, bin, out string, s scenario) (
 	for k, sk := range s.Sinks {
 		rv := recvs[k]
 		rv.mu.Lock()
-		r := result{Scenario: s.Name, Sink: sk.Name, Created: to - from, Expected: len(expected[k]),
+		name := sk.Name
+		if anchor {
+			name = fw.Kind
+		}
+		r := result{Scenario: s.Name, Sink: name, Created: to - from, Expected: len(expected[k]),
 			CreateSeconds: createDone.Sub(start).Seconds()}
 		var lat []float64
 		var pts [][2]float64
@@ -558,10 +598,10 @@ func procStats(pid int) (float64, float64) {
 	return cpu, rss
 }
 
-func waitReady(port int) error {
+func waitReady(port int, path string) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", port))
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -570,7 +610,7 @@ func waitReady(port int) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("herald not ready after 2 minutes")
+	return fmt.Errorf("not ready (%s) after 2 minutes", path)
 }
 
 func freePort() int {

@@ -85,7 +85,7 @@ func startOpsHerald(bin string, c *cluster.Cluster, sink string, extra ...string
 	}
 	go func() { _ = cmd.Wait(); logf.Close() }()
 	h := &opsHerald{cmd: cmd, port: port, log: logf.Name()}
-	if err := waitReady(port); err != nil {
+	if err := waitReady(port, "/readyz"); err != nil {
 		return nil, fmt.Errorf("%v (log %s)", err, h.log)
 	}
 	return h, nil
