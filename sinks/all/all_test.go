@@ -30,6 +30,8 @@ func TestEverySinkIsRegistered(t *testing.T) {
 				t.Errorf("%s: parameter %q has no help text", d.Scheme, p.Name)
 			}
 		}
+		// The example, the help and docs/sinks/reference/ come from this one Definition; the
+		// sink packages do not repeat this test.
 		if d.Summary == "" || d.Example == "" {
 			t.Errorf("%s: no summary or example", d.Scheme)
 			continue
@@ -42,6 +44,10 @@ func TestEverySinkIsRegistered(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: its example %q does not build: %v", d.Scheme, d.Example, err)
 			continue
+		}
+		// herald check shows what each sink would send.
+		if _, ok := b.Sink.(sinks.Previewer); !ok {
+			t.Errorf("%s: the sink is not a sinks.Previewer (herald check cannot show what it sends)", d.Scheme)
 		}
 		_ = b.Sink.Close()
 	}

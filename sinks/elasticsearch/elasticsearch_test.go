@@ -387,23 +387,3 @@ func TestExpandIndex(t *testing.T) {
 	assert.Equal(t, "a-kube-system-2026.11.28", expandIndex("a-%Y.%m.%d", "kube-system", tm))
 	assert.Equal(t, "x2026-11-28T18%", expandIndex("x%Y-%m-%dT%H%%", "", tm))
 }
-
-func TestDefinitionExampleBuilds(t *testing.T) {
-	d, ok := sinks.Lookup("elasticsearch")
-	require.True(t, ok)
-	t.Setenv("ES_PASSWORD", "example-value")
-	b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background(), CheckOnly: true})
-	require.NoError(t, err)
-	defer b.Sink.Close()
-	assert.NotContains(t, b.Redacted, "example-value")
-	for _, p := range d.Params {
-		assert.NotEmpty(t, p.Help, p.Name)
-	}
-	// A date pattern written with a bare % is kept literally, the same as %25.
-	for _, index := range []string{"kube-%Y.%m.%d", "kube-%25Y.%25m.%25d"} {
-		b, err := sinks.Build(1, "elasticsearch:http://es:9200?index="+index, sinks.Env{Ctx: context.Background(), CheckOnly: true})
-		require.NoError(t, err, index)
-		assert.Equal(t, "kube-%Y.%m.%d", b.Sink.(*Sink).cfg.Index, index)
-		_ = b.Sink.Close()
-	}
-}

@@ -327,19 +327,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func TestDefinitionExampleBuilds(t *testing.T) {
-	d, ok := sinks.Lookup("influxdb")
-	require.True(t, ok)
-	t.Setenv("INFLUX_PASSWORD", "example-value")
-	b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background(), CheckOnly: true})
-	require.NoError(t, err)
-	defer b.Sink.Close()
-	assert.NotContains(t, b.Redacted, "example-value")
-	for _, p := range d.Params {
-		assert.NotEmpty(t, p.Help, p.Name)
-	}
-}
-
 func TestInfluxDB18BucketWithoutTokenCreatesThatDatabase(t *testing.T) {
 	srv := influxdb.ForTest(t)
 	ctx := context.Background()

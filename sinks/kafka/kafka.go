@@ -347,3 +347,20 @@ func (s *Sink) Close() error {
 	s.producer, s.client = nil, nil
 	return err
 }
+
+// Preview shows the record the sink would produce for e (herald check).
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	m, err := s.message(e, 0, s.now())
+	if err != nil {
+		return "", err
+	}
+	key, _ := m.Key.Encode()
+	value, _ := m.Value.Encode()
+	var b strings.Builder
+	fmt.Fprintf(&b, "a record to topic %q, key %q, headers", m.Topic, key)
+	for _, h := range m.Headers {
+		fmt.Fprintf(&b, " %s=%q", h.Key, h.Value)
+	}
+	fmt.Fprintf(&b, ", timestamp %s, value:\n%s\n", m.Timestamp.UTC().Format(time.RFC3339), value)
+	return b.String(), nil
+}

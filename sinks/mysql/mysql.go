@@ -327,3 +327,24 @@ func (s *Sink) Close() error {
 	}
 	return s.db.Close()
 }
+
+// Preview shows the row the sink would insert for e into a table herald creates (herald check
+// connects to nothing, so it cannot see an existing table: one with kube-eventer's columns gets
+// those only, its times as kube-eventer wrote them).
+func (s *Sink) Preview(e *core.Event) (string, error) {
+	info := &tableInfo{}
+	for i := range columns {
+		info.idx = append(info.idx, i)
+	}
+	r := makeRow(e, info, s.loc, s.now())
+	var b strings.Builder
+	fmt.Fprintf(&b, "one row of %s (as in a table herald creates):\n", s.qualified)
+	for k, i := range info.idx {
+		v := r.args[k]
+		if v == nil {
+			v = "NULL"
+		}
+		fmt.Fprintf(&b, "  %s = %v\n", columns[i].name, v)
+	}
+	return b.String(), nil
+}

@@ -301,26 +301,6 @@ func account(t testing.TB, m teamsMessage) (named []string, counted int) {
 	return named, counted
 }
 
-func TestRegistration(t *testing.T) {
-	d, ok := sinks.Lookup("teams")
-	if !ok {
-		t.Fatal("not registered")
-	}
-	for _, p := range d.Params {
-		if p.Help == "" || (p.Default == "" && p.Example == "") {
-			t.Errorf("parameter %q lacks help, or both a default and an example", p.Name)
-		}
-	}
-	b, err := sinks.Build(1, d.Example, sinks.Env{Ctx: context.Background()})
-	if err != nil {
-		t.Fatalf("the example %q does not build: %v", d.Example, err)
-	}
-	_ = b.Sink.Close()
-	if _, ok := b.Sink.(sinks.Previewer); !ok {
-		t.Error("the sink is not a sinks.Previewer")
-	}
-}
-
 // TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
 // 1 MiB termination message; the receiver checks the card and Teams' size limit.
 func TestRestartLayout(t *testing.T) {
