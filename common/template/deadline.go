@@ -10,8 +10,8 @@ import (
 )
 
 // DefaultTimeout is the time budget of one render when Options.Timeout is not set. A real body
-// template renders in tens of microseconds (BenchmarkRender), so only a runaway loop or a call
-// that recurses without end reaches it.
+// template renders in a few microseconds, tens without a plan (BenchmarkRender), so only a
+// runaway loop or a call that recurses without end reaches it.
 const DefaultTimeout = time.Second
 
 // ErrTimeout is returned (wrapped) by Render when a render runs past Options.Timeout.
@@ -57,7 +57,11 @@ func prependTick(l *parse.ListNode) {
 // renderState is one render's writer and budget: its output goes to buf, at most max bytes,
 // until deadline. States are pooled (states), so a render allocates none.
 type renderState struct {
-	buf      bytes.Buffer
+	buf bytes.Buffer
+	// out is the buffer a plan appends to (a plan does not write through Write), and view
+	// the event it renders (here, so that it is not allocated per render).
+	out      []byte
+	view     view
 	max      int
 	deadline time.Time
 	// writes counts Write calls, ticks included; the clock is read on every 8th.
@@ -78,6 +82,10 @@ func (s *renderState) done() {
 	if s.buf.Cap() > 64<<10 {
 		s.buf = bytes.Buffer{}
 	}
+	if cap(s.out) > 64<<10 {
+		s.out = nil
+	}
+	s.view = view{} // do not keep the event alive in the pool
 	states.Put(s)
 }
 

@@ -53,11 +53,16 @@ func quote(v any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("quote: %v", err)
 	}
+	return quoteString(s), nil
+}
+
+// quoteString returns s as a JSON string literal with its quotes.
+func quoteString(s string) string {
 	b := make([]byte, 0, len(s)+2)
 	b = append(b, '"')
 	b = appendJSONString(b, s)
 	b = append(b, '"')
-	return string(b), nil
+	return string(b)
 }
 
 // truncate shortens v (as printed) to at most n characters (runes, not bytes), the last being
@@ -67,22 +72,27 @@ func truncate(n int, v any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("truncate: %v", err)
 	}
+	return truncateString(n, s), nil
+}
+
+// truncateString is truncate on printed text.
+func truncateString(n int, s string) string {
 	if n <= 0 {
-		return "", nil
+		return ""
 	}
 	if utf8.RuneCountInString(s) <= n {
-		return s, nil
+		return s
 	}
 	// Keep n-1 runes and the marker. Ranging over a string steps one rune, or one byte of
 	// invalid UTF-8, at a time.
 	kept := 0
 	for i := range s {
 		if kept == n-1 {
-			return s[:i] + TruncateMarker, nil
+			return s[:i] + TruncateMarker
 		}
 		kept++
 	}
-	return s, nil // not reached: s has more than n runes
+	return s // not reached: s has more than n runes
 }
 
 // date formats a time in the --timezone location with a Go layout:
@@ -112,10 +122,15 @@ func date(layout string, v any, loc *time.Location) (string, error) {
 	default:
 		return "", fmt.Errorf(`date: %T is not a time; give it a time such as .LastTimestamp, .FirstTimestamp or .EventTime`, v)
 	}
+	return formatDate(layout, t, loc), nil
+}
+
+// formatDate is date on a time: "" for a zero time, else t in loc formatted with layout.
+func formatDate(layout string, t time.Time, loc *time.Location) string {
 	if t.IsZero() {
-		return "", nil
+		return ""
 	}
-	return t.In(loc).Format(layout), nil
+	return t.In(loc).Format(layout)
 }
 
 // defaultValue returns v unless it is empty (missing, nil, a zero number, time or struct, an

@@ -110,6 +110,8 @@ type Body struct {
 type compiled struct {
 	tmpl *template.Template
 	text string
+	// plan renders the template without text/template; nil when it cannot (see plan).
+	plan *plan
 	// fallback: this is Default, standing in for a ConfigMap that cannot be used yet.
 	fallback bool
 }
@@ -190,8 +192,12 @@ func (b *Body) compile(text string) (c *compiled, err error) {
 		escapeTemplates(t, escaper)
 	}
 	instrument(t)
-	c = &compiled{tmpl: t, text: text}
-	for _, sample := range []*core.Event{SampleEvent(), SampleRestartEvent()} {
+	c = &compiled{tmpl: t, text: text, plan: compilePlan(t)}
+	samples := []*core.Event{SampleEvent(), SampleRestartEvent()}
+	if c.plan != nil && !b.planAgrees(c, samples) {
+		c.plan = nil // a bug in the plan; text/template's output is the one to send
+	}
+	for _, sample := range samples {
 		out, err := b.execute(c, sample)
 		if err != nil {
 			return nil, fmt.Errorf("fails on the sample %s event: %w; %s", sample.Reason, err, execHint(err))
@@ -231,20 +237,58 @@ func (b *Body) Render(e *core.Event) (out []byte, err error) {
 	return out, nil
 }
 
-// execute runs c over e into a fresh slice. A panic (text/template turns most into errors
-// itself) becomes an error for this event.
+// execute runs c over e into a fresh slice: with its plan when it has one, else (or when the
+// plan cannot render this event) with text/template. A panic (text/template turns most into
+// errors itself) becomes an error for this event.
 func (b *Body) execute(c *compiled, e *core.Event) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("template panicked: %v", r)
 		}
 	}()
+	st := states.Get().(*renderState)
+	if c.plan != nil {
+		out, err = b.executePlan(c.plan, st, e)
+	}
+	if c.plan == nil || errors.Is(err, errNoPlan) {
+		out, err = b.executeTemplate(c, st, e)
+	}
+	st.done()
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, fmt.Errorf("%w (%d bytes); shorten long values, e.g. {{ .Message | truncate 4000 }}", err, b.o.MaxBytes)
+	case errors.Is(err, ErrTimeout):
+		// Not err: text/template names where the deadline was noticed (the tick), not the loop.
+		return nil, fmt.Errorf("%w (%s, body_template_timeout); a loop or a template call runs too long: loop over the event's fields, and make sure a template that calls itself stops", ErrTimeout, b.o.Timeout)
+	}
+	return out, err
+}
+
+// executePlan renders e with p into st's buffer and returns a copy. A plan does a bounded amount
+// of work per byte it writes, so it needs no deadline. A panic in it (a bug) is errNoPlan:
+// text/template renders the event instead.
+func (b *Body) executePlan(p *plan, st *renderState, e *core.Event) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, errNoPlan
+		}
+	}()
+	st.view = b.newView(e)
+	st.out, err = p.render(st.out[:0], &st.view, b.o.Location, b.o.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(st.out), nil
+}
+
+// executeTemplate renders e with text/template into st's buffer and returns a copy.
+func (b *Body) executeTemplate(c *compiled, st *renderState, e *core.Event) ([]byte, error) {
 	data := e
 	stripQuotes := b.o.KubeEventer && strings.Contains(e.Message, `"`)
 	if e.LastTimestamp.IsZero() || stripQuotes {
 		// kube-eventer renders such an event with its eventTime, or now, as .LastTimestamp, and
 		// its webhook deleted every double quote from the message first. Events are shared and
-		// read-only, so change a shallow copy.
+		// read-only, so change a shallow copy. (newView resolves the same for a plan.)
 		ev := *e.Event
 		if ev.LastTimestamp.IsZero() {
 			ev.LastTimestamp = metav1.NewTime(b.o.Now())
@@ -259,21 +303,28 @@ func (b *Body) execute(c *compiled, e *core.Event) (out []byte, err error) {
 		cp.Event = &ev
 		data = &cp
 	}
-	st := states.Get().(*renderState)
 	st.start(b.o.MaxBytes, time.Now().Add(b.o.Timeout))
-	err = c.tmpl.Execute(st, data)
-	if err == nil {
-		out = bytes.Clone(st.buf.Bytes())
+	if err := c.tmpl.Execute(st, data); err != nil {
+		return nil, err
 	}
-	st.done()
-	switch {
-	case errors.Is(err, ErrTooLarge):
-		return nil, fmt.Errorf("%w (%d bytes); shorten long values, e.g. {{ .Message | truncate 4000 }}", err, b.o.MaxBytes)
-	case errors.Is(err, ErrTimeout):
-		// Not err: text/template names where the deadline was noticed (the tick), not the loop.
-		return nil, fmt.Errorf("%w (%s, body_template_timeout); a loop or a template call runs too long: loop over the event's fields, and make sure a template that calls itself stops", ErrTimeout, b.o.Timeout)
+	return bytes.Clone(st.buf.Bytes()), nil
+}
+
+// planAgrees renders the samples with c's plan and with text/template and reports whether
+// every body is the same, byte for byte: a check at load that a plan stands in for
+// text/template, so that a bug in it would cost speed, never a different body.
+func (b *Body) planAgrees(c *compiled, samples []*core.Event) bool {
+	withoutPlan := *c
+	withoutPlan.plan = nil
+	for _, e := range samples {
+		fast, errFast := b.execute(c, e)
+		slow, errSlow := b.execute(&withoutPlan, e)
+		if !bytes.Equal(fast, slow) || (errFast == nil) != (errSlow == nil) ||
+			errFast != nil && errFast.Error() != errSlow.Error() {
+			return false
+		}
 	}
-	return out, err
+	return true
 }
 
 // describe names an event in errors: namespace/name (reason).
