@@ -103,7 +103,8 @@ type Receiver struct {
 	pushes  []Push
 	streams map[string]*stream // by tenant and canonical labels
 	order   []string
-	fail    []failure
+	fail    map[int]failure // by push number, from 1
+	n       int             // pushes decoded so far
 }
 
 type stream struct {
@@ -146,7 +147,7 @@ func New(t testing.TB, o Options) *Receiver {
 	if _, err := pushRequestDescriptor(); err != nil {
 		t.Fatalf("lokitest: push.proto descriptor: %v", err)
 	}
-	r := &Receiver{o: o, streams: map[string]*stream{}}
+	r := &Receiver{o: o, streams: map[string]*stream{}, fail: map[int]failure{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.Close)
 	return r
@@ -156,9 +157,18 @@ func New(t testing.TB, o Options) *Receiver {
 // are decoded, storing nothing: a rate limit, an ingester down.
 func (r *Receiver) Fail(n, status int, retryAfter, reply string) {
 	r.mu.Lock()
+	from := r.n + 1
+	r.mu.Unlock()
+	r.FailFrom(from, n, status, retryAfter, reply)
+}
+
+// FailFrom makes pushes number from to from+n-1 (counting from 1, every push the receiver
+// decoded) fail as Fail does.
+func (r *Receiver) FailFrom(from, n, status int, retryAfter, reply string) {
+	r.mu.Lock()
 	defer r.mu.Unlock()
-	for range n {
-		r.fail = append(r.fail, failure{status, retryAfter, reply})
+	for i := range n {
+		r.fail[from+i] = failure{status, retryAfter, reply}
 	}
 }
 
@@ -291,9 +301,8 @@ func (r *Receiver) handle(req *http.Request) (Push, string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.fail) > 0 {
-		f := r.fail[0]
-		r.fail = r.fail[1:]
+	r.n++
+	if f, ok := r.fail[r.n]; ok {
 		p.Status, p.Reply = f.status, f.reply
 		return p, f.retryAfter
 	}
