@@ -188,7 +188,7 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 			delete(s.pending, e.event)
 		case rejected:
 			delete(s.pending, e.event)
-			out.Reject(core.Permanent(fmt.Errorf("%s: event %s (%s): Loki refused its entry: %w", s.cfg.ID, e.event.Key(), e.event.Reason, e.err)), e.event)
+			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): Loki refused its entry: %w", e.event.Key(), e.event.Reason, e.err)), e.event)
 		default:
 			rest = append(rest, e.event)
 		}
@@ -231,7 +231,7 @@ func (s *Sink) entries(events []*core.Event, out *core.Outcomes) []*entry {
 		}
 		line, err := s.line(ev)
 		if err != nil {
-			out.Reject(core.Permanent(fmt.Errorf("%s: event %s (%s): the line does not render: %v; fix the template", s.cfg.ID, ev.Key(), ev.Reason, err)), ev)
+			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): the line does not render: %v; fix the template", ev.Key(), ev.Reason, err)), ev)
 			continue
 		}
 		e := &entry{event: ev, line: line, labels: s.labels(ev), meta: s.metadata(ev)}
@@ -385,7 +385,7 @@ func (s *Sink) post(ctx context.Context, push []*entry) error {
 	if s.cfg.Format == FormatJSON {
 		var err error
 		if body, err = encodeJSON(groups); err != nil {
-			return core.Permanent(fmt.Errorf("%s: encoding %d entries as JSON: %v", s.cfg.ID, len(push), err))
+			return core.Permanent(fmt.Errorf("encoding %s as JSON: %v", count(len(push), "entry", "entries"), err))
 		}
 		contentType = "application/json"
 	} else {
@@ -406,9 +406,17 @@ func (s *Sink) post(ctx context.Context, push []*entry) error {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Token.Reveal())
 	}
 	if _, err := s.client.Do(ctx, req, nil); err != nil {
-		return fmt.Errorf("%s: pushing %d entries in %d streams: %w", s.cfg.ID, len(push), len(groups), err)
+		return fmt.Errorf("pushing %s in %s: %w", count(len(push), "entry", "entries"), count(len(groups), "stream", "streams"), err)
 	}
 	return nil
+}
+
+// count says "1 entry", "3 entries".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Preview shows the entry the sink would push for e (herald check).
