@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/loki"
 	"github.com/heraldproject/herald/sinks/loki/lokitest"
 )
@@ -311,5 +313,52 @@ func TestWrongPathIsNotBisected(t *testing.T) {
 	}
 	if n := len(srv.Pushes()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+// An event whose line does not render (here: larger than a render may be) is rejected alone;
+// the rest of the batch is delivered.
+func TestUnrenderableLineRejectsOnlyItsEvent(t *testing.T) {
+	rc := receiver(t, lokitest.Options{MaxLineSize: 4 << 20})
+	s := build(t, "loki:"+rc.URL+"?body_template="+url.QueryEscape("msg={{ .Message }}"))
+	huge := event("shop", "BackOff", "web-2", time.Second)
+	huge.Message = strings.Repeat("x", 2<<20)
+	evs := []*core.Event{event("shop", "BackOff", "web-1", 0), huge, event("shop", "BackOff", "web-3", 2*time.Second)}
+	err := s.Export(context.Background(), evs)
+	retry, _, rejected, rejectErr := fates(err, evs)
+	if len(retry) != 0 || !sameEvents(rejected, huge) || !strings.Contains(rejectErr.Error(), "the line does not render") {
+		t.Fatalf("retry %v, rejected %v: %v", retry, rejected, rejectErr)
+	}
+	if n := len(rc.Stored()); n != 2 {
+		t.Errorf("Loki holds %d entries, want 2", n)
+	}
+}
+
+// herald forgets a stream an hour after its last push, as Loki closes idle streams: an older
+// entry for it then keeps its own timestamp instead of the last one sent.
+func TestIdleStreamsAreForgotten(t *testing.T) {
+	now := t0.Add(time.Minute)
+	at := func() time.Time { return now }
+	rc := receiver(t, lokitest.Options{Unordered: true, MaxChunkAge: 1000 * time.Hour, Now: at})
+	b, err := sinks.Build(1, "loki:"+rc.URL+"?labels=namespace", sinks.Env{Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Sink.Close()
+	export := func(e *core.Event) time.Time {
+		t.Helper()
+		if err := b.Sink.Export(context.Background(), []*core.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		st := rc.Stored()
+		return st[len(st)-1].Time
+	}
+	export(event("shop", "A", "web-1", 30*time.Second))
+	if got := export(event("shop", "B", "web-2", 10*time.Second)); !got.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("within the hour: entry at %s, want the stream's last, t0+30s", got)
+	}
+	now = now.Add(2 * time.Hour)
+	if got := export(event("shop", "C", "web-3", 20*time.Second)); !got.Equal(t0.Add(20 * time.Second)) {
+		t.Errorf("after two idle hours: entry at %s, want its own time, t0+20s", got)
 	}
 }
