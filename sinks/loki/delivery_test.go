@@ -362,3 +362,29 @@ func TestIdleStreamsAreForgotten(t *testing.T) {
 		t.Errorf("after two idle hours: entry at %s, want its own time, t0+20s", got)
 	}
 }
+
+// Loki stored a push but its answer was lost (a 502 from a proxy): the retry re-sends the same
+// entries, which a Loki without unordered writes refuses as out of order, all but the newest.
+// herald counts them delivered, since the earlier attempt stored them, and rejects nothing.
+func TestLostAnswerThenOrderRefusalIsDelivered(t *testing.T) {
+	rc := receiver(t, lokitest.Options{})
+	rc.StoreThenFail(1, http.StatusBadGateway, "upstream timed out")
+	s := build(t, "loki:"+rc.URL+"?labels=namespace")
+	evs := []*core.Event{event("shop", "A", "web-1", time.Second), event("shop", "B", "web-2", 2*time.Second), event("shop", "C", "web-3", 3*time.Second)}
+	err := s.Export(context.Background(), evs)
+	retry, _, _, _ := fates(err, evs)
+	if len(retry) != 3 {
+		t.Fatalf("retry %d events after the 502, want 3", len(retry))
+	}
+	err = s.Export(context.Background(), retry)
+	retry, _, rejected, _ := fates(err, retry)
+	if len(retry) != 0 || len(rejected) != 0 {
+		t.Fatalf("retry %v, rejected %v: want all delivered (%v)", retry, rejected, err)
+	}
+	if n := len(rc.Stored()); n != 3 {
+		t.Errorf("Loki holds %d entries, want 3", n)
+	}
+	if p := rc.Pushes(); len(p) < 3 || !strings.Contains(p[1].Reply, "entry out of order") {
+		t.Errorf("the retry was not refused for order as the test means it to be: %d pushes", len(p))
+	}
+}

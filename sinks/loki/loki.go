@@ -25,10 +25,11 @@
 // The one ambiguity is order: re-sent alone, an entry Loki already stored from the first push
 // may be refused as out of order (its stream now holds the entries after it). When Loki's reply
 // to the first push named no ordering refusal, such an entry was stored then, and herald counts
-// it delivered. When it did (the stream had newer entries before herald's push: another writer,
-// or a herald restarted and no longer knows its streams' last timestamps), herald cannot tell a
-// stored entry from a refused one and rejects every entry refused alone, so some rejected
-// entries may be in Loki.
+// it delivered; so it does for an entry an earlier export sent (a 5xx, a timeout: Loki may have
+// stored it then). When the first reply did name one for a new entry (the stream had newer
+// entries before herald's push: another writer, or a herald restarted and no longer knows its
+// streams' last timestamps), herald cannot tell a stored entry from a refused one and rejects
+// every entry refused alone, so some rejected entries may be in Loki.
 package loki
 
 import (
@@ -225,7 +226,10 @@ func (s *Sink) entries(events []*core.Event, out *core.Outcomes) []*entry {
 	assigned := map[string]time.Time{} // the newest timestamp given in this batch, per stream
 	for _, ev := range events {
 		if e, ok := s.pending[ev]; ok {
-			e.fate, e.err = undecided, nil
+			e.fate, e.err, e.retried = undecided, nil, true
+			if e.ts.After(assigned[e.stream]) {
+				assigned[e.stream] = e.ts // keeps its stream from being forgotten
+			}
 			list = append(list, e)
 			continue
 		}
@@ -328,8 +332,9 @@ func (s *Sink) deliver(ctx context.Context, push []*entry) error {
 // ordering says whether the reply to the first push named an ordering refusal.
 func (s *Sink) settle(ctx context.Context, push []*entry, err error, ordering bool) error {
 	if len(push) == 1 {
-		if namesOrdering(err) && !ordering {
-			// Refused for order alone, though the first push was not: Loki stored it then.
+		if namesOrdering(err) && (!ordering || push[0].retried) {
+			// Refused for order alone, though the first push was not, or sent by an earlier
+			// attempt whose answer was lost: Loki stored it then.
 			decide(push, delivered, nil)
 		} else {
 			decide(push, rejected, err)

@@ -29,6 +29,8 @@ type entry struct {
 
 	fate fate
 	err  error // why Loki refused it
+	// retried is set when an earlier export sent the entry and its fate stayed unknown.
+	retried bool
 }
 
 // fate is what became of an entry in one Export.

@@ -125,6 +125,7 @@ type failure struct {
 	status     int
 	retryAfter string
 	reply      string
+	store      bool // store the push first, as if the answer were lost on the way
 }
 
 // New starts a receiver; it stops at the end of the test.
@@ -166,13 +167,23 @@ func (r *Receiver) Fail(n, status int, retryAfter, reply string) {
 	r.FailFrom(from, n, status, retryAfter, reply)
 }
 
+// StoreThenFail makes the next n pushes be stored as usual and then answered with status: the
+// push reached Loki, but its answer was lost (a proxy's timeout, a 5xx from one replica).
+func (r *Receiver) StoreThenFail(n, status int, reply string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range n {
+		r.fail[r.n+1+i] = failure{status: status, reply: reply, store: true}
+	}
+}
+
 // FailFrom makes pushes number from to from+n-1 (counting from 1, every push the receiver
 // decoded) fail as Fail does.
 func (r *Receiver) FailFrom(from, n, status int, retryAfter, reply string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := range n {
-		r.fail[from+i] = failure{status, retryAfter, reply}
+		r.fail[from+i] = failure{status: status, retryAfter: retryAfter, reply: reply}
 	}
 }
 
@@ -304,6 +315,9 @@ func (r *Receiver) handle(req *http.Request) (Push, string) {
 		r.entries += len(st.Entries)
 	}
 	if f, ok := r.fail[r.n]; ok {
+		if f.store {
+			r.apply(p.Tenant, p.Streams)
+		}
 		p.Status, p.Reply = f.status, f.reply
 		return p, f.retryAfter
 	}
