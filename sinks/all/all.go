@@ -13,6 +13,7 @@ import (
 	_ "github.com/heraldproject/herald/sinks/influxdb"
 	_ "github.com/heraldproject/herald/sinks/kafka"
 	_ "github.com/heraldproject/herald/sinks/log"
+	_ "github.com/heraldproject/herald/sinks/loki"
 	_ "github.com/heraldproject/herald/sinks/mysql"
 	_ "github.com/heraldproject/herald/sinks/slack"
 	_ "github.com/heraldproject/herald/sinks/sls"
