@@ -67,6 +67,11 @@ func Places() []Place {
 		fixed("webhook", "Slack webhook path", "", "webhook:https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/%s?method=POST&level=Normal"),
 		fixed("webhook", "Discord webhook path", "", "webhook:https://discord.com/api/webhooks/123456789012345678/%s?method=POST&level=Normal"),
 
+		hostFirst("loki", "parameter token", "token", "loki:http://%s?tenant=team-a&token=%s&level=Normal"),
+		hostFirst("loki", "userinfo password", "", "loki:http://12345:%[2]s@%[1]s?level=Normal"),
+		hostFirst("loki", "header X-Api-Key", "header", "loki:http://%s?header=X-Api-Key=%s&level=Normal"),
+		hostFirst("loki", "header Authorization", "header", "loki:http://%s?level=Normal&header=Authorization=Basic %s"),
+
 		hostFirst("wechat", "parameter key", "key", "wechat:http://%s/cgi-bin/webhook/send?key=%s&level=Normal"),
 		hostFirst("wechat", "parameter corp_secret", "corp_secret", "wechat:?corp_id=ww0123456789abcdef&agent_id=1000002&endpoint=http://%s&corp_secret=%s&level=Normal"),
 

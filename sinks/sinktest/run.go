@@ -170,13 +170,17 @@ func captureStderr(f func()) string {
 		_, _ = io.Copy(&buf, r)
 		close(done)
 	}()
-	defer func() {
+	// Restore and drain before reading buf, also when f panics.
+	restore := func() {
 		os.Stderr = old
 		w.Close()
 		<-done
 		r.Close()
+	}
+	func() {
+		defer restore()
+		f()
 	}()
-	f()
 	return buf.String()
 }
 
