@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -305,7 +306,7 @@ func tlsConfig(p *uri.Params, network string) *tls.Config {
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure} //nolint:gosec // the user asked for it
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := readPEM(caFile)
 		if err != nil {
 			p.Errorf("ca_file", "mount the CA file and give its path", "cannot read it: %v", err)
 			return nil
@@ -333,4 +334,26 @@ func tlsConfig(p *uri.Params, network string) *tls.Config {
 		c.Certificates = []tls.Certificate{pair}
 	}
 	return c
+}
+
+// readPEM reads a PEM file of at most 4 MiB (a CA bundle is far smaller); a device or a pipe is
+// refused rather than read forever.
+func readPEM(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20+1))
+	if err == nil && len(b) > 4<<20 {
+		err = fmt.Errorf("%s is larger than 4 MiB", name)
+	}
+	return b, err
 }

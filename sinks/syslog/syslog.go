@@ -23,7 +23,7 @@ func init() {
 	sinks.Register(sinks.Definition{
 		Scheme:  "syslog",
 		Summary: "syslog receiver (rsyslog, syslog-ng, a SIEM): RFC 5424 or 3164 over UDP, TCP or TLS, octet-counted, the object in structured data, severity from the type",
-		Example: "syslog://rsyslog.logging:6514?network=tls&ca_file=/etc/herald/syslog-ca.crt&level=Normal",
+		Example: "syslog://rsyslog.logging:6514?network=tls&facility=local0&level=Normal",
 		Params:  Params,
 		New:     New,
 	})
