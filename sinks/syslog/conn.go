@@ -21,11 +21,10 @@ type conn struct {
 }
 
 // get returns a connection that is open as far as herald can tell: a kept TCP or TLS connection
-// the receiver has closed (or sent anything on: syslog receivers never do, except a TLS alert
-// before closing) is dropped and a new one dialled, so a batch is never written into a
+// the receiver has closed is dropped and a new one dialled, so a batch is never written into a
 // connection whose first write the kernel would accept and the receiver never read.
 func (k *conn) get(ctx context.Context) (net.Conn, error) {
-	if k.c != nil && k.cfg.Network != NetworkUDP && !alive(k.raw) {
+	if k.c != nil && k.cfg.Network != NetworkUDP && !k.alive() {
 		k.close()
 	}
 	if k.c != nil {
@@ -55,29 +54,60 @@ func (k *conn) get(ctx context.Context) (net.Conn, error) {
 	return c, nil
 }
 
-// alive reports whether nothing has arrived on c, neither data nor the end of the stream, by
-// peeking at its socket without waiting.
-func alive(c net.Conn) bool {
+// alive reports whether the kept stream is still open. A syslog receiver sends nothing, so
+// anything waiting on the socket means it is closing: the end of the stream, a reset, or (TLS)
+// a close_notify alert. TLS 1.3 receivers also send session tickets after the handshake; those
+// are read through crypto/tls, which takes them and finds nothing else.
+func (k *conn) alive() bool {
+	switch peek(k.raw) {
+	case peekNothing:
+		return true
+	case peekData:
+		if k.cfg.Network != NetworkTLS {
+			return false
+		}
+		_ = k.c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		var b [1]byte
+		n, err := k.c.Read(b[:])
+		_ = k.c.SetReadDeadline(time.Time{})
+		var ne net.Error
+		return n == 0 && errors.As(err, &ne) && ne.Timeout()
+	}
+	return false
+}
+
+const (
+	peekNothing = iota // nothing has arrived
+	peekData           // bytes wait to be read
+	peekClosed         // the end of the stream, or an error
+)
+
+// peek looks at c's socket without reading from it or waiting.
+func peek(c net.Conn) int {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return true
+		return peekNothing
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return peekClosed
 	}
-	open := true
+	state := peekClosed
 	err = rc.Read(func(fd uintptr) bool {
 		var b [1]byte
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK && rerr != syscall.EINTR {
-			// The end of the stream (0), data a syslog receiver has no reason to send, or an
-			// error (a reset).
-			open = false
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK || rerr == syscall.EINTR:
+			state = peekNothing
+		case rerr == nil && n > 0:
+			state = peekData
 		}
 		return true // never wait
 	})
-	return err == nil && open
+	if err != nil {
+		return peekClosed
+	}
+	return state
 }
 
 // write writes b within the timeout (and ctx) and returns how many bytes the kernel took. Any

@@ -310,10 +310,11 @@ func str(p *string) string {
 
 var _ syslogparser.Message = (*rfc5424.SyslogMessage)(nil)
 
-// testCA is a CA and a certificate it signed for 127.0.0.1 and localhost, made for one test.
+// testCA is a CA and a certificate it signed for 127.0.0.1 and localhost, made for one test;
+// the certificate and its key are in certFile and keyFile too.
 type testCA struct {
-	caFile string
-	cert   tls.Certificate
+	caFile, certFile, keyFile string
+	cert                      tls.Certificate
 }
 
 func newTestCA(t testing.TB, dir, name string) testCA {
@@ -328,7 +329,7 @@ func newTestCA(t testing.TB, dir, name string) testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := x509.ParseCertificate(caDER)
+	caCert, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "syslog"},
@@ -336,13 +337,24 @@ func newTestCA(t testing.TB, dir, name string) testCA {
 		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caFile := filepath.Join(dir, name+"-ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return testCA{caFile: caFile, cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
+	ca := testCA{caFile: filepath.Join(dir, name+"-ca.pem"), certFile: filepath.Join(dir, name+"-cert.pem"), keyFile: filepath.Join(dir, name+"-key.pem"),
+		cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
+	for file, block := range map[string]*pem.Block{
+		ca.caFile:   {Type: "CERTIFICATE", Bytes: caDER},
+		ca.certFile: {Type: "CERTIFICATE", Bytes: der},
+		ca.keyFile:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ca
 }

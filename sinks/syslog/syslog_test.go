@@ -294,6 +294,29 @@ func TestTLS(t *testing.T) {
 	if got := rc.wait(2); str(got[0].m.Message) != bom+nasty {
 		t.Errorf("MSG %q", str(got[0].m.Message))
 	}
+	// The connection is kept: the session tickets a TLS 1.3 receiver sends after the handshake
+	// do not read as the receiver closing it.
+	time.Sleep(50 * time.Millisecond)
+	export(t, s, event(3, "Warning", "BackOff", "three"))
+	rc.wait(3)
+	if n := rc.connections(); n != 1 {
+		t.Errorf("%d TLS connections for two batches, want one kept", n)
+	}
+
+	// A receiver that closes (close_notify, then FIN) gets the next batch on a new connection,
+	// whole.
+	closing := newReceiver(t, receiverOptions{network: "tls", cert: &good.cert, closeAfter: 2})
+	s = build(t, "syslog://"+closing.Addr+"?network=tls&level=Normal&ca_file="+url.QueryEscape(good.caFile), sinks.Env{})
+	for b := range 3 {
+		export(t, s, event(b*2, "Warning", "BackOff", fmt.Sprint(b*2)), event(b*2+1, "Warning", "BackOff", fmt.Sprint(b*2+1)))
+		closing.wait(b*2 + 2)
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i, g := range closing.wait(6) {
+		if str(g.m.Message) != bom+fmt.Sprint(i) || g.conn != i/2+1 {
+			t.Errorf("message %d: %q on connection %d", i, str(g.m.Message), g.conn)
+		}
+	}
 
 	bad := newReceiver(t, receiverOptions{network: "tls", cert: &good.cert})
 	s = build(t, "syslog://"+bad.Addr+"?network=tls&level=Normal&ca_file="+url.QueryEscape(other.caFile), sinks.Env{})
