@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	syslogparser "github.com/leodido/go-syslog/v4"
 	"github.com/leodido/go-syslog/v4/rfc3164"
 	"github.com/leodido/go-syslog/v4/rfc5424"
 )
@@ -307,8 +306,6 @@ func str(p *string) string {
 	}
 	return *p
 }
-
-var _ syslogparser.Message = (*rfc5424.SyslogMessage)(nil)
 
 // testCA is a CA and a certificate it signed for 127.0.0.1 and localhost, made for one test;
 // the certificate and its key are in certFile and keyFile too.
