@@ -117,7 +117,7 @@ func Places() []Place {
 }
 
 // NoSecrets are the sink types that hold no secret.
-var NoSecrets = []string{"log"}
+var NoSecrets = []string{"log", "file", "syslog"}
 
 // MissingPlaces reports what Places lacks: a registered sink type with no place (and not in
 // NoSecrets), and a declared Secret parameter no place covers.
