@@ -482,3 +482,85 @@ receivers:
 		t.Fatal("the password was printed")
 	}
 }
+
+// The exporter's loki, file and syslog receivers map to herald's sinks of those names. The
+// shapes are the exporter's README's and those found in public configs (a loki receiver with
+// only a url; a file receiver writing a layout to /dev/stdout), with the fields they document.
+func TestMigrateLogReceivers(t *testing.T) {
+	config := `route:
+  routes:
+    - match:
+        - receiver: loki
+        - receiver: dump
+        - receiver: archive
+        - receiver: syslog
+receivers:
+  - name: loki
+    loki:
+      url: https://loki.monitoring:3100/loki/api/v1/push
+      streamLabels:
+        app: kube-events
+      headers:
+        X-Scope-OrgID: team-a
+        Content-Type: application/json
+        Authorization: Bearer loki-secret-token
+  - name: dump
+    file:
+      path: /dev/stdout
+      layout:
+        reason: "{{ .Reason }}"
+        message: "{{ .Message }}"
+  - name: archive
+    file:
+      path: /var/log/events/events.log
+      maxsize: 50
+      maxage: 7
+  - name: syslog
+    syslog:
+      network: tcp
+      address: rsyslog.logging:514
+      tag: k8s-events
+`
+	out, errs, rc := migrate(t, config)
+	if rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errs)
+	}
+	want := []string{
+		"--sink=loki:https://loki.monitoring:3100/loki/api/v1/push?label=app=kube-events&tenant=team-a&header=Authorization=${HERALD_LOKI_HEADER_AUTHORIZATION}&labels=&format=json&name=loki&level=Normal",
+		`--sink=file:/dev/stdout?max_backups=0&body_template={"message":"{{%20.Message%20}}","reason":"{{%20.Reason%20}}"}&name=dump&level=Normal`,
+		"--sink=file:/var/log/events/events.log?max_size=50&max_age=7&max_backups=0&name=archive&level=Normal",
+		"--sink=syslog://rsyslog.logging:514?tag=k8s-events&network=tcp&framing=lf&facility=local0&name=syslog&level=Normal",
+	}
+	if got := argLines(t, out); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, w := range []string{
+		"secret: set HERALD_LOKI_HEADER_AUTHORIZATION from a Secret to the value of receivers[0].loki.headers.Authorization",
+		"note: receivers[3].syslog (",
+		"everything was carried over",
+	} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errs)
+		}
+	}
+	if strings.Contains(out+errs, "loki-secret-token") {
+		t.Error("the Authorization header's value was printed")
+	}
+
+	// herald itself takes what was printed.
+	t.Setenv("HERALD_LOKI_HEADER_AUTHORIZATION", "Bearer from-the-secret")
+	var raws []string
+	for _, a := range argLines(t, out) {
+		raws = append(raws, strings.TrimPrefix(a, "--sink="))
+	}
+	built, err := sinks.BuildAll(raws, sinks.Env{Ctx: t.Context(), CheckOnly: true})
+	if err != nil {
+		t.Fatalf("herald refuses the migrated sinks: %v", err)
+	}
+	for _, b := range built {
+		_ = b.Sink.Close()
+	}
+	if len(built) != 4 {
+		t.Errorf("%d sinks built, want 4", len(built))
+	}
+}

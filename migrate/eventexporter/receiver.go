@@ -137,6 +137,12 @@ func (m *Migration) receiverSink(name string, y ynode) (*sinkSpec, bool) {
 		m.teams(s, typ)
 	case "stdout":
 		m.stdout(s, typ)
+	case "loki":
+		m.loki(s, typ)
+	case "file":
+		m.fileSink(s, typ)
+	case "syslog":
+		m.syslog(s, typ)
 	case "":
 		m.warn(y, "receiver %q has no type (webhook:, kafka:, ...); the exporter refused it", name)
 		return nil, false
@@ -151,10 +157,8 @@ func unsupportedAdvice(typ string) string {
 	switch typ {
 	case "opsgenie":
 		return "send to an Alertmanager with the alertmanager: sink and route to Opsgenie from there"
-	case "file", "pipe", "syslog", "inMemory":
-		return "use log:?format=json (one JSON object per line on stdout) and let the node's log collector ship it"
-	case "loki":
-		return "use log:?format=json and a log collector (promtail, Alloy, Vector) that pushes to Loki"
+	case "pipe", "inMemory":
+		return "use log:?format=json (one JSON object per line on stdout) or file:PATH and let the node's log collector ship it"
 	case "kinesis", "firehose", "sqs", "sns", "eventbridge", "opscenter", "pubsub", "bigquery":
 		return "send to kafka: or to a webhook: bridge that forwards to the cloud service"
 	}
@@ -191,18 +195,7 @@ func (m *Migration) webhook(s *sinkSpec, y ynode) {
 		case "endpoint":
 			s.target = m.endpoint(s, f.val)
 		case "headers":
-			for _, h := range f.val.stringMap() {
-				v := h.val.str()
-				switch {
-				case strings.Contains(v, "{{"):
-					m.warn(h.val, "herald's headers are fixed text, not templates; this header is left out. Set a fixed value")
-				case secretRE.MatchString(h.key) || !slices.Contains(redact.PublicHeaders, textproto.CanonicalMIMEHeaderKey(h.key)):
-					// Every header but the public ones may carry a credential: to the environment.
-					s.add("header", h.key+"="+m.secret(s, h.val, "header_"+h.key))
-				default:
-					s.add("header", h.key+"="+m.plain(s, h.val, false))
-				}
-			}
+			m.headers(s, f.val.stringMap())
 		case "tls":
 			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
 		case "layout":
@@ -605,6 +598,139 @@ func (m *Migration) teams(s *sinkSpec, y ynode) {
 			m.note(f.val, "not a teams field the exporter knows; ignored")
 		}
 	}
+}
+
+// headers maps an exporter headers block to header= parameters, every header but the public
+// ones to the environment (it may carry a credential); templated values have no herald form.
+func (m *Migration) headers(s *sinkSpec, hs []field) {
+	for _, h := range hs {
+		v := h.val.str()
+		switch {
+		case strings.Contains(v, "{{"):
+			m.warn(h.val, "herald's headers are fixed text, not templates; this header is left out. Set a fixed value")
+		case secretRE.MatchString(h.key) || !slices.Contains(redact.PublicHeaders, textproto.CanonicalMIMEHeaderKey(h.key)):
+			s.add("header", h.key+"="+m.secret(s, h.val, "header_"+h.key))
+		default:
+			s.add("header", h.key+"="+m.plain(s, h.val, false))
+		}
+	}
+}
+
+// loki maps the exporter's loki receiver (pkg/sinks/loki.go LokiConfig) to herald's loki sink.
+// The exporter pushed JSON with its streamLabels as the only labels and the time of sending as
+// the entry's time; herald keeps those labels (label=) and adds none of its own (labels= empty),
+// so existing queries and dashboards keep their streams, and stamps each entry with the event's
+// time.
+func (m *Migration) loki(s *sinkSpec, y ynode) {
+	s.scheme = "loki"
+	var layout ynode
+	for _, f := range y.fields() {
+		switch f.key {
+		case "url":
+			s.target = m.endpoint(s, f.val)
+		case "streamLabels":
+			for _, l := range f.val.stringMap() {
+				s.add("label", l.key+"="+m.plain(s, l.val, false))
+			}
+		case "headers":
+			var rest []field
+			for _, h := range f.val.stringMap() {
+				if strings.EqualFold(h.key, "X-Scope-OrgID") && !strings.Contains(h.val.str(), "{{") {
+					s.add("tenant", m.plain(s, h.val, false))
+					continue
+				}
+				if strings.EqualFold(h.key, "Content-Type") {
+					continue // herald sets its own for the format it pushes
+				}
+				rest = append(rest, h)
+			}
+			m.headers(s, rest)
+		case "tls":
+			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+		case "layout":
+			layout = f.val
+		default:
+			m.note(f.val, "not a loki field the exporter knows; ignored")
+		}
+	}
+	s.add("labels", "")
+	s.add("format", "json")
+	if !layout.isNull() && layout.n != nil {
+		s.add("body_template", layoutTemplate(layout.resolved()))
+		s.layout = layout.path
+	} else {
+		m.note(y, "the exporter's line was its whole event as JSON; herald's default line is the event as the log sink writes it (log:?format=json), or write body_template")
+	}
+	m.note(y, "the exporter stamped each entry with the time it sent it; herald stamps it with the event's time (kept increasing per stream), and pushes JSON as the exporter did (format=protobuf is what Promtail and Alloy send)")
+}
+
+// fileSink maps the exporter's file receiver (pkg/sinks/file.go FileConfig) to herald's file sink.
+func (m *Migration) fileSink(s *sinkSpec, y ynode) {
+	s.scheme = "file"
+	var layout ynode
+	backups := false
+	for _, f := range y.fields() {
+		switch f.key {
+		case "path":
+			s.target = m.plain(s, f.val, false)
+		case "maxsize", "maxage", "maxbackups":
+			if n := f.val.integer(); n > 0 {
+				s.add(map[string]string{"maxsize": "max_size", "maxage": "max_age", "maxbackups": "max_backups"}[f.key], strconv.FormatInt(n, 10))
+				backups = backups || f.key == "maxbackups"
+			}
+		case "layout":
+			layout = f.val
+		case "deDot":
+			if f.val.boolean() {
+				m.warn(f.val, "herald has no deDot: label and annotation keys keep their dots (herald's lines hold no labels or annotations unless a template prints them)")
+			}
+		default:
+			m.note(f.val, "not a file field the exporter knows; ignored")
+		}
+	}
+	if !backups {
+		// lumberjack, under the exporter, kept every backup; herald keeps 5 unless told.
+		s.add("max_backups", "0")
+	}
+	if !layout.isNull() && layout.n != nil {
+		s.add("body_template", layoutTemplate(layout.resolved()))
+		s.layout = layout.path
+	} else {
+		m.note(y, "the exporter wrote its whole event as JSON per line; herald writes its herald.event/v1 record per line (docs/sinks/file.md), or write body_template")
+	}
+}
+
+// syslog maps the exporter's syslog receiver (pkg/sinks/syslog.go SyslogConfig), which wrote
+// through Go's log/syslog: facility local0, newline-framed over TCP.
+func (m *Migration) syslog(s *sinkSpec, y ynode) {
+	s.scheme = "syslog"
+	network := "udp"
+	for _, f := range y.fields() {
+		switch f.key {
+		case "network":
+			switch v := f.val.str(); v {
+			case "", "udp", "udp4", "udp6":
+			case "tcp", "tcp4", "tcp6":
+				network = "tcp"
+			default:
+				m.warn(f.val, "herald's syslog sink speaks udp, tcp or tls, not %q (a local socket); send to the node's syslog over udp or tcp instead", v)
+			}
+		case "address":
+			s.target = "//" + m.plain(s, f.val, false)
+		case "tag":
+			if v := f.val.str(); v != "" {
+				s.add("tag", m.plain(s, f.val, false))
+			}
+		default:
+			m.note(f.val, "not a syslog field the exporter knows; ignored")
+		}
+	}
+	s.add("network", network)
+	if network == "tcp" {
+		s.add("framing", "lf")
+	}
+	s.add("facility", "local0")
+	m.note(y, "the exporter sent each event as JSON in a message without version or structured data; herald sends RFC 5424 (the event's message, the object in structured data): check the receiver's parsing rules, or write format=rfc3164")
 }
 
 func (m *Migration) stdout(s *sinkSpec, y ynode) {
