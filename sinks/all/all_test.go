@@ -19,7 +19,7 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 func TestEverySinkIsRegistered(t *testing.T) {
 	got := sinks.Schemes()
-	for _, want := range []string{"alertmanager", "dingtalk", "discord", "elasticsearch", "feishu", "grafana", "honeycomb", "influxdb", "kafka", "log", "mysql", "slack", "sls", "teams", "webhook", "wechat"} {
+	for _, want := range []string{"alertmanager", "dingtalk", "discord", "elasticsearch", "feishu", "grafana", "honeycomb", "influxdb", "kafka", "log", "mysql", "otlp", "slack", "sls", "teams", "webhook", "wechat"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("sink %q is not registered; registered: %v", want, got)
 		}
