@@ -107,9 +107,10 @@ func Severity(eventType string) logspb.SeverityNumber {
 	return logspb.SeverityNumber_SEVERITY_NUMBER_UNSPECIFIED
 }
 
-// maxAttrs bounds the attributes of one record (the constants above, plus a kind's name and
-// uid twice: the object and a pod restart's owner).
-const maxAttrs = 28
+// typicalAttrs is how many attributes an event's record usually has (16 for a pod's event
+// from a kubelet); the batch's slices are sized for it, and a record with more allocates the
+// rest one by one.
+const typicalAttrs = 18
 
 // recordBuilder makes log records with few allocations: the attributes of a batch come from
 // slices allocated once per batch.
@@ -122,15 +123,14 @@ type recordBuilder struct {
 
 func newRecordBuilder(n int) *recordBuilder {
 	return &recordBuilder{
-		kvs:  make([]commonpb.KeyValue, 0, n*maxAttrs),
-		vals: make([]commonpb.AnyValue, 0, n*(maxAttrs+1)),
-		strs: make([]commonpb.AnyValue_StringValue, 0, n*(maxAttrs+1)),
-		ints: make([]commonpb.AnyValue_IntValue, 0, n*4),
+		kvs:  make([]commonpb.KeyValue, 0, n*typicalAttrs),
+		vals: make([]commonpb.AnyValue, 0, n*(typicalAttrs+1)),
+		strs: make([]commonpb.AnyValue_StringValue, 0, n*(typicalAttrs+1)),
+		ints: make([]commonpb.AnyValue_IntValue, 0, n*2),
 	}
 }
 
-// str returns a string value; it allocates when the batch's slices are used up (they are sized
-// for the most a record can hold, so only a caller that sizes them wrong pays).
+// str returns a string value from the batch's slices, or allocated once they are used up.
 func (b *recordBuilder) str(s string) *commonpb.AnyValue {
 	if len(b.strs) == cap(b.strs) || len(b.vals) == cap(b.vals) {
 		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
