@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks/otlp"
+	"github.com/heraldproject/herald/sinks/otlp/otlptest"
 )
 
 func benchEvents(n int) []*core.Event {
@@ -39,16 +40,16 @@ func benchExport(b *testing.B, url, params string, n int) {
 // BenchmarkExport500 sends batches of 500 to the test receiver, which decompresses and decodes
 // each request as the Collector does; the allocations are the sink's and the receiver's.
 func BenchmarkExport500(b *testing.B) {
-	rc := newReceiver(b)
+	rc := otlptest.New(b)
 	benchExport(b, rc.URL, "", 500)
-	if len(rc.got()) == 0 {
+	if len(rc.Requests()) == 0 {
 		b.Fatal("the receiver took nothing")
 	}
 }
 
 // BenchmarkExport500Plain is the same without compression.
 func BenchmarkExport500Plain(b *testing.B) {
-	rc := newReceiver(b)
+	rc := otlptest.New(b)
 	benchExport(b, rc.URL, "&compression=none", 500)
 }
 

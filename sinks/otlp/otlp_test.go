@@ -20,6 +20,7 @@ import (
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/otlp"
+	"github.com/heraldproject/herald/sinks/otlp/otlptest"
 )
 
 var (
@@ -80,11 +81,11 @@ func attrs(t testing.TB, kvs []*commonpb.KeyValue) map[string]any {
 
 // records returns every log record the receiver took, in order, checking each request's
 // shape: one resource, one scope, no field the schema does not know.
-func records(t testing.TB, rc *receiver) ([]*logspb.LogRecord, map[string]any) {
+func records(t testing.TB, rc *otlptest.Receiver) ([]*logspb.LogRecord, map[string]any) {
 	t.Helper()
 	var out []*logspb.LogRecord
 	var resource map[string]any
-	for i, r := range rc.got() {
+	for i, r := range rc.Requests() {
 		if len(r.Req.ProtoReflect().GetUnknown()) != 0 {
 			t.Errorf("request %d holds fields the OTLP schema does not know", i)
 		}
@@ -106,12 +107,12 @@ func records(t testing.TB, rc *receiver) ([]*logspb.LogRecord, map[string]any) {
 // it: severity from the type, time and observed time, the message as body, k8s.* attributes,
 // and a resource with service.name, k8s.cluster.name and the resource= parameters.
 func TestBatchArrivesAsOTLPLogRecords(t *testing.T) {
-	rc := newReceiver(t)
-	rc.token = "tok-0123456789"
+	rc := otlptest.New(t)
+	rc.Token = "tok-0123456789"
 	e := env()
 	e.Cluster = "prod-eu"
 	s := build(t, "otlp:"+rc.URL+"?level=Normal&resource=deployment.environment.name=prod&resource=service.namespace=platform&header=Authorization=Bearer%20${OTLP_TOKEN}", func() sinks.Env {
-		t.Setenv("OTLP_TOKEN", rc.token)
+		t.Setenv("OTLP_TOKEN", rc.Token)
 		return e
 	}())
 
@@ -129,7 +130,7 @@ func TestBatchArrivesAsOTLPLogRecords(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{pod, node}); err != nil {
 		t.Fatal(err)
 	}
-	got := rc.got()
+	got := rc.Requests()
 	if len(got) != 1 {
 		t.Fatalf("%d requests, want 1 for the batch", len(got))
 	}
@@ -203,7 +204,7 @@ func TestBatchArrivesAsOTLPLogRecords(t *testing.T) {
 // its restart count, last termination and owner; an events.k8s.io/v1 event reported by a kubelet
 // names its node from reportingInstance.
 func TestKindsRestartsAndReporters(t *testing.T) {
-	rc := newReceiver(t)
+	rc := otlptest.New(t)
 	s := build(t, "otlp:"+rc.URL+"?level=Normal&compression=none", env())
 
 	deploy := event("ScalingReplicaSet", "shop", "Deployment", "web", 1)
@@ -231,7 +232,7 @@ func TestKindsRestartsAndReporters(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{deploy, crd, ns, v1, restart}); err != nil {
 		t.Fatal(err)
 	}
-	if h := rc.got()[0].Header; h.Get("Content-Encoding") != "" {
+	if h := rc.Requests()[0].Header; h.Get("Content-Encoding") != "" {
 		t.Errorf("compression=none sent Content-Encoding %q", h.Get("Content-Encoding"))
 	}
 	recs, _ := records(t, rc)
@@ -273,7 +274,7 @@ func TestKindsRestartsAndReporters(t *testing.T) {
 
 // body_template renders the body; a template that fails on one event rejects that event only.
 func TestBodyTemplate(t *testing.T) {
-	rc := newReceiver(t)
+	rc := otlptest.New(t)
 	s := build(t, "otlp:"+rc.URL+"?level=Normal&body_template="+
 		"%7B%7B%20.InvolvedObject.Kind%20%7D%7D%2F%7B%7B%20.InvolvedObject.Name%20%7D%7D%3A%20%7B%7B%20.Reason%20%7D%7D%7B%7B%20if%20eq%20.Reason%20%22Bad%22%20%7D%7D%7B%7B%20index%20.Nope%20%7D%7D%7B%7B%20end%20%7D%7D", env())
 	good, bad := event("BackOff", "shop", "Pod", "web-1", 1), event("Bad", "shop", "Pod", "web-2", 1)
@@ -295,38 +296,38 @@ func TestBodyTemplate(t *testing.T) {
 // the receiver's Status message.
 func TestStatusTable(t *testing.T) {
 	cases := []struct {
-		reply reply
+		reply otlptest.Reply
 		want  string
 		wait  time.Duration
 	}{
-		{reply{status: 400, message: "log record 0: invalid body"}, httpxtest.Permanent, 0},
-		{reply{status: 404, message: "no such path"}, httpxtest.Permanent, 0},
-		{reply{status: 408, message: "slow"}, httpxtest.Permanent, 0},
-		{reply{status: 413, message: "request body too large"}, httpxtest.Permanent, 0},
-		{reply{status: 415, message: "unsupported"}, httpxtest.Permanent, 0},
-		{reply{status: 500, message: "permanent error in the pipeline"}, httpxtest.Permanent, 0},
-		{reply{status: 501, message: "not implemented"}, httpxtest.Permanent, 0},
-		{reply{status: 401, message: "missing token"}, httpxtest.Credential, 0},
-		{reply{status: 403, message: "tenant not allowed"}, httpxtest.Credential, 0},
-		{reply{status: 429, message: "too many requests"}, httpxtest.Retry, 0},
-		{reply{status: 429, message: "slow down", retryAfter: "7"}, httpxtest.Retry, 7 * time.Second},
-		{reply{status: 502, message: "bad gateway"}, httpxtest.Retry, 0},
-		{reply{status: 503, message: "memory limiter", retryDelay: 1500 * time.Millisecond}, httpxtest.Retry, 1500 * time.Millisecond},
-		{reply{status: 503, message: "both", retryAfter: "120", retryDelay: 5 * time.Second}, httpxtest.Retry, 2 * time.Minute},
-		{reply{status: 504, message: "gateway timeout"}, httpxtest.Retry, 0},
+		{otlptest.Reply{Status: 400, Message: "log record 0: invalid body"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 404, Message: "no such path"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 408, Message: "slow"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 413, Message: "request body too large"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 415, Message: "unsupported"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 500, Message: "permanent error in the pipeline"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 501, Message: "not implemented"}, httpxtest.Permanent, 0},
+		{otlptest.Reply{Status: 401, Message: "missing token"}, httpxtest.Credential, 0},
+		{otlptest.Reply{Status: 403, Message: "tenant not allowed"}, httpxtest.Credential, 0},
+		{otlptest.Reply{Status: 429, Message: "too many requests"}, httpxtest.Retry, 0},
+		{otlptest.Reply{Status: 429, Message: "slow down", RetryAfter: "7"}, httpxtest.Retry, 7 * time.Second},
+		{otlptest.Reply{Status: 502, Message: "bad gateway"}, httpxtest.Retry, 0},
+		{otlptest.Reply{Status: 503, Message: "memory limiter", RetryDelay: 1500 * time.Millisecond}, httpxtest.Retry, 1500 * time.Millisecond},
+		{otlptest.Reply{Status: 503, Message: "both", RetryAfter: "120", RetryDelay: 5 * time.Second}, httpxtest.Retry, 2 * time.Minute},
+		{otlptest.Reply{Status: 504, Message: "gateway timeout"}, httpxtest.Retry, 0},
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprint(c.reply.status, c.reply.retryAfter, c.reply.retryDelay), func(t *testing.T) {
-			rc := newReceiver(t)
-			rc.script(c.reply)
+		t.Run(fmt.Sprint(c.reply.Status, c.reply.RetryAfter, c.reply.RetryDelay), func(t *testing.T) {
+			rc := otlptest.New(t)
+			rc.Script(c.reply)
 			s := build(t, "otlp:"+rc.URL+"?level=Normal", env())
 			err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)})
-			if n := rc.hitCount(); n != 1 {
+			if n := rc.Hits(); n != 1 {
 				t.Errorf("%d requests, want 1 (the pipeline retries)", n)
 			}
-			httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: c.reply.status, Want: c.want, Wait: c.wait}, err)
-			if !strings.Contains(err.Error(), c.reply.message) {
-				t.Errorf("the error %q does not quote the receiver's message %q", err, c.reply.message)
+			httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: c.reply.Status, Want: c.want, Wait: c.wait}, err)
+			if !strings.Contains(err.Error(), c.reply.Message) {
+				t.Errorf("the error %q does not quote the receiver's message %q", err, c.reply.Message)
 			}
 		})
 	}
@@ -335,8 +336,8 @@ func TestStatusTable(t *testing.T) {
 // A reply that is not the receiver's Status (a proxy's HTML page) is quoted as text; a redirect
 // is not followed and names where it points.
 func TestProxyRepliesAndRedirects(t *testing.T) {
-	rc := newReceiver(t)
-	rc.script(reply{status: 502, raw: []byte("<html><body>\n502 Bad Gateway (nginx)</body></html>"), rawType: "text/html"})
+	rc := otlptest.New(t)
+	rc.Script(otlptest.Reply{Status: 502, Raw: []byte("<html><body>\n502 Bad Gateway (nginx)</body></html>"), RawType: "text/html"})
 	s := build(t, "otlp:"+rc.URL+"?level=Normal", env())
 	err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)})
 	httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: 502, Want: httpxtest.Retry}, err)
@@ -356,8 +357,8 @@ func TestProxyRepliesAndRedirects(t *testing.T) {
 // receiver's message, and the rest as delivered; nothing is retried. A partial success with
 // nothing rejected is a warning: everything was delivered.
 func TestPartialSuccess(t *testing.T) {
-	rc := newReceiver(t)
-	rc.script(reply{rejected: 2, message: "2 log records had an invalid severity"}, reply{message: "attribute values over 4 KiB were truncated"})
+	rc := otlptest.New(t)
+	rc.Script(otlptest.Reply{Rejected: 2, Message: "2 log records had an invalid severity"}, otlptest.Reply{Message: "attribute values over 4 KiB were truncated"})
 	s := build(t, "otlp:"+rc.URL+"?level=Normal", env())
 	var batch []*core.Event
 	for i := range 5 {
@@ -377,13 +378,13 @@ func TestPartialSuccess(t *testing.T) {
 		t.Errorf("a warning with nothing rejected: %v", err)
 	}
 	// A receiver that says it rejected more than it got: no more than the request is rejected.
-	rc.script(reply{rejected: 99, message: "all bad"})
+	rc.Script(otlptest.Reply{Rejected: 99, Message: "all bad"})
 	err = s.Export(context.Background(), batch[:2])
 	if !core.IsPermanent(err) {
 		t.Errorf("99 of 2 rejected: %v", err)
 	}
-	if len(rc.got()) != 3 {
-		t.Errorf("the receiver took %d requests, want 3", len(rc.got()))
+	if len(rc.Requests()) != 3 {
+		t.Errorf("the receiver took %d requests, want 3", len(rc.Requests()))
 	}
 }
 
@@ -391,7 +392,7 @@ func TestPartialSuccess(t *testing.T) {
 // a record larger than a request may hold is rejected alone; a request refused for good does not
 // stop the next one.
 func TestLargeBatchIsSplit(t *testing.T) {
-	rc := newReceiver(t)
+	rc := otlptest.New(t)
 	s := build(t, "otlp:"+rc.URL+"?level=Normal", env())
 	var batch []*core.Event
 	for i := range 400 {
@@ -402,14 +403,14 @@ func TestLargeBatchIsSplit(t *testing.T) {
 	huge := event("Huge", "shop", "Pod", "huge", 1)
 	huge.Message = strings.Repeat("y", otlp.MaxRequestBytes)
 	batch = append(batch[:200], append([]*core.Event{huge}, batch[200:]...)...)
-	rc.script(reply{status: 400, message: "first request refused"})
+	rc.Script(otlptest.Reply{Status: 400, Message: "first request refused"})
 
 	err := s.Export(context.Background(), batch)
 	retry, _, rejected, _ := core.Fates(err, batch)
 	if len(retry) != 0 {
 		t.Fatalf("%d to retry: %v", len(retry), err)
 	}
-	got := rc.got()
+	got := rc.Requests()
 	if len(got) < 2 {
 		t.Fatalf("%d requests taken after the first was refused", len(got))
 	}
@@ -441,7 +442,7 @@ func containsEvent(list []*core.Event, e *core.Event) bool {
 
 // No reply at all (nothing listens) is retried, and says so without the URL's path or password.
 func TestUnreachableReceiverIsRetried(t *testing.T) {
-	rc := newReceiver(t)
+	rc := otlptest.New(t)
 	url := rc.URL
 	rc.Close()
 	s := build(t, "otlp:http://herald:pa55-w0rd-xyz@"+strings.TrimPrefix(url, "http://")+"/ingest?level=Normal", env())
@@ -455,8 +456,8 @@ func TestUnreachableReceiverIsRetried(t *testing.T) {
 // A refused token is a credential outage, and neither the token nor the Authorization header
 // the receiver echoes shows in the error.
 func TestRefusedTokenIsAnOutageAndNotShown(t *testing.T) {
-	rc := newReceiver(t)
-	rc.token = "the-right-token-123"
+	rc := otlptest.New(t)
+	rc.Token = "the-right-token-123"
 	const wrong = "wrong-token-abcdef-987"
 	s := build(t, "otlp:"+rc.URL+"?level=Normal&header=Authorization=Bearer%20"+wrong, env())
 	err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)})
@@ -497,20 +498,20 @@ func TestPreview(t *testing.T) {
 // The target is the receiver's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: /v1/logs is added unless
 // the path ends with it. HOST:PORT alone, and other schemes, are refused with the fix.
 func TestEndpoint(t *testing.T) {
-	rc := newReceiver(t)
+	rc := otlptest.New(t)
 	for _, target := range []string{rc.URL, rc.URL + "/", rc.URL + "/v1/logs", rc.URL + "/v1/logs/"} {
-		rc.setPath("/v1/logs")
+		rc.SetPath("/v1/logs")
 		s := build(t, "otlp:"+target+"?level=Normal", env())
 		if err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)}); err != nil {
 			t.Errorf("%s: %v", target, err)
 		}
 	}
-	rc.setPath("/otlp/v1/logs")
+	rc.SetPath("/otlp/v1/logs")
 	s := build(t, "otlp:"+rc.URL+"/otlp?level=Normal", env())
 	if err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)}); err != nil {
 		t.Errorf("base path /otlp: %v", err)
 	}
-	rc.setPath("/elsewhere")
+	rc.SetPath("/elsewhere")
 	err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)})
 	if !core.IsPermanent(err) || !strings.Contains(err.Error(), "HTTP 404") || !strings.Contains(err.Error(), "check the receiver URL") {
 		t.Errorf("404: %v", err)
@@ -554,7 +555,7 @@ func TestBadParameters(t *testing.T) {
 		}
 	}
 	// service.name and k8s.cluster.name can be given: the user's win.
-	rc := newReceiver(t)
+	rc := otlptest.New(t)
 	e := env()
 	e.Cluster = "from-flag"
 	s := build(t, "otlp:"+rc.URL+"?level=Normal&resource=service.name=k8s-events&resource=k8s.cluster.name=from-param", e)
@@ -570,8 +571,8 @@ func TestBadParameters(t *testing.T) {
 // The receiver's reply drives the outcome, never the sink's guess: a 200 whose body is not an
 // ExportLogsServiceResponse (a proxy's empty 200) is full success.
 func TestEmptySuccessReply(t *testing.T) {
-	rc := newReceiver(t)
-	rc.script(reply{status: 200, raw: []byte{}, rawType: "text/plain"})
+	rc := otlptest.New(t)
+	rc.Script(otlptest.Reply{Status: 200, Raw: []byte{}, RawType: "text/plain"})
 	s := build(t, "otlp:"+rc.URL+"?level=Normal", env())
 	if err := s.Export(context.Background(), []*core.Event{event("BackOff", "a", "Pod", "p", 1)}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,6 @@
-package otlp_test
+// Package otlptest is an OTLP/HTTP logs receiver for tests, on 127.0.0.1, that reads requests as
+// the OpenTelemetry Collector's otlpreceiver does and records what it took.
+package otlptest
 
 import (
 	"bytes"
@@ -19,7 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// receiver is an OTLP/HTTP logs receiver that reads a request as the OpenTelemetry Collector's
+// Receiver is an OTLP/HTTP logs receiver that reads a request as the OpenTelemetry Collector's
 // otlpreceiver does (receiver/otlpreceiver/otlphttp.go, with confighttp's decompression and
 // body limit): POST only (405 otherwise), Content-Type application/x-protobuf or
 // application/json (415 otherwise), Content-Encoding none or gzip (400 for another, as
@@ -28,73 +30,80 @@ import (
 // decodes (400 otherwise). Failures are answered with a protobuf google.rpc.Status, successes
 // with an ExportLogsServiceResponse, both with the request's Content-Type. A bearer token, when
 // set, is checked as the Collector's bearertokenauth extension does (401 without it).
-type receiver struct {
+type Receiver struct {
 	*httptest.Server
-	path  string
-	token string
+	path string
+	// Token, when set, is the bearer token every request must carry.
+	Token string
 
 	mu       sync.Mutex
 	hits     int
-	requests []received
+	requests []Request
 	// replies are answered, in order, instead of success; then success again.
-	replies []reply
+	replies []Reply
 }
 
-// received is one request the receiver took.
-type received struct {
+// Request is one request the receiver took.
+type Request struct {
 	Header  http.Header
 	Wire    int // bytes on the wire
 	Decoded int // bytes of protobuf after decompression
 	Req     *collogspb.ExportLogsServiceRequest
 }
 
-// reply is a scripted answer: an HTTP status with a Status message (and RetryInfo), or a 200
-// with a partial success.
-type reply struct {
-	status     int
-	message    string
-	retryAfter string
-	retryDelay time.Duration
-	rejected   int64 // partial success: rejected_log_records
-	raw        []byte
-	rawType    string
+// Reply is a scripted answer: an HTTP status with a Status message (and a RetryInfo), a 200
+// with a partial success, or Raw bytes of RawType.
+type Reply struct {
+	Status     int
+	Message    string
+	RetryAfter string
+	RetryDelay time.Duration
+	// Rejected is a partial success's rejected_log_records.
+	Rejected int64
+	Raw      []byte
+	RawType  string
 }
 
 const maxBody = 20 << 20
 
-func newReceiver(t testing.TB) *receiver {
+// New starts a receiver on 127.0.0.1 serving /v1/logs, closed at test cleanup.
+func New(t testing.TB) *Receiver {
 	t.Helper()
-	rc := &receiver{path: "/v1/logs"}
+	rc := &Receiver{path: "/v1/logs"}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.Close)
 	return rc
 }
 
-func (rc *receiver) script(rs ...reply) {
+// Script queues answers for the next requests; then the receiver answers success again.
+func (rc *Receiver) Script(rs ...Reply) {
 	rc.mu.Lock()
 	rc.replies = append(rc.replies, rs...)
 	rc.mu.Unlock()
 }
 
-func (rc *receiver) hitCount() int {
+// Hits counts every request that reached the receiver, answered with success or not.
+func (rc *Receiver) Hits() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.hits
 }
 
-func (rc *receiver) got() []received {
+// Requests returns the requests the receiver took (answered 200), in order.
+func (rc *Receiver) Requests() []Request {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return append([]received(nil), rc.requests...)
+	return append([]Request(nil), rc.requests...)
 }
 
-func (rc *receiver) setPath(p string) {
+// SetPath changes the path the receiver serves.
+func (rc *Receiver) SetPath(p string) {
 	rc.mu.Lock()
 	rc.path = p
 	rc.mu.Unlock()
 }
 
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	rc.hits++
 	path := rc.path
@@ -116,7 +125,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%v unsupported media type, supported: [application/json, application/x-protobuf]", http.StatusUnsupportedMediaType)
 		return
 	}
-	if rc.token != "" && r.Header.Get("Authorization") != "Bearer "+rc.token {
+	if rc.Token != "" && r.Header.Get("Authorization") != "Bearer "+rc.Token {
 		writeStatus(w, ct, http.StatusUnauthorized, 16, "missing or invalid bearer token: got "+strconv.Quote(r.Header.Get("Authorization")), "", 0)
 		return
 	}
@@ -155,30 +164,30 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.mu.Lock()
-	var next *reply
+	var next *Reply
 	if len(rc.replies) > 0 {
 		next = &rc.replies[0]
 		rc.replies = rc.replies[1:]
 	}
-	if next == nil || next.status == 0 || next.status == http.StatusOK {
-		rc.requests = append(rc.requests, received{Header: r.Header.Clone(), Wire: len(wire), Decoded: len(raw), Req: req})
+	if next == nil || next.Status == 0 || next.Status == http.StatusOK {
+		rc.requests = append(rc.requests, Request{Header: r.Header.Clone(), Wire: len(wire), Decoded: len(raw), Req: req})
 	}
 	rc.mu.Unlock()
 	switch {
 	case next == nil:
 		writeResponse(w, ct, &collogspb.ExportLogsServiceResponse{})
-	case next.raw != nil:
-		w.Header().Set("Content-Type", next.rawType)
-		w.WriteHeader(next.status)
-		_, _ = w.Write(next.raw)
-	case next.status == 0 || next.status == http.StatusOK:
+	case next.Raw != nil:
+		w.Header().Set("Content-Type", next.RawType)
+		w.WriteHeader(next.Status)
+		_, _ = w.Write(next.Raw)
+	case next.Status == 0 || next.Status == http.StatusOK:
 		resp := &collogspb.ExportLogsServiceResponse{}
-		if next.rejected != 0 || next.message != "" {
-			resp.PartialSuccess = &collogspb.ExportLogsPartialSuccess{RejectedLogRecords: next.rejected, ErrorMessage: next.message}
+		if next.Rejected != 0 || next.Message != "" {
+			resp.PartialSuccess = &collogspb.ExportLogsPartialSuccess{RejectedLogRecords: next.Rejected, ErrorMessage: next.Message}
 		}
 		writeResponse(w, ct, resp)
 	default:
-		writeStatus(w, ct, next.status, 14, next.message, next.retryAfter, next.retryDelay)
+		writeStatus(w, ct, next.Status, 14, next.Message, next.RetryAfter, next.RetryDelay)
 	}
 }
 
@@ -202,12 +211,12 @@ func writeStatus(w http.ResponseWriter, ct string, status int, code int32, messa
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.WriteHeader(status)
-	_, _ = w.Write(encodeStatus(code, message, retryDelay))
+	_, _ = w.Write(EncodeStatus(code, message, retryDelay))
 }
 
-// encodeStatus writes a google.rpc.Status by its schema (code 1, message 2, details 3 as
+// EncodeStatus writes a google.rpc.Status by its schema (code 1, message 2, details 3 as
 // google.protobuf.Any), with a google.rpc.RetryInfo detail when delay is set.
-func encodeStatus(code int32, message string, delay time.Duration) []byte {
+func EncodeStatus(code int32, message string, delay time.Duration) []byte {
 	var b []byte
 	if code != 0 {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
