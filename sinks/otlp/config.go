@@ -124,11 +124,14 @@ func endpoint(t *url.URL) (*url.URL, error) {
 	case t.Host == "":
 		return nil, fmt.Errorf("the receiver URL has no host; %s", example)
 	}
-	u := &url.URL{Scheme: t.Scheme, User: t.User, Host: t.Host, Path: t.Path, RawPath: t.RawPath}
-	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), LogsPath) {
-		u = u.JoinPath(LogsPath)
-	} else {
-		u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(u.RawPath, "/")
+	path := strings.TrimSuffix(t.EscapedPath(), "/")
+	if !strings.HasSuffix(path, LogsPath) {
+		path += LogsPath
+	}
+	u := &url.URL{Scheme: t.Scheme, User: t.User, Host: t.Host, RawPath: path}
+	var err error
+	if u.Path, err = url.PathUnescape(path); err != nil {
+		return nil, fmt.Errorf("the receiver URL's path is not validly percent-encoded; %s", example)
 	}
 	return u, nil
 }

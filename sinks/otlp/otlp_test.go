@@ -493,6 +493,22 @@ func TestPreview(t *testing.T) {
 	if strings.Contains(out, "tenant-secret-1") || strings.Contains(b.Redacted, "tenant-secret-1") {
 		t.Errorf("a header value shows:\n%s\n%s", out, b.Redacted)
 	}
+	for target, want := range map[string]string{
+		"http://collector:4318":           "POST http://collector:4318/v1/logs\n",
+		"https://h.example/a%2Fb/":        "POST https://h.example/a%2Fb/v1/logs\n",
+		"https://h.example/otlp/v1/logs/": "POST https://h.example/otlp/v1/logs\n",
+		"https://h.example:443/x/v1/logs": "POST https://h.example:443/x/v1/logs\n",
+	} {
+		b, err := sinks.Build(1, "otlp:"+target, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := b.Sink.(sinks.Previewer).Preview(event("BackOff", "shop", "Pod", "web-1", 2))
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("%s: preview starts %.60q, want %q", target, out, want)
+		}
+		_ = b.Sink.Close()
+	}
 }
 
 // The target is the receiver's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: /v1/logs is added unless
