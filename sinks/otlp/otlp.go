@@ -172,7 +172,7 @@ func (s *Sink) Records(events []*core.Event) (records []*logspb.LogRecord, sent 
 // specification does not retry) has its events rejected and the next request is still sent; at
 // the first request worth retrying (429, 502, 503, 504, no reply) or refused for its credential
 // (401, 403) it stops, and that request's events and the rest are retried. A partial success
-// counts rejected_log_records of the request's events as rejected (see partial).
+// counts rejected_log_records of the request's events as rejected (see refusal).
 func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -181,8 +181,8 @@ func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
 	var out core.Outcomes
 	out.Reject(core.Permanent(rejectErr), rejected...)
 	for _, chunk := range split(records, sent) {
-		if len(chunk.events) == 1 && chunk.size > MaxRequestBytes {
-			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): its log record is %d bytes, more than the %d a request may hold", chunk.events[0].Key(), chunk.events[0].Reason, chunk.size, MaxRequestBytes)), chunk.events...)
+		if len(chunk.events) == 1 && chunk.size > maxRecords {
+			out.Reject(core.Permanent(fmt.Errorf("event %s (%s): its log record is %d bytes, more than the %d a request may hold", chunk.events[0].Key(), chunk.events[0].Reason, chunk.size, maxRecords)), chunk.events...)
 			continue
 		}
 		refused, err := s.send(ctx, chunk.records)
@@ -207,15 +207,15 @@ type chunk struct {
 	size    int
 }
 
-// split groups records into requests of at most MaxRequestBytes, in order. A record larger
-// than that is a chunk of its own.
+// split groups records into requests of at most MaxRequestBytes, in order. A record too large
+// for a request is a chunk of its own, which Export refuses.
 func split(records []*logspb.LogRecord, events []*core.Event) []chunk {
 	var out []chunk
 	cur := chunk{}
 	for i, r := range records {
 		n := proto.Size(r)
 		n += protowireSizeOverhead(n)
-		if len(cur.records) > 0 && cur.size+n > MaxRequestBytes-requestOverhead {
+		if len(cur.records) > 0 && cur.size+n > maxRecords {
 			out = append(out, cur)
 			cur = chunk{}
 		}
@@ -229,8 +229,9 @@ func split(records []*logspb.LogRecord, events []*core.Event) []chunk {
 	return out
 }
 
-// requestOverhead is room for the resource, the scope and the framing around the records.
-const requestOverhead = 64 << 10
+// maxRecords is the most the records of one request may take, leaving room for the resource,
+// the scope and the framing around them.
+const maxRecords = MaxRequestBytes - 64<<10
 
 // protowireSizeOverhead is the tag and length prefix of an embedded message of n bytes.
 func protowireSizeOverhead(n int) int {
