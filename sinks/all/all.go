@@ -16,6 +16,7 @@ import (
 	_ "github.com/heraldproject/herald/sinks/log"
 	_ "github.com/heraldproject/herald/sinks/loki"
 	_ "github.com/heraldproject/herald/sinks/mysql"
+	_ "github.com/heraldproject/herald/sinks/otlp"
 	_ "github.com/heraldproject/herald/sinks/slack"
 	_ "github.com/heraldproject/herald/sinks/sls"
 	_ "github.com/heraldproject/herald/sinks/syslog"

@@ -19,7 +19,7 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 func TestEverySinkIsRegistered(t *testing.T) {
 	got := sinks.Schemes()
-	for _, want := range []string{"alertmanager", "dingtalk", "discord", "elasticsearch", "feishu", "file", "grafana", "honeycomb", "influxdb", "kafka", "log", "loki", "mysql", "slack", "sls", "syslog", "teams", "webhook", "wechat"} {
+	for _, want := range []string{"alertmanager", "dingtalk", "discord", "elasticsearch", "feishu", "file", "grafana", "honeycomb", "influxdb", "kafka", "log", "loki", "mysql", "otlp", "slack", "sls", "syslog", "teams", "webhook", "wechat"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("sink %q is not registered; registered: %v", want, got)
 		}

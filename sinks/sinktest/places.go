@@ -71,6 +71,9 @@ func Places() []Place {
 		hostFirst("loki", "userinfo password", "", "loki:http://12345:%[2]s@%[1]s?level=Normal"),
 		hostFirst("loki", "header X-Api-Key", "header", "loki:http://%s?header=X-Api-Key=%s&level=Normal"),
 		hostFirst("loki", "header Authorization", "header", "loki:http://%s?level=Normal&header=Authorization=Basic %s"),
+		hostFirst("otlp", "header Authorization", "header", "otlp:http://%s?level=Normal&header=Authorization=Bearer %s"),
+		hostFirst("otlp", "header X-Api-Key", "header", "otlp:http://%s/otlp?level=Normal&header=X-Api-Key=%s&header=Accept-Language=en"),
+		hostFirst("otlp", "userinfo password", "", "otlp:http://herald:%[2]s@%[1]s?level=Normal"),
 
 		hostFirst("wechat", "parameter key", "key", "wechat:http://%s/cgi-bin/webhook/send?key=%s&level=Normal"),
 		hostFirst("wechat", "parameter corp_secret", "corp_secret", "wechat:?corp_id=ww0123456789abcdef&agent_id=1000002&endpoint=http://%s&corp_secret=%s&level=Normal"),

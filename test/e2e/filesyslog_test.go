@@ -39,7 +39,7 @@ func TestFileSinkWritesJSONLines(t *testing.T) {
 	}
 	createEvent(t, client, ns, "normal-0", "Normal", "Pulled", "a normal event")
 	createEvent(t, client, ns, "sentinel", "Warning", "Done", "sentinel")
-	lines := waitForLine(t, path, "sentinel")
+	lines := waitForFileLine(t, path, "sentinel")
 
 	seen := map[string]int{}
 	for i, line := range lines {
@@ -72,8 +72,8 @@ func TestFileSinkWritesJSONLines(t *testing.T) {
 	}
 }
 
-// waitForLine waits until a line holding marker is in the file, and returns every line.
-func waitForLine(t *testing.T, path, marker string) []string {
+// waitForFileLine waits until a line holding marker is in the file, and returns every line.
+func waitForFileLine(t *testing.T, path, marker string) []string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

@@ -59,8 +59,8 @@ func TestLokiPushesEventsAsStreams(t *testing.T) {
 	// Everything but the Normal event reaches both; the Normal one only the first.
 	wantTenant := len(nastyMessages) + 1 + 1 + 1 + 1 // warnings, the repeat, pulled, probe, sentinel
 	wantJSON := wantTenant - 1
-	stored := waitForLine(t, tenantLoki, "sentinel", wantTenant)
-	storedJSON := waitForLine(t, jsonLoki, "sentinel", wantJSON)
+	stored := waitForLokiLines(t, tenantLoki, "sentinel", wantTenant)
+	storedJSON := waitForLokiLines(t, jsonLoki, "sentinel", wantJSON)
 
 	check := func(name string, rc *lokitest.Receiver, stored []lokitest.Stored, want int, contentType string, labels func(ev *corev1.Event) map[string]string) {
 		t.Helper()
@@ -129,9 +129,9 @@ func TestLokiPushesEventsAsStreams(t *testing.T) {
 	}
 }
 
-// waitForLine waits until rc holds an entry whose line holds marker and at least n entries (at
+// waitForLokiLines waits until rc holds an entry whose line holds marker and at least n entries (at
 // most 60 s), and returns what it holds.
-func waitForLine(t *testing.T, rc *lokitest.Receiver, marker string, n int) []lokitest.Stored {
+func waitForLokiLines(t *testing.T, rc *lokitest.Receiver, marker string, n int) []lokitest.Stored {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
