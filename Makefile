@@ -70,6 +70,9 @@ SOAK ?= 1h
 soak: build ## soak for $(SOAK) (default 1h): 50 events/s, a receiver outage every 10 minutes, an API server restart, a herald SIGKILL; created = delivered, duplicates, RSS per minute in _output/soak
 	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/soak -soak $(SOAK)
 
+test-otlp-collector: ## build the OpenTelemetry Collector's OTLP receiver (minutes the first time, then cached) and run the otlp sink against it; not part of make test
+	GO=$(GO) hack/otlp-collector.sh
+
 docker: ## build the container image with a Docker engine (make release builds the same image without one)
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t herald:$(VERSION) .
 

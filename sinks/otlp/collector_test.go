@@ -69,30 +69,3 @@ func TestCollectorReplies(t *testing.T) {
 		})
 	}
 }
-
-// TestAgainstCollector sends through a running OpenTelemetry Collector's OTLP/HTTP receiver when
-// HERALD_OTLP_COLLECTOR names it (http://127.0.0.1:4318); its logs consumer must answer a record
-// whose body is "throttle" with Unavailable and a 7 s RetryInfo, and one whose body is "reject"
-// with a permanent error. Building the Collector takes minutes, so make test does not.
-func TestAgainstCollector(t *testing.T) {
-	url := os.Getenv("HERALD_OTLP_COLLECTOR")
-	if url == "" {
-		t.Skip("HERALD_OTLP_COLLECTOR is not set")
-	}
-	s := build(t, "otlp:"+url+"?level=Normal", env())
-	var batch []*core.Event
-	for _, reason := range []string{"BackOff", "Pulled", "OOMKilling"} {
-		batch = append(batch, event(reason, "shop", "Pod", "web-1", 2))
-	}
-	if err := s.Export(context.Background(), batch); err != nil {
-		t.Fatalf("the Collector refused herald's request: %v", err)
-	}
-	throttle := event("BackOff", "shop", "Pod", "web-1", 1)
-	throttle.Message = "throttle"
-	err := s.Export(context.Background(), []*core.Event{throttle})
-	httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: 503, Want: httpxtest.Retry, Wait: 7 * time.Second}, err)
-	reject := event("BackOff", "shop", "Pod", "web-1", 1)
-	reject.Message = "reject"
-	err = s.Export(context.Background(), []*core.Event{reject})
-	httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: 400, Want: httpxtest.Permanent}, err)
-}
