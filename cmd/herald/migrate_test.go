@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -564,3 +566,53 @@ receivers:
 		t.Errorf("%d sinks built, want 4", len(built))
 	}
 }
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/event-exporter/*.golden from what herald migrate prints")
+
+// TestMigrateRealConfigs runs herald migrate over published exporter configs
+// (testdata/event-exporter, provenance in its README) and compares everything it prints with
+// the reviewed golden files; every --sink it prints must also build.
+func TestMigrateRealConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/event-exporter/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no configs in testdata/event-exporter: %v", err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			rc := runMigrate([]string{"event-exporter", path}, &out, &errb)
+			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", rc, out.String(), errb.String())
+			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
+			if *updateGolden {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it, then review it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("herald migrate event-exporter %s printed\n%s\nwant (%s)\n%s", path, got, golden, want)
+			}
+			if rc == 2 {
+				return // the file is not a config the exporter would read either
+			}
+			var raws []string
+			for _, a := range argLines(t, out.String()) {
+				if v, ok := strings.CutPrefix(a, "--sink="); ok {
+					raws = append(raws, envRef.ReplaceAllString(v, "placeholder"))
+				}
+			}
+			built, err := sinks.BuildAll(raws, sinks.Env{Ctx: t.Context(), CheckOnly: true})
+			if err != nil {
+				t.Fatalf("herald refuses what migrate printed: %v", err)
+			}
+			for _, b := range built {
+				_ = b.Sink.Close()
+			}
+		})
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{[A-Z0-9_]+\}`)

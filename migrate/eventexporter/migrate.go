@@ -139,9 +139,24 @@ func Read(data []byte, file string) (m *Migration, err error) {
 			if f.val.str() != "" && f.val.str() != "0" {
 				m.warn(f.val, "herald watches events with one long-lived watch and looks up no objects, so it needs no client rate limit setting; remove it (the exporter needed it for its object lookups)")
 			}
-		case "logLevel", "logFormat":
-			if f.val.str() != "" {
-				m.warn(f.val, "herald logs with glog: raise detail with -v=2, lower it with --stderrthreshold=WARNING; it has no JSON log format")
+		case "logLevel":
+			// The exporter's zerolog levels; herald logs with glog: info and above, more with --v.
+			switch v := strings.ToLower(f.val.str()); v {
+			case "", "info":
+			case "debug", "trace":
+				m.flags = append(m.flags, "--v=2")
+				m.note(f.val, "herald's --v=2 adds its detail lines (each sink's requests, the watch), as the exporter's %s level did", v)
+			default:
+				m.warn(f.val, "herald has no level above info to set: it prints a few info lines per sink at start and at each outage, with warnings and errors. Remove this setting")
+			}
+		case "logFormat":
+			switch v := strings.ToLower(f.val.str()); v {
+			case "json":
+				m.flags = append(m.flags, "--log-format=json")
+			case "", "pretty":
+				// herald's default text lines are what "pretty" was for: a person reading them.
+			default:
+				m.note(f.val, "not a log format the exporter knows (json, pretty); herald writes its text lines")
 			}
 		case "metricsNamePrefix":
 			if f.val.str() != "" {

@@ -188,14 +188,27 @@ func (m *Migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam strin
 }
 
 func (m *Migration) webhook(s *sinkSpec, y ynode) {
+	if lokiPush(y) {
+		m.lokiWebhook(s, y)
+		return
+	}
 	s.scheme = "webhook"
 	var layout ynode
+	contentType := "application/json"
 	for _, f := range y.fields() {
 		switch f.key {
 		case "endpoint":
 			s.target = m.endpoint(s, f.val)
 		case "headers":
-			m.headers(s, f.val.stringMap())
+			var rest []field
+			for _, h := range f.val.stringMap() {
+				if strings.EqualFold(h.key, "Content-Type") && !strings.Contains(h.val.str(), "{{") {
+					contentType = h.val.str() // the exporter's own header, overridden
+					continue
+				}
+				rest = append(rest, h)
+			}
+			m.headers(s, rest)
 		case "tls":
 			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
 		case "layout":
@@ -204,8 +217,8 @@ func (m *Migration) webhook(s *sinkSpec, y ynode) {
 			m.note(f.val, "not a webhook field the exporter knows; ignored")
 		}
 	}
-	// The exporter always POSTs JSON.
-	s.params = append([]param{{name: "method", value: "POST"}, {name: "header", value: "Content-Type=application/json"}}, s.params...)
+	// The exporter always POSTs, with Content-Type application/json unless its headers set one.
+	s.params = append([]param{{name: "method", value: "POST"}, {name: "header", value: "Content-Type=" + contentType}}, s.params...)
 	if !layout.isNull() && layout.n != nil {
 		s.add("body_template", layoutTemplate(layout.resolved()))
 		s.layout = layout.path
@@ -624,6 +637,7 @@ func (m *Migration) headers(s *sinkSpec, hs []field) {
 func (m *Migration) loki(s *sinkSpec, y ynode) {
 	s.scheme = "loki"
 	var layout ynode
+	hasLabels := false
 	for _, f := range y.fields() {
 		switch f.key {
 		case "url":
@@ -631,20 +645,10 @@ func (m *Migration) loki(s *sinkSpec, y ynode) {
 		case "streamLabels":
 			for _, l := range f.val.stringMap() {
 				s.add("label", l.key+"="+m.plain(s, l.val, false))
+				hasLabels = true
 			}
 		case "headers":
-			var rest []field
-			for _, h := range f.val.stringMap() {
-				if strings.EqualFold(h.key, "X-Scope-OrgID") && !strings.Contains(h.val.str(), "{{") {
-					s.add("tenant", m.plain(s, h.val, false))
-					continue
-				}
-				if strings.EqualFold(h.key, "Content-Type") {
-					continue // herald sets its own for the format it pushes
-				}
-				rest = append(rest, h)
-			}
-			m.headers(s, rest)
+			m.lokiHeaders(s, f.val)
 		case "tls":
 			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
 		case "layout":
@@ -653,7 +657,11 @@ func (m *Migration) loki(s *sinkSpec, y ynode) {
 			m.note(f.val, "not a loki field the exporter knows; ignored")
 		}
 	}
-	s.add("labels", "")
+	if hasLabels {
+		s.add("labels", "")
+	} else {
+		m.note(y, "the exporter pushed streams without labels, which Loki refuses; herald labels each stream by namespace, reason, kind and cluster (labels=), or set streamLabels")
+	}
 	s.add("format", "json")
 	if !layout.isNull() && layout.n != nil {
 		s.add("body_template", layoutTemplate(layout.resolved()))
@@ -662,6 +670,57 @@ func (m *Migration) loki(s *sinkSpec, y ynode) {
 		m.note(y, "the exporter's line was its whole event as JSON; herald's default line is the event as the log sink writes it (log:?format=json), or write body_template")
 	}
 	m.note(y, "the exporter stamped each entry with the time it sent it; herald stamps it with the event's time (kept increasing per stream), and pushes JSON as the exporter did (format=protobuf is what Promtail and Alloy send)")
+}
+
+// lokiHeaders maps a headers block sent to Loki: X-Scope-OrgID is the tenant, Content-Type is
+// herald's to set for the format it pushes, the rest are headers.
+func (m *Migration) lokiHeaders(s *sinkSpec, y ynode) {
+	var rest []field
+	for _, h := range y.stringMap() {
+		if strings.EqualFold(h.key, "X-Scope-OrgID") && !strings.Contains(h.val.str(), "{{") {
+			s.add("tenant", m.plain(s, h.val, false))
+			continue
+		}
+		if strings.EqualFold(h.key, "Content-Type") {
+			continue
+		}
+		rest = append(rest, h)
+	}
+	m.headers(s, rest)
+}
+
+// lokiPush reports whether a webhook receiver posts to Loki's push API, as several published
+// configs do to reach Loki before the exporter had a loki receiver.
+func lokiPush(y ynode) bool {
+	for _, f := range y.fields() {
+		if f.key == "endpoint" {
+			u, err := url.Parse(strings.TrimSpace(f.val.str()))
+			return err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/loki/api/v1/push")
+		}
+	}
+	return false
+}
+
+// lokiWebhook maps a webhook receiver that posts to Loki's push API to herald's loki sink: its
+// layout built the push body by hand (or, without one, the exporter posted the bare event,
+// which Loki refuses); herald's loki sink builds the streams, labels and order Loki requires.
+func (m *Migration) lokiWebhook(s *sinkSpec, y ynode) {
+	s.scheme = "loki"
+	for _, f := range y.fields() {
+		switch f.key {
+		case "endpoint":
+			s.target = m.endpoint(s, f.val)
+		case "headers":
+			m.lokiHeaders(s, f.val)
+		case "tls":
+			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+		case "layout":
+			m.note(f.val, "this layout built Loki's push body by hand; herald's loki sink builds the push itself (streams labelled by namespace, reason, kind and cluster: labels=, label=NAME=VALUE for fixed ones; the line the event as JSON, or body_template for the line alone)")
+		default:
+			m.note(f.val, "not a webhook field the exporter knows; ignored")
+		}
+	}
+	m.note(y, "this webhook posts to Loki's push API, so it becomes herald's loki sink (docs/sinks/loki.md)")
 }
 
 // fileSink maps the exporter's file receiver (pkg/sinks/file.go FileConfig) to herald's file sink.
