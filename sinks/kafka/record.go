@@ -4,73 +4,22 @@ import (
 	"encoding/json"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
+	"github.com/heraldproject/herald/common/eventrecord"
 	"github.com/heraldproject/herald/core"
 )
 
-// Schema names the layout of herald's record value; it changes only with an incompatible change
-// (fields are added without changing it). docs/sinks/kafka.md documents every field.
-const Schema = "herald.event/v1"
+// The herald.event/v1 record (common/eventrecord), under the kafka sink's names.
+const Schema = eventrecord.Schema
 
-// Record is herald's record value: the core/v1 Event as the API server serves it (less
-// metadata.managedFields), plus the schema name, the cluster name and, for a container restart,
-// the restart enrichment.
-type Record struct {
-	Schema  string `json:"schema"`
-	Cluster string `json:"cluster"`
-	corev1.Event
-	Restart *Restart `json:"restart,omitempty"`
-}
+type (
+	Record      = eventrecord.Record
+	Restart     = eventrecord.Restart
+	RecentEvent = eventrecord.RecentEvent
+)
 
-// Restart is the restart enrichment of a ContainerRestarted event (see sources/podrestart).
-type Restart struct {
-	Namespace    string                           `json:"namespace"`
-	Pod          string                           `json:"pod"`
-	Container    string                           `json:"container"`
-	Node         string                           `json:"node,omitempty"`
-	OwnerKind    string                           `json:"ownerKind,omitempty"`
-	OwnerName    string                           `json:"ownerName,omitempty"`
-	RestartCount int32                            `json:"restartCount"`
-	Folded       int                              `json:"folded,omitempty"`
-	LastState    *corev1.ContainerStateTerminated `json:"lastState,omitempty"`
-	PreviousLog  string                           `json:"previousLog,omitempty"`
-	CurrentLog   string                           `json:"currentLog,omitempty"`
-	LogNote      string                           `json:"logNote,omitempty"`
-	RecentEvents []RecentEvent                    `json:"recentEvents,omitempty"`
-}
-
-// RecentEvent is one of the pod's recent events in a Restart, newest last.
-type RecentEvent struct {
-	Type          string    `json:"type"`
-	Reason        string    `json:"reason"`
-	Message       string    `json:"message"`
-	Count         int32     `json:"count,omitempty"`
-	LastTimestamp time.Time `json:"lastTimestamp"`
-}
-
-// encodeHerald renders e as a herald.event/v1 record. The event is copied, never mutated.
+// encodeHerald renders e as a herald.event/v1 record.
 func encodeHerald(e *core.Event, now time.Time) ([]byte, error) {
-	r := Record{Schema: Schema, Cluster: e.Cluster, Event: *e.Event}
-	r.ManagedFields = nil // the copy's; the shared event keeps its own
-	if x := e.Restart; x != nil {
-		r.Restart = &Restart{
-			Namespace: x.Namespace, Pod: x.Pod, Container: x.Container, Node: x.Node,
-			OwnerKind: x.OwnerKind, OwnerName: x.OwnerName, RestartCount: x.RestartCount,
-			Folded: x.Folded, LastState: x.LastState,
-			PreviousLog: x.PreviousLog, CurrentLog: x.CurrentLog, LogNote: x.LogNote,
-		}
-		for _, re := range x.RecentEvents {
-			if re == nil {
-				continue
-			}
-			r.Restart.RecentEvents = append(r.Restart.RecentEvents, RecentEvent{
-				Type: re.Type, Reason: re.Reason, Message: re.Message, Count: re.Count,
-				LastTimestamp: (&core.Event{Event: re}).LastSeen(now).UTC(),
-			})
-		}
-	}
-	return json.Marshal(&r)
+	return json.Marshal(eventrecord.New(e, now))
 }
 
 // kubeEventerPoint is kube-eventer's Kafka record value (its sinks/kafka KafkaSinkPoint): the
