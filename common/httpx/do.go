@@ -128,9 +128,15 @@ func RejectCredential(code, detail, fix string) error {
 
 // networkDetail describes a failed round trip without the URL net/http puts in its errors.
 func (c *Client) networkDetail(ctx context.Context, err error) string {
+	return NetworkDetail(ctx, err, c.timeout)
+}
+
+// NetworkDetail describes a failed round trip of a request made with ctx and a timeout of
+// timeout, without the URL net/http puts in its errors (it may hold a token).
+func NetworkDetail(ctx context.Context, err error, timeout time.Duration) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("no complete reply within the timeout (%s); raise timeout= if the receiver is slow, or check that it is reachable", c.timeout)
+		return fmt.Sprintf("no complete reply within the timeout (%s); raise timeout= if the receiver is slow, or check that it is reachable", timeout)
 	case errors.Is(err, context.Canceled):
 		return "request canceled (herald is stopping)"
 	}

@@ -306,7 +306,7 @@ func (s *Sink) send(ctx context.Context, records []*logspb.LogRecord) (refusal, 
 	resp, err := s.client.Do(req)
 	if err != nil {
 		e := base
-		e.Detail = s.scrub(s.networkDetail(ctx, err))
+		e.Detail = s.scrub(httpx.NetworkDetail(ctx, err, s.timeout))
 		e.Retryable = true
 		return refusal{}, fmt.Errorf("sending %d log records: %w", len(records), &e)
 	}
@@ -417,21 +417,6 @@ func (s *Sink) compress(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// networkDetail describes a failed round trip without the URL net/http puts in its errors.
-func (s *Sink) networkDetail(ctx context.Context, err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("no complete reply within the timeout (%s); raise timeout= if the receiver is slow, or check that it is reachable", s.timeout)
-	case errors.Is(err, context.Canceled):
-		return "request canceled (herald is stopping)"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }
 
 // scrub removes the sink's secrets (header values, the URL's password) and secret-looking
