@@ -357,7 +357,7 @@ func TestPodRestartDuringDowntimeIsReportedOnce(t *testing.T) {
 	if d, _ := waitRestart(t, recv, &seen, "crashy"); d.Restart.RestartCount != 1 {
 		t.Fatalf("first restart reported with count %d", d.Restart.RestartCount)
 	}
-	for deadline := time.Now().Add(30 * time.Second); readCheckpoint(t, cpPath).Restarts[podUID(t, client, ns, "crashy")+"/app"] != 1; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); pollCheckpoint(t, cpPath).Restarts[podUID(t, client, ns, "crashy")+"/app"] != 1; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the checkpoint never kept the restart count: %+v", readCheckpoint(t, cpPath))
 		}

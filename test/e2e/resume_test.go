@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -34,6 +35,17 @@ func readCheckpoint(t *testing.T, path string) checkpoint.Checkpoint {
 	t.Helper()
 	cp, err := (&checkpoint.File{Path: path}).Load()
 	if err != nil {
+		t.Fatalf("read checkpoint: %v", err)
+	}
+	return cp
+}
+
+// pollCheckpoint is readCheckpoint for a wait loop: a checkpoint not saved yet is an empty one
+// (the file is written just after the delivery the receiver has already seen).
+func pollCheckpoint(t *testing.T, path string) checkpoint.Checkpoint {
+	t.Helper()
+	cp, err := (&checkpoint.File{Path: path}).Load()
+	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		t.Fatalf("read checkpoint: %v", err)
 	}
 	return cp
