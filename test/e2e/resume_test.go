@@ -102,7 +102,7 @@ func testResume(t *testing.T, mode string) {
 	case "SIGKILL":
 		// Any moment after the checkpoint of the last delivery is saved.
 		last := slices.Max(slices.Collect(maps.Values(rvOf)))
-		for deadline := time.Now().Add(30 * time.Second); readCheckpoint(t, cpPath).ResourceVersion < last; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); pollCheckpoint(t, cpPath).ResourceVersion < last; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the checkpoint file never reached the last delivered event (%d): %+v", last, readCheckpoint(t, cpPath))
 			}
