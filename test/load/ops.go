@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,12 @@ type opsReceiver struct {
 	mu    sync.Mutex
 	got   map[string]int
 	n     atomic.Int64
+	// start, when set, makes the receiver keep the times of every delivery of a name that
+	// arrives more than once (first and repeats), as offsets from start: a soak reports when
+	// each duplicate came, beside its faults.
+	start  time.Time
+	first  map[string]time.Duration
+	repeat map[string][]time.Duration
 }
 
 func (r *opsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -46,8 +53,32 @@ func (r *opsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.got[b.Name]++
+	if !r.start.IsZero() {
+		at := time.Since(r.start)
+		if r.got[b.Name] == 1 {
+			r.first[b.Name] = at
+		} else {
+			r.repeat[b.Name] = append(r.repeat[b.Name], at)
+		}
+	}
 	r.mu.Unlock()
 	r.n.Add(1)
+}
+
+// repeats describes each name delivered more than once: when it came first and again.
+func (r *opsReceiver) repeats() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for name, again := range r.repeat {
+		var at []string
+		for _, d := range again {
+			at = append(at, d.Round(time.Millisecond).String())
+		}
+		out = append(out, fmt.Sprintf("%s first at %s, again at %s", name, r.first[name].Round(time.Millisecond), strings.Join(at, ", ")))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // count returns how many of names arrived, and the duplicates among all deliveries.
@@ -203,7 +234,7 @@ func runSoak(ctx context.Context, c *cluster.Cluster, bin string, d time.Duratio
 	if err != nil {
 		return "", err
 	}
-	recv := &opsReceiver{got: map[string]int{}}
+	recv := &opsReceiver{got: map[string]int{}, first: map[string]time.Duration{}, repeat: map[string][]time.Duration{}}
 	url, closeRecv, err := listenReceiver(recv)
 	if err != nil {
 		return "", err
@@ -230,6 +261,9 @@ func runSoak(ctx context.Context, c *cluster.Cluster, bin string, d time.Duratio
 	var events []string
 	done := make(chan error, 1)
 	start := time.Now()
+	recv.mu.Lock()
+	recv.start = start
+	recv.mu.Unlock()
 	go func() {
 		// Errors while the API server restarts are retried by creating the event again.
 		for i := 0; i < total; i++ {
@@ -259,26 +293,28 @@ func runSoak(ctx context.Context, c *cluster.Cluster, bin string, d time.Duratio
 		hmu.Unlock()
 		if minute%10 == 5 { // an outage of the receiver, every 10 minutes
 			recv.down.Store(true)
-			events = append(events, fmt.Sprintf("%s: receiver 503 for 60 s", el.Round(time.Second)))
+			events = append(events, fmt.Sprintf("%s: receiver 503 for 60 s", el.Round(time.Millisecond)))
 			time.AfterFunc(time.Minute, func() { recv.down.Store(false) })
 		}
 		if !restarted && el >= d/3 {
 			restarted = true
-			events = append(events, fmt.Sprintf("%s: API server restart", el.Round(time.Second)))
 			if err := c.StopAPIServer(); err != nil {
 				return "", err
 			}
+			stopped := time.Since(start)
 			if err := c.StartAPIServer(ctx); err != nil {
 				return "", err
 			}
+			events = append(events, fmt.Sprintf("%s: API server stopped, serving again at %s", stopped.Round(time.Millisecond), time.Since(start).Round(time.Millisecond)))
 		}
 		if !killed && el >= 2*d/3 {
 			killed = true
-			events = append(events, fmt.Sprintf("%s: herald SIGKILL, restarted from its checkpoint", el.Round(time.Second)))
 			hmu.Lock()
 			h.stop(syscall.SIGKILL)
+			killedAt := time.Since(start)
 			h, err = startOpsHerald(bin, c, sink, "--checkpoint=file:"+cp)
 			hmu.Unlock()
+			events = append(events, fmt.Sprintf("%s: herald SIGKILL, restarted from its checkpoint file, ready at %s", killedAt.Round(time.Millisecond), time.Since(start).Round(time.Millisecond)))
 			if err != nil {
 				return "", fmt.Errorf("restarting herald after its SIGKILL: %v", err)
 			}
@@ -296,6 +332,10 @@ drained:
 	}
 	time.Sleep(3 * time.Second)
 	delivered, dups := recv.count(want)
-	return fmt.Sprintf("soak %s at %d events/s: created %d, delivered %d, duplicated %d\nevents: %s\nherald RSS per minute: %s",
-		d, rate, total, delivered, dups, strings.Join(events, "; "), strings.Join(rssLog, ", ")), nil
+	dupLog := "none"
+	if r := recv.repeats(); len(r) > 0 {
+		dupLog = strings.Join(r, "; ")
+	}
+	return fmt.Sprintf("soak %s at %d events/s: created %d, delivered %d, duplicated %d\nevents (offsets from the first creation): %s\nduplicates: %s\nherald RSS per minute: %s",
+		d, rate, total, delivered, dups, strings.Join(events, "; "), dupLog, strings.Join(rssLog, ", ")), nil
 }
