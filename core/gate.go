@@ -81,6 +81,18 @@ func (g *gate) acquire(ctx context.Context) (probe, ok bool) {
 	}
 }
 
+// retryNow makes the next retry due at once, keeping the gate closed for one probe (a new
+// sink replaced a failing one: its first attempt should not wait out the old one's backoff).
+func (g *gate) retryNow() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.down {
+		g.next = g.clk.Now()
+		g.reset()
+		g.broadcast()
+	}
+}
+
 // succeeded records that an export got through (or the receiver answered): the gate opens for
 // every lane and the schedule starts again from Initial.
 func (g *gate) succeeded(probe bool) {

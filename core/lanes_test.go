@@ -22,7 +22,7 @@ func TestIdleSinkSendsAtOnce(t *testing.T) {
 	p.Add("s", s, nil, SinkOptions{BatchSize: 100, FlushInterval: time.Hour, QueueSize: 10})
 	p.Start()
 	p.Push(ev(clk, "a"))
-	r := p.runners[0]
+	r := p.list()[0]
 	waitFor(t, "the first export to start", func() bool { return r.exporting.Load() == 1 })
 	for _, n := range []string{"b", "c", "d"} {
 		p.Push(ev(clk, n))
@@ -92,7 +92,7 @@ func TestLanesKeepPerObjectOrderAndTheWatermark(t *testing.T) {
 	s := &laneGate{open: make(chan struct{}), seen: map[string][]string{}}
 	p.Add("s", s, nil, SinkOptions{BatchSize: 1, QueueSize: 1000, Concurrency: 4})
 	p.Start()
-	q := p.runners[0].q
+	q := p.list()[0].q
 	push := func(object, name string, pos uint64) *Event {
 		e := ev(clk, name)
 		e.InvolvedObject.Name = object
@@ -177,7 +177,7 @@ func TestLanesShareOneRetrySchedule(t *testing.T) {
 	}
 	p.Add("s", s, nil, SinkOptions{BatchSize: 10, QueueSize: 100, Concurrency: 4})
 	p.Start()
-	q := p.runners[0].q
+	q := p.list()[0].q
 	// One event in each lane.
 	seen := map[int]bool{}
 	for i := 0; len(seen) < 4; i++ {

@@ -39,6 +39,7 @@ const (
 	DropQueueFull = "queue_full" // the sink's queue was full (sink slow or down)
 	DropRejected  = "rejected"   // the sink answered with a permanent error
 	DropShutdown  = "shutdown"   // still queued or retrying when --shutdown-timeout ran out
+	DropRemoved   = "removed"    // still queued when the sink was removed (its Receiver deleted)
 )
 
 // NewMetrics creates the pipeline metrics and registers them with reg (nil: not registered).
@@ -100,6 +101,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.up, m.downReason, m.lastSuccess, m.waits)
 	}
 	return m
+}
+
+// deleteSink deletes the gauges of a removed sink, so that no alert fires on a sink that is
+// gone (herald_sink_up, the last success). Its counters stay: what it delivered and dropped,
+// including what its removal dropped, stays visible to increase() and rate().
+func (m *Metrics) deleteSink(id string) {
+	l := prometheus.Labels{"sink": id}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.queueLength, m.queueCap, m.up, m.downReason, m.lastSuccess,
+	} {
+		v.DeletePartialMatch(l)
+	}
 }
 
 // initSink creates a sink's series at 0, so that a rate or an increase over them counts from

@@ -48,8 +48,12 @@ type PipelineConfig struct {
 // Failed exports are retried with backoff until they succeed, fail permanently, or shutdown
 // runs out of time. A slow or dead sink fills only its own queue.
 type Pipeline struct {
-	cfg     PipelineConfig
-	runners []*runner
+	cfg PipelineConfig
+	// runners is the current set of sinks, replaced as a whole (copy on write) when a sink is
+	// added or removed while events flow; mu orders those changes.
+	runners atomic.Pointer[[]*runner]
+	mu      sync.Mutex
+	started bool
 	wg      sync.WaitGroup
 	// stopping is closed by Shutdown: workers flush what is queued without waiting for batches
 	// to fill.
@@ -85,12 +89,109 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 		cfg.ExportTimeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel,
+	p := &Pipeline{cfg: cfg, stopping: make(chan struct{}), ctx: ctx, cancel: cancel,
 		offer: newWatermark(), progress: make(chan struct{}, 1)}
+	p.runners.Store(&[]*runner{})
+	return p
 }
 
-// Add registers a sink under id (its name in logs and metrics). Call before Start.
-func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
+// list is the current set of sinks; callers must not modify it.
+func (p *Pipeline) list() []*runner { return *p.runners.Load() }
+
+// Add registers a sink under id (its name in logs and metrics). Before Start it waits for Start;
+// after Start (a Receiver created while herald runs) its workers start at once and it receives
+// the events pushed from then on. An id already present is an error.
+func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.list() {
+		if r.id == id {
+			return fmt.Errorf("sink %s is already in the pipeline", id)
+		}
+	}
+	select {
+	case <-p.stopping:
+		return fmt.Errorf("sink %s: the pipeline is shutting down", id)
+	default:
+	}
+	r := p.newRunner(id, s, m, o)
+	next := append(append([]*runner(nil), p.list()...), r)
+	p.runners.Store(&next)
+	if p.started {
+		p.startRunner(r)
+	}
+	return nil
+}
+
+// Replace gives the sink id a new Sink and Matcher (a Receiver edited, a Secret rotated) and
+// keeps its queue, its positions and its metrics: what was queued for the old sink goes to
+// the new one. The old sink is closed once the export in flight with it has returned. Options
+// are kept; to change them, Remove and Add.
+func (p *Pipeline) Replace(id string, s Sink, m Matcher) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.list() {
+		if r.id == id {
+			old := r.swap(s, m)
+			r.gate.retryNow() // the new sink may work where the old one failed: try it now
+			go func() {
+				r.exportMu.Lock() // the export with the old sink, if one is in flight, has returned
+				r.exportMu.Unlock()
+				if err := old.Close(); err != nil {
+					glog.Warningf("sink %s: closing the replaced sink: %v", id, err)
+				}
+			}()
+			return nil
+		}
+	}
+	return fmt.Errorf("sink %s is not in the pipeline", id)
+}
+
+// Remove takes the sink id out of the pipeline (its Receiver was deleted): it receives nothing
+// more, delivers what it has queued until ctx ends, counts the rest as dropped (reason
+// removed), closes the sink and deletes its metric series. Its positions leave the
+// checkpoint.
+func (p *Pipeline) Remove(ctx context.Context, id string) error {
+	p.mu.Lock()
+	var r *runner
+	var rest []*runner
+	for _, x := range p.list() {
+		if x.id == id {
+			r = x
+		} else {
+			rest = append(rest, x)
+		}
+	}
+	if r == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("sink %s is not in the pipeline", id)
+	}
+	p.runners.Store(&rest)
+	started := p.started
+	p.mu.Unlock()
+
+	// An offer that read the old list may still queue an event: quit is closed after the
+	// list changed, and the workers drain until their lanes are empty.
+	r.stop()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.done:
+		case <-rctx.Done():
+			r.cancel() // the export in flight ends; the lanes drop what they hold
+		}
+	}()
+	if started {
+		<-r.done
+	}
+	err := r.current().Close()
+	p.cfg.Metrics.deleteSink(id)
+	return err
+}
+
+// newRunner builds the runner of a sink.
+func (p *Pipeline) newRunner(id string, s Sink, m Matcher, o SinkOptions) *runner {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 20000
 	}
@@ -101,25 +202,43 @@ func (p *Pipeline) Add(id string, s Sink, m Matcher, o SinkOptions) {
 		o.FlushInterval = 200 * time.Millisecond
 	}
 	o.Concurrency = max(o.Concurrency, 1)
-	r := &runner{id: id, sink: s, match: m, opts: o, q: newQueue(o.QueueSize, o.Concurrency), p: p, wm: newWatermark()}
+	r := &runner{id: id, opts: o, q: newQueue(o.QueueSize, o.Concurrency), p: p, wm: newWatermark(),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(p.ctx)
+	r.swap(s, m)
 	r.health = newHealth(id, p.cfg.Metrics, p.cfg.Clock, o.CredentialHint, p.cfg.Backoff.CredentialMax)
 	r.gate = newGate(p.cfg.Clock, p.cfg.Backoff)
 	p.cfg.Metrics.queueCap.WithLabelValues(id).Set(float64(o.QueueSize))
 	p.cfg.Metrics.initSink(id)
-	p.runners = append(p.runners, r)
+	return r
 }
 
 // Start starts the workers: one per lane of each sink (SinkOptions.Concurrency).
 func (p *Pipeline) Start() {
-	for _, r := range p.runners {
-		for lane := range r.opts.Concurrency {
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				r.run(lane)
-			}()
-		}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.started = true
+	for _, r := range p.list() {
+		p.startRunner(r)
 	}
+}
+
+// startRunner starts r's lanes; r.done is closed when all have returned.
+func (p *Pipeline) startRunner(r *runner) {
+	var lanes sync.WaitGroup
+	for lane := range r.opts.Concurrency {
+		p.wg.Add(1)
+		lanes.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer lanes.Done()
+			r.run(lane)
+		}()
+	}
+	go func() {
+		lanes.Wait()
+		close(r.done)
+	}()
 }
 
 // Push offers e to every sink. It never blocks: a sink whose queue is full drops e and counts it.
@@ -142,14 +261,14 @@ func (p *Pipeline) offerAll(ctx context.Context, e *Event) bool {
 	p.offer.hold(e, 1)
 	defer p.offer.release(e)
 	skip := p.skip.Load()
-	for _, r := range p.runners {
+	for _, r := range p.list() {
 		if skip != nil && e.Position != 0 && (*skip)(r.id, e) {
 			// A resumed run replays from the lowest sink's checkpoint; this sink had this
 			// event already.
 			m.events.WithLabelValues(r.id, OutcomeSkipped, SkipDeliveredBefore).Inc()
 			continue
 		}
-		if r.match != nil && !r.match.Match(e) {
+		if match := r.matcher(); match != nil && !match.Match(e) {
 			m.events.WithLabelValues(r.id, OutcomeFiltered, "").Inc()
 			continue
 		}
@@ -186,7 +305,7 @@ func (r *runner) waitAndPush(ctx context.Context, e *Event) bool {
 	for {
 		select {
 		case <-r.q.space:
-		case <-r.p.stopping:
+		case <-r.quit:
 			return false
 		case <-ctx.Done():
 			return false
@@ -206,7 +325,13 @@ func (r *runner) waitAndPush(ctx context.Context, e *Event) bool {
 // answers): such a sink's batch in flight stays held, so the checkpoint stays below it, and its
 // Close is abandoned.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
 	p.once.Do(func() { close(p.stopping) })
+	runners := p.list()
+	p.mu.Unlock()
+	for _, r := range runners {
+		r.stop()
+	}
 	// Keep a little of the time for cancelling exports and closing the sinks.
 	deliverCtx, cancelDeliver := ctx, context.CancelFunc(func() {})
 	if deadline, ok := ctx.Deadline(); ok {
@@ -234,7 +359,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-t.C:
-			for _, r := range p.runners {
+			for _, r := range runners {
 				if r.exporting.Load() > 0 {
 					glog.Errorf("sink %s: its export did not return when cancelled at the shutdown deadline (the receiver does not answer and the sink ignores its deadline); leaving it behind, its events stay held for the next run", r.id)
 				}
@@ -242,11 +367,11 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		}
 	}
 	p.cancel()
-	errs := make([]error, len(p.runners))
+	errs := make([]error, len(runners))
 	var wg sync.WaitGroup
-	for i, r := range p.runners {
+	for i, r := range runners {
 		wg.Go(func() {
-			if err := r.sink.Close(); err != nil {
+			if err := r.current().Close(); err != nil {
 				errs[i] = fmt.Errorf("closing sink %s: %w", r.id, err)
 			}
 		})
@@ -284,7 +409,7 @@ const (
 // (read the source's first: what it has pushed is then held here or already gone).
 func (p *Pipeline) Watermark() uint64 {
 	low := p.offer.low()
-	for _, r := range p.runners {
+	for _, r := range p.list() {
 		low = min(low, r.wm.low())
 	}
 	return low
@@ -295,8 +420,9 @@ func (p *Pipeline) Watermark() uint64 {
 // own value, so a restart repeats nothing to the sinks that kept up.
 func (p *Pipeline) SinkWatermarks() map[string]uint64 {
 	offer := p.offer.low()
-	out := make(map[string]uint64, len(p.runners))
-	for _, r := range p.runners {
+	runners := p.list()
+	out := make(map[string]uint64, len(runners))
+	for _, r := range runners {
 		out[r.id] = min(offer, r.wm.low())
 	}
 	return out
@@ -321,7 +447,7 @@ func (p *Pipeline) Progress() <-chan struct{} { return p.progress }
 // QueueLengths returns the number of queued events per sink id.
 func (p *Pipeline) QueueLengths() map[string]int {
 	out := map[string]int{}
-	for _, r := range p.runners {
+	for _, r := range p.list() {
 		out[r.id] = r.q.len()
 	}
 	return out
@@ -329,12 +455,22 @@ func (p *Pipeline) QueueLengths() map[string]int {
 
 // runner owns one sink: its filter, queue and worker.
 type runner struct {
-	id    string
-	sink  Sink
-	match Matcher
-	opts  SinkOptions
-	q     *queue
-	p     *Pipeline
+	id string
+	// cur is the sink and its matcher, changed by Replace; exportMu is read-held while an
+	// export runs, so Replace can close the old sink once no lane uses it.
+	cur      atomic.Pointer[bound]
+	exportMu sync.RWMutex
+	opts     SinkOptions
+	// quit is closed when the pipeline shuts down or the sink is removed: the lanes deliver
+	// what they hold and return, then done is closed. ctx ends the sink's exports (the
+	// pipeline's shutdown deadline, or a removal's).
+	quit     chan struct{}
+	quitOnce sync.Once
+	done     chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	q        *queue
+	p        *Pipeline
 	// wm tracks the positions this sink has queued and not yet finished.
 	wm *watermark
 	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
@@ -365,12 +501,33 @@ func (r *runner) logDrop() {
 
 func (r *runner) stopping() bool {
 	select {
-	case <-r.p.stopping:
+	case <-r.quit:
 		return true
 	default:
 		return false
 	}
 }
+
+// stop tells r's lanes to deliver what they hold and return.
+func (r *runner) stop() { r.quitOnce.Do(func() { close(r.quit) }) }
+
+// bound is a sink with its matcher.
+type bound struct {
+	sink  Sink
+	match Matcher
+}
+
+// swap installs s and m and returns the sink they replace (nil the first time).
+func (r *runner) swap(s Sink, m Matcher) Sink {
+	old := r.cur.Swap(&bound{sink: s, match: m})
+	if old == nil {
+		return nil
+	}
+	return old.sink
+}
+
+func (r *runner) current() Sink    { return r.cur.Load().sink }
+func (r *runner) matcher() Matcher { return r.cur.Load().match }
 
 // run is the worker loop of one lane: take what is queued (at once when the sink was idle, or
 // after waiting up to FlushInterval for a full batch with Linger), export it with retries,
@@ -388,7 +545,7 @@ func (r *runner) run(lane int) {
 			}
 			select {
 			case <-notify:
-			case <-r.p.stopping:
+			case <-r.quit:
 			}
 			continue
 		}
@@ -404,7 +561,7 @@ func (r *runner) run(lane int) {
 			select {
 			case <-t.C():
 			case <-notify:
-			case <-r.p.stopping:
+			case <-r.quit:
 			}
 			t.Stop()
 			if clk.Since(first.Observed) >= r.opts.FlushInterval {
@@ -440,24 +597,32 @@ func (r *runner) deliver(batch []*Event) (kept []*Event) {
 	b := r.p.cfg.Backoff
 	attempt := 0
 	for len(batch) > 0 {
-		if r.p.ctx.Err() != nil {
+		if r.ctx.Err() != nil {
+			if r.p.ctx.Err() == nil {
+				// Removed (its Receiver deleted) before this could be delivered.
+				m.events.WithLabelValues(r.id, OutcomeDropped, DropRemoved).Add(float64(len(batch)))
+				glog.Warningf("sink %s: removed with %d event(s) not delivered (counted as dropped, reason removed)", r.id, len(batch))
+				return batch
+			}
 			m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Add(float64(len(batch)))
 			glog.Errorf("sink %s: shutdown timeout reached: %d event(s) not delivered (counted as dropped, reason shutdown); with --checkpoint the next run delivers them to this sink", r.id, len(batch))
 			return batch
 		}
 		// While the sink is down, wait for the retry to be due and for no other lane to be
 		// trying; then this lane's attempt is the sink's probe.
-		probe, ok := r.gate.acquire(r.p.ctx)
+		probe, ok := r.gate.acquire(r.ctx)
 		if !ok {
 			continue // the shutdown deadline passed: the loop's first check drops the batch
 		}
 		attempt++
 		start := clk.Now()
-		ctx, cancel := context.WithTimeout(r.p.ctx, r.p.cfg.ExportTimeout)
+		ctx, cancel := context.WithTimeout(r.ctx, r.p.cfg.ExportTimeout)
 		r.exporting.Add(1)
-		err := safeExport(ctx, r.sink, batch)
+		r.exportMu.RLock()
+		err := safeExport(ctx, r.current(), batch)
+		r.exportMu.RUnlock()
 		r.exporting.Add(-1)
-		timedOut := ctx.Err() == context.DeadlineExceeded && r.p.ctx.Err() == nil
+		timedOut := ctx.Err() == context.DeadlineExceeded && r.ctx.Err() == nil
 		cancel()
 		m.exportTime.WithLabelValues(r.id).Observe(clk.Since(start).Seconds())
 

@@ -69,7 +69,10 @@ func runDaemon(o *options) int {
 	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
 	for _, b := range built {
 		glog.Infof("sink %s: %s", b.ID, b.Redacted)
-		pipeline.Add(b.ID, b.Sink, b.Filter, b.Options)
+		if err := pipeline.Add(b.ID, b.Sink, b.Filter, b.Options); err != nil {
+			glog.Errorf("%v; give each --sink its own name=", err)
+			return 2
+		}
 	}
 	pipeline.Start()
 

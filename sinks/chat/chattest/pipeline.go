@@ -35,7 +35,9 @@ func PipelineStorm(t testing.TB, clk *clocktesting.FakeClock, sink core.Sink, ev
 	reg := prometheus.NewRegistry()
 	p := core.NewPipeline(core.PipelineConfig{Clock: clk, Metrics: core.NewMetrics(reg)})
 	w := &watched{Sink: sink}
-	p.Add("storm", w, nil, opts)
+	if err := p.Add("storm", w, nil, opts); err != nil {
+		t.Fatal(err)
+	}
 	p.Start()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
