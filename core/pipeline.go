@@ -147,11 +147,34 @@ func (p *Pipeline) Replace(id string, s Sink, m Matcher) error {
 	return fmt.Errorf("sink %s is not in the pipeline", id)
 }
 
+// SetMatcher changes which events the sink id receives, from the next Push on (a Route
+// edited).
+func (p *Pipeline) SetMatcher(id string, m Matcher) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.list() {
+		if r.id == id {
+			r.cur.Store(&bound{sink: r.current(), match: m})
+			return nil
+		}
+	}
+	return fmt.Errorf("sink %s is not in the pipeline", id)
+}
+
 // Remove takes the sink id out of the pipeline (its Receiver was deleted): it receives nothing
 // more, delivers what it has queued until ctx ends, counts the rest as dropped (reason
-// removed), closes the sink and deletes its metric series. Its positions leave the
-// checkpoint.
+// removed), closes the sink and deletes its gauges. Its positions leave the checkpoint.
 func (p *Pipeline) Remove(ctx context.Context, id string) error {
+	drain, err := p.Detach(id)
+	if err != nil {
+		return err
+	}
+	return drain(ctx)
+}
+
+// Detach is Remove in two steps: the sink leaves the pipeline at once (an Add under the same id
+// may follow straight away), and drain delivers what it holds until ctx ends, then closes it.
+func (p *Pipeline) Detach(id string) (drain func(context.Context) error, err error) {
 	p.mu.Lock()
 	var r *runner
 	var rest []*runner
@@ -164,7 +187,7 @@ func (p *Pipeline) Remove(ctx context.Context, id string) error {
 	}
 	if r == nil {
 		p.mu.Unlock()
-		return fmt.Errorf("sink %s is not in the pipeline", id)
+		return nil, fmt.Errorf("sink %s is not in the pipeline", id)
 	}
 	p.runners.Store(&rest)
 	started := p.started
@@ -173,21 +196,30 @@ func (p *Pipeline) Remove(ctx context.Context, id string) error {
 	// An offer that read the old list may still queue an event: quit is closed after the
 	// list changed, and the workers drain until their lanes are empty.
 	r.stop()
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-r.done:
-		case <-rctx.Done():
-			r.cancel() // the export in flight ends; the lanes drop what they hold
+	return func(ctx context.Context) error {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-r.done:
+			case <-rctx.Done():
+				r.cancel() // the export in flight ends; the lanes count what they hold as dropped
+			}
+		}()
+		if started {
+			<-r.done
 		}
-	}()
-	if started {
-		<-r.done
-	}
-	err := r.current().Close()
-	p.cfg.Metrics.deleteSink(id)
-	return err
+		err := r.current().Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, x := range p.list() {
+			if x.id == id {
+				return err // a new sink under this id owns the series now
+			}
+		}
+		p.cfg.Metrics.deleteSink(id)
+		return err
+	}, nil
 }
 
 // newRunner builds the runner of a sink.

@@ -207,24 +207,56 @@ type Built struct {
 
 // Build parses one --sink value (the index-th, from 1) and constructs the sink.
 func Build(index int, raw string, env Env) (*Built, error) {
+	return build(Origin{}, index, raw, env)
+}
+
+// Origin names a sink that does not come from a --sink flag: a Receiver. ID is its name in
+// logs and metrics, Key its name in checkpoints, Owner how errors and warnings name it
+// ("Receiver team-a/slack").
+type Origin struct {
+	ID, Key, Owner string
+	// Reject lists parameters this origin does not accept, each with the reason (a Receiver's
+	// filters belong on its Routes).
+	Reject map[string]string
+}
+
+// BuildAs is Build for a sink that is not a --sink flag.
+func BuildAs(o Origin, raw string, env Env) (*Built, error) { return build(o, 0, raw, env) }
+
+func build(o Origin, index int, raw string, env Env) (*Built, error) {
 	u, err := uri.Parse("sink", raw)
 	if err != nil {
+		if o.Owner != "" {
+			return nil, fmt.Errorf("%s: %v", o.Owner, err)
+		}
 		return nil, err
 	}
 	d, ok := Lookup(u.Scheme)
 	if !ok {
-		return nil, fmt.Errorf("--sink #%d: unknown sink type %q%s; known types: %s (herald sinks prints each one's parameters)",
-			index, u.Scheme, unknownSchemeHint(u.Scheme, raw), strings.Join(Schemes(), ", "))
+		who := fmt.Sprintf("--sink #%d", index)
+		if o.Owner != "" {
+			who = o.Owner
+		}
+		return nil, fmt.Errorf("%s: unknown sink type %q%s; known types: %s (herald sinks prints each one's parameters)",
+			who, u.Scheme, unknownSchemeHint(u.Scheme, raw), strings.Join(Schemes(), ", "))
 	}
 	spec := append(CommonParamsFor(d), d.Params...)
 	id := fmt.Sprintf("%s#%d", d.Scheme, index)
 	owner := fmt.Sprintf("--sink #%d (%s)", index, d.Scheme)
+	if o.Owner != "" {
+		id, owner = o.ID, fmt.Sprintf("%s (%s)", o.Owner, d.Scheme)
+	}
+	for name, why := range o.Reject {
+		if u.Target.Query().Has(name) {
+			return nil, fmt.Errorf("%s: parameter %s is not accepted here: %s", owner, name, why)
+		}
+	}
 	p := uri.NewParams(owner, u.Target.Query(), spec)
 	p.SetRawQuery(u.Target.RawQuery)
 	if d.KubeEventer {
 		p.Lenient()
 	}
-	if n := p.String("name"); n != "" {
+	if n := p.String("name"); n != "" && o.ID == "" {
 		id = n
 	}
 	b := &Built{ID: id}
@@ -252,6 +284,9 @@ func Build(index int, raw string, env Env) (*Built, error) {
 	if n := p.String("name"); n != "" {
 		b.Key = "name=" + n
 		b.LegacyKey = ""
+	}
+	if o.Key != "" {
+		b.Key, b.LegacyKey = o.Key, ""
 	}
 	// Report parameter problems first: they are usually why New failed. Messages may quote what
 	// was given; every secret value herald read is scrubbed from them.
@@ -448,3 +483,6 @@ func StripParams(u *url.URL, spec []uri.Param) *url.URL {
 type Previewer interface {
 	Preview(e *core.Event) (string, error)
 }
+
+// Accepts reports whether sink d reads parameter name (its own parameters, not the common ones).
+func (d Definition) Accepts(name string) bool { return d.hasParam(name) }

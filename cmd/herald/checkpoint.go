@@ -99,8 +99,9 @@ func resume(cp checkpoint.Checkpoint, built []*sinks.Built, scopes []string, sco
 // deliveredPositions are the checkpoint positions: the pipeline's watermark of each sink and the
 // source's position of each watched namespace, the source's read first (see
 // core.Pipeline.Watermark). Zero while the source has not listed yet.
-func deliveredPositions(src *kubesource.Source, p *core.Pipeline, built []*sinks.Built, origin checkpoint.Origin, restarts func() map[string]int32) func() checkpoint.Checkpoint {
+func deliveredPositions(src *kubesource.Source, p *core.Pipeline, sinksNow func() []*sinks.Built, origin checkpoint.Origin, restarts func() map[string]int32) func() checkpoint.Checkpoint {
 	return func() checkpoint.Checkpoint {
+		built := sinksNow() // Receivers come and go
 		scopes := src.Positions()
 		low, high := uint64(math.MaxUint64), uint64(0)
 		for _, pos := range scopes {

@@ -39,6 +39,8 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 type options struct {
 	sources         stringList
 	sinks           stringList
+	configFile      string
+	routeCRDs       bool
 	frequency       time.Duration
 	healthzIP       string
 	healthzPort     uint
@@ -74,6 +76,8 @@ type options struct {
 func registerFlags(fs *flag.FlagSet, o *options) {
 	fs.Var(&o.sources, "source", "where events come from: kubernetes:https://kubernetes.default[?inClusterConfig=false&auth=KUBECONFIG&insecure=true&namespaces=a,b] (kube-eventer's form; exactly one)")
 	fs.Var(&o.sinks, "sink", "where events go, repeatable: SCHEME:TARGET?PARAMS, e.g. webhook:http://receiver/events?level=Warning&method=POST. Every sink and parameter is listed below")
+	fs.StringVar(&o.configFile, "config", "", "a file of team routes: Receivers (where to deliver: a sink URI, its Secret and template) and Routes (which events go to which Receivers), the same YAML as the herald.dev/v1alpha1 resources (docs/routes.md); reloaded when it changes and on SIGHUP, a version that does not validate is refused and the last good one kept (herald_config_last_reload_successful). Beside --sink, not instead")
+	fs.BoolVar(&o.routeCRDs, "routes", false, "serve the Receiver and Route resources (herald.dev/v1alpha1, CRDs in deploy/crds): each team declares its own in its namespace, they take effect within seconds, and herald writes each one's Ready condition and counts in its status (docs/routes.md)")
 	fs.DurationVar(&o.frequency, "frequency", 30*time.Second, "accepted for kube-eventer compatibility; herald delivers each event as it comes (an idle sink sends at once, a busy one batches what queued meanwhile; see each sink's flush= parameter) instead of on a fixed tick")
 	fs.StringVar(&o.healthzIP, "healthz-ip", "0.0.0.0", "address of the /healthz, /readyz and /metrics server")
 	fs.UintVar(&o.healthzPort, "healthz-port", 8084, "port of the /healthz, /readyz and /metrics server")

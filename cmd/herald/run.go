@@ -62,7 +62,7 @@ func runDaemon(o *options) int {
 		Location: o.location, TemplateMetrics: tmplMetrics})
 	report.log()
 	report.register(reg)
-	if len(built) == 0 {
+	if len(built) == 0 && o.configFile == "" && !o.routeCRDs {
 		glog.Errorf("herald cannot start: no --sink is left to deliver to; fix the problems above (herald check --sink=... shows them all)")
 		return 2
 	}
@@ -73,6 +73,13 @@ func runDaemon(o *options) int {
 			glog.Errorf("%v; give each --sink its own name=", err)
 			return 2
 		}
+	}
+	// Team routes: their Receivers join the pipeline before it starts, so a resume covers them.
+	teams, err := startRoutes(ctx, o, pipeline, client, reg, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
+		Location: o.location, TemplateMetrics: tmplMetrics})
+	if err != nil {
+		glog.Errorf("%v", err)
+		return 2
 	}
 	pipeline.Start()
 
@@ -134,7 +141,7 @@ func runDaemon(o *options) int {
 	// The skip rule asks the source which watch covers an event; it runs only once the source
 	// runs, after src is set.
 	var src *kubesource.Source
-	since, skip := resume(loaded, built, kubesource.Scopes(settings.Namespaces), func(e *core.Event) string { return src.ScopeOf(e) })
+	since, skip := resume(loaded, teams.sinks(built), kubesource.Scopes(settings.Namespaces), func(e *core.Event) string { return src.ScopeOf(e) })
 	pipeline.SetSkip(skip)
 	emit, emitWait := eventMetrics(o, reg, pipeline.Push, func(e *core.Event) bool { return pipeline.PushWait(ctx, e) })
 	src, err = kubesource.New(kubesource.Config{
@@ -164,7 +171,7 @@ func runDaemon(o *options) int {
 
 	var cpWriter *checkpoint.Writer
 	if len(cpTargets) > 0 {
-		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, built, me.origin(), restartCounts(restarts)), nil, checkpoint.NewMetrics(reg), loaded)
+		cpWriter = checkpoint.NewWriter(cpTargets, deliveredPositions(src, pipeline, func() []*sinks.Built { return teams.sinks(built) }, me.origin(), restartCounts(restarts)), nil, checkpoint.NewMetrics(reg), loaded)
 		go cpWriter.Run(ctx, pipeline.Progress())
 	}
 	srcDone := make(chan struct{})

@@ -35,6 +35,7 @@ var groupOrder = []flagGroupSpec{
 // flagGroups tags every flag with its group.
 var flagGroups = map[string]string{
 	"source": "events", "sink": "events", "cluster-name": "events", "timezone": "events",
+	"config": "events", "routes": "events",
 
 	"checkpoint": "delivery", "checkpoint-interval": "delivery", "event-ttl": "delivery",
 	"shutdown-timeout": "delivery",
@@ -65,6 +66,8 @@ var flagGroups = map[string]string{
 var flagShort = map[string][2]string{
 	"source":                       {"URI", "the cluster to watch (default: in-cluster)"},
 	"sink":                         {"URI", "where events go: SCHEME:TARGET?PARAMS, repeatable"},
+	"config":                       {"FILE", "team routes (Receivers, Routes) from a file, reloaded"},
+	"routes":                       {"", "serve the Receiver and Route resources (CRDs)"},
 	"cluster-name":                 {"NAME", "this cluster's name on every record (.Cluster)"},
 	"timezone":                     {"ZONE", "time zone of rendered times (default UTC)"},
 	"checkpoint":                   {"WHERE", "configmap:NS/NAME, file:PATH, both, or off"},
@@ -221,6 +224,8 @@ func rank(name string) int {
 		return 0
 	case "sink":
 		return 1
+	case "config", "routes":
+		return 2
 	case "log-format":
 		return 2
 	case "pod-restarts", "leader-elect", "checkpoint", "frequency":

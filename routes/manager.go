@@ -1,0 +1,298 @@
+package routes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/heraldproject/herald/common/redact"
+	"github.com/heraldproject/herald/core"
+	"github.com/heraldproject/herald/routes/api"
+	"github.com/heraldproject/herald/sinks"
+)
+
+// Config configures a Manager.
+type Config struct {
+	Pipeline *core.Pipeline
+	// Env is what sinks are built with; each Receiver's sink gets a context of its own under
+	// Env.Ctx, ended when the Receiver goes.
+	Env sinks.Env
+	// Namespace is herald's own: Routes there may see every namespace.
+	Namespace string
+	// Objects reads Secrets for ${KEY}; Labels reads involved objects' labels for
+	// objectSelector. Nil: Receivers with a secretRef and Routes with an objectSelector are
+	// refused.
+	Objects Objects
+	Labels  LabelsFunc
+	// Prefix starts each Receiver's sink id and checkpoint key, so Receivers from two places
+	// (the CRDs, a --config file) never share one: "receiver" (default) or "config".
+	Prefix string
+	// RemoveTimeout is how long a deleted Receiver's sink may take to deliver what it holds
+	// (default 10 s).
+	RemoveTimeout time.Duration
+}
+
+// Snapshot is every Receiver and Route herald should run with.
+type Snapshot struct {
+	Receivers []api.Receiver
+	Routes    []api.Route
+}
+
+// Status is what Apply found for one object.
+type Status struct {
+	Kind       string // Receiver or Route
+	Namespace  string
+	Name       string
+	Generation int64
+	Ready      bool
+	// Reason is a CamelCase word (Ready, InvalidSpec, SecretNotReadable, SinkInvalid,
+	// ReceiverNotFound); Message says what is wrong and how to fix it, with no secret in it.
+	Reason  string
+	Message string
+	// SinkID is a Receiver's sink label in metrics.
+	SinkID string
+}
+
+// Manager keeps the pipeline's Receivers in step with the Snapshots it is given.
+type Manager struct {
+	cfg    Config
+	mu     sync.Mutex
+	active map[string]*running // by namespace/name
+}
+
+// running is a Receiver's sink in the pipeline.
+type running struct {
+	id     string
+	raw    string
+	opts   core.SinkOptions
+	key    string
+	cancel context.CancelFunc
+	shown  string // the redacted sink, for status and logs
+}
+
+// NewManager returns a Manager with no Receivers.
+func NewManager(cfg Config) *Manager {
+	if cfg.RemoveTimeout <= 0 {
+		cfg.RemoveTimeout = 10 * time.Second
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "receiver"
+	}
+	return &Manager{cfg: cfg, active: map[string]*running{}}
+}
+
+// built is a Receiver's sink built by Apply, not yet in the pipeline.
+type built struct {
+	res    *resolved
+	b      *sinks.Built
+	cancel context.CancelFunc
+}
+
+// Apply makes the pipeline's Receivers those of snap and returns the status of every object.
+// With strict (a --config file), an invalid object refuses the whole snapshot: nothing changes
+// and the error lists every problem. Without (CRDs), an invalid object is left out, reported in
+// its status, and the others apply.
+func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var statuses []Status
+	var problems []string
+	fail := func(kind, ns, name string, gen int64, reason string, err error) {
+		msg := redact.ScrubRegistered(err.Error())
+		statuses = append(statuses, Status{Kind: kind, Namespace: ns, Name: name, Generation: gen, Reason: reason, Message: msg})
+		problems = append(problems, fmt.Sprintf("%s %s/%s: %s", kind, ns, name, msg))
+	}
+
+	// Receivers: resolve their Secrets and templates, and build what is new or changed.
+	fresh := map[string]*built{}  // built now, by key
+	keep := map[string]*running{} // unchanged, by key
+	valid := map[string]bool{}    // Receivers that run after this Apply
+	recvGen := map[string]int64{}
+	for i := range snap.Receivers {
+		r := &snap.Receivers[i]
+		key := r.Namespace + "/" + r.Name
+		recvGen[key] = r.Generation
+		res, err := resolveReceiver(r, m.cfg.Objects, m.cfg.Prefix)
+		if err != nil {
+			reason := "InvalidSpec"
+			if strings.HasPrefix(err.Error(), "spec.secretRef") || strings.Contains(err.Error(), "has no key") {
+				reason = "SecretNotReadable"
+			}
+			fail("Receiver", r.Namespace, r.Name, r.Generation, reason, err)
+			continue
+		}
+		redact.Register(res.secrets...)
+		if cur := m.active[key]; cur != nil && cur.raw == res.raw {
+			keep[key] = cur
+			valid[key] = true
+			continue
+		}
+		env := m.cfg.Env
+		ctx, cancel := context.WithCancel(parent(env.Ctx))
+		env.Ctx = ctx
+		b, err := sinks.BuildAs(res.origin, res.raw, env)
+		if err != nil {
+			cancel()
+			fail("Receiver", r.Namespace, r.Name, r.Generation, "SinkInvalid", err)
+			continue
+		}
+		b.Redacted = redact.Scrub(b.Redacted, res.secrets...)
+		for _, w := range b.Warnings {
+			glog.Warning(redact.Scrub(w, res.secrets...))
+		}
+		fresh[key] = &built{res: res, b: b, cancel: cancel}
+		valid[key] = true
+	}
+
+	// Routes: compile, and collect each Receiver's selectors.
+	selectors := map[string]anyOf{}
+	type routeNote struct {
+		r       *api.Route
+		missing []string
+	}
+	var routeOK []routeNote
+	for i := range snap.Routes {
+		r := &snap.Routes[i]
+		sel, err := compileRoute(r, m.cfg.Namespace, m.cfg.Labels)
+		if err != nil {
+			fail("Route", r.Namespace, r.Name, r.Generation, "InvalidSpec", err)
+			continue
+		}
+		var missing []string
+		for _, name := range r.Spec.Receivers {
+			key := r.Namespace + "/" + name
+			if !valid[key] {
+				missing = append(missing, name)
+				continue
+			}
+			selectors[key] = append(selectors[key], sel)
+		}
+		routeOK = append(routeOK, routeNote{r, missing})
+	}
+	for _, n := range routeOK {
+		if len(n.missing) == 0 {
+			statuses = append(statuses, Status{Kind: "Route", Namespace: n.r.Namespace, Name: n.r.Name, Generation: n.r.Generation,
+				Ready: true, Reason: "Ready", Message: "selects events for " + strings.Join(n.r.Spec.Receivers, ", ")})
+			continue
+		}
+		if strict {
+			fail("Route", n.r.Namespace, n.r.Name, n.r.Generation, "ReceiverNotFound",
+				fmt.Errorf("spec.receivers: no working Receiver %s in namespace %s", strings.Join(n.missing, ", "), n.r.Namespace))
+			continue
+		}
+		statuses = append(statuses, Status{Kind: "Route", Namespace: n.r.Namespace, Name: n.r.Name, Generation: n.r.Generation,
+			Reason: "ReceiverNotFound", Message: fmt.Sprintf("spec.receivers: no working Receiver %s in namespace %s (see its status); the others get this Route's events", strings.Join(n.missing, ", "), n.r.Namespace)})
+	}
+
+	if strict && len(problems) > 0 {
+		for _, f := range fresh {
+			_ = f.b.Sink.Close()
+			f.cancel()
+		}
+		sort.Strings(problems)
+		return statuses, errors.New(strings.Join(problems, "; "))
+	}
+
+	// Commit: add, replace, re-match and remove.
+	var errs []error
+	for key, f := range fresh {
+		sel := selectors[key]
+		cur := m.active[key]
+		switch {
+		case cur == nil:
+			if err := m.cfg.Pipeline.Add(f.b.ID, f.b.Sink, sel, f.b.Options); err != nil {
+				errs = append(errs, err)
+				_ = f.b.Sink.Close()
+				f.cancel()
+				continue
+			}
+			glog.Infof("receiver %s: delivering to %s", key, f.b.Redacted)
+		case cur.opts == f.b.Options:
+			if err := m.cfg.Pipeline.Replace(cur.id, f.b.Sink, sel); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			cur.cancel()
+			glog.Infof("receiver %s: changed; now delivering to %s (what was queued goes to the new sink)", key, f.b.Redacted)
+		default:
+			m.remove(cur)
+			if err := m.cfg.Pipeline.Add(f.b.ID, f.b.Sink, sel, f.b.Options); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			glog.Infof("receiver %s: changed (queue or batch settings: a new queue); now delivering to %s", key, f.b.Redacted)
+		}
+		m.active[key] = &running{id: f.b.ID, raw: f.res.raw, opts: f.b.Options, key: f.b.Key, cancel: f.cancel, shown: f.b.Redacted}
+	}
+	for key, cur := range keep {
+		if err := m.cfg.Pipeline.SetMatcher(cur.id, selectors[key]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for key, cur := range m.active {
+		if !valid[key] {
+			glog.Infof("receiver %s: removed (deleted, or no longer valid)", key)
+			m.remove(cur)
+			delete(m.active, key)
+		}
+	}
+	for key, cur := range m.active {
+		ns, name, _ := strings.Cut(key, "/")
+		msg := "delivering to " + cur.shown
+		if len(selectors[key]) == 0 {
+			msg = "no Route names this Receiver: it receives nothing"
+		}
+		statuses = append(statuses, Status{Kind: "Receiver", Namespace: ns, Name: name, Generation: recvGen[key], Ready: true,
+			Reason: "Ready", Message: msg, SinkID: cur.id})
+	}
+	sort.Slice(statuses, func(i, j int) bool {
+		a, b := statuses[i], statuses[j]
+		return a.Kind+"/"+a.Namespace+"/"+a.Name < b.Kind+"/"+b.Namespace+"/"+b.Name
+	})
+	return statuses, errors.Join(errs...)
+}
+
+// remove takes a Receiver's sink out of the pipeline, in the background: it delivers what it
+// holds for up to RemoveTimeout.
+func (m *Manager) remove(cur *running) {
+	drain, err := m.cfg.Pipeline.Detach(cur.id)
+	if err != nil {
+		glog.Warningf("receiver sink %s: %v", cur.id, err)
+		cur.cancel()
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RemoveTimeout)
+		defer cancel()
+		if err := drain(ctx); err != nil {
+			glog.Warningf("receiver sink %s: %v", cur.id, err)
+		}
+		cur.cancel()
+	}()
+}
+
+// Sinks returns each running Receiver's sink id and checkpoint key (only those fields are
+// set), for the checkpoint.
+func (m *Manager) Sinks() []*sinks.Built {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*sinks.Built, 0, len(m.active))
+	for _, r := range m.active {
+		out = append(out, &sinks.Built{ID: r.id, Key: r.key})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func parent(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
