@@ -210,18 +210,19 @@ func checkSecure(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 }
 
-// TestKustomizeBaseMatchesManifests: the base is deploy/kubernetes/herald.yaml without the
-// example Secret and with the log sink instead of the WeChat robot, and nothing else differs.
+// TestKustomizeBaseMatchesManifests: the base is deploy/kubernetes/herald.yaml and crds.yaml
+// without the example Secret and with the log sink instead of the WeChat robot, and nothing
+// else differs.
 func TestKustomizeBaseMatchesManifests(t *testing.T) {
 	plain := map[string]*unstructured.Unstructured{}
-	for _, o := range readManifests(t, "kubernetes/herald.yaml") {
+	for _, o := range append(readManifests(t, "kubernetes/herald.yaml"), readManifests(t, "kubernetes/crds.yaml")...) {
 		plain[o.GetKind()+"/"+o.GetName()] = o
 	}
 	for _, o := range kustomizeBuild(t) {
 		id := o.GetKind() + "/" + o.GetName()
 		want, ok := plain[id]
 		if !ok {
-			t.Errorf("kustomize base has %s, deploy/kubernetes/herald.yaml does not", id)
+			t.Errorf("kustomize base has %s, deploy/kubernetes/herald.yaml and crds.yaml do not", id)
 			continue
 		}
 		delete(plain, id)
@@ -237,12 +238,12 @@ func TestKustomizeBaseMatchesManifests(t *testing.T) {
 			}
 		}
 		if !reflect.DeepEqual(got.Object, want.Object) {
-			t.Errorf("%s differs between the kustomize base and deploy/kubernetes/herald.yaml:\n%v\n%v", id, got.Object, want.Object)
+			t.Errorf("%s differs between the kustomize base and deploy/kubernetes:\n%v\n%v", id, got.Object, want.Object)
 		}
 	}
 	for id := range plain {
 		if !strings.HasPrefix(id, "Secret/") {
-			t.Errorf("deploy/kubernetes/herald.yaml has %s, the kustomize base does not", id)
+			t.Errorf("deploy/kubernetes has %s, the kustomize base does not", id)
 		}
 	}
 }

@@ -1,9 +1,12 @@
 package deploy_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -283,4 +286,55 @@ func sortedUnion(a, b []string) []string {
 	u := slices.Concat(a, b)
 	sort.Strings(u)
 	return slices.Compact(u)
+}
+
+// TestCRDsShipped: the chart's crds/ are byte-identical copies of deploy/crds (make chart-docs
+// writes them), and helm template --include-crds, the kustomize base and deploy/kubernetes hold
+// exactly those two CRDs.
+func TestCRDsShipped(t *testing.T) {
+	want := map[string]*unstructured.Unstructured{}
+	for kind, file := range crdFiles {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyPath := filepath.Join(chart, file)
+		cp, err := os.ReadFile(copyPath)
+		if err != nil {
+			t.Errorf("the chart lacks %s: %v (run make chart-docs)", copyPath, err)
+		} else if !bytes.Equal(src, cp) {
+			t.Errorf("%s differs from deploy/%s: run make chart-docs", copyPath, file)
+		}
+		c := crd(t, kind)
+		want[c.GetName()] = c
+	}
+	if chartCRDs, _ := filepath.Glob(filepath.Join(chart, "crds", "*")); len(chartCRDs) != len(crdFiles) {
+		t.Errorf("the chart's crds/ holds %v, want only copies of %v", chartCRDs, crdFiles)
+	}
+	for name, objs := range map[string][]*unstructured.Unstructured{
+		"helm template --include-crds": helmTemplate(t, "herald", "herald", "--include-crds"),
+		"kustomize base":               kustomizeBuild(t),
+		"deploy/kubernetes":            readManifests(t, "kubernetes/*.yaml"),
+	} {
+		got := map[string]*unstructured.Unstructured{}
+		for _, o := range objs {
+			if o.GetKind() == "CustomResourceDefinition" {
+				got[o.GetName()] = o
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s holds the CRDs %v, want %d", name, slices.Sorted(maps.Keys(got)), len(want))
+		}
+		for n, w := range want {
+			if g, ok := got[n]; !ok {
+				t.Errorf("%s lacks the CRD %s", name, n)
+			} else if !reflect.DeepEqual(g.Object, w.Object) {
+				t.Errorf("%s's CRD %s differs from deploy/crds's", name, n)
+			}
+		}
+	}
+	// helm template without --include-crds renders none: Helm installs crds/ itself.
+	if objs := helmTemplate(t, "herald", "herald"); has(objs, "CustomResourceDefinition") {
+		t.Errorf("helm template renders a CRD from templates/: %s", kinds(objs))
+	}
 }
