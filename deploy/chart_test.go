@@ -258,19 +258,28 @@ func TestManifestsHoldNoSecret(t *testing.T) {
 	}
 }
 
-// RBAC per feature: without podRestarts no pod, log or ReplicaSet access; ConfigMaps are read
-// only in the release's namespace and the template namespaces, never cluster-wide.
+// RBAC per feature: without podRestarts no pod, log or ReplicaSet access; without routes no
+// Secret, no herald.dev object, and ConfigMaps are read only in the release's namespace and
+// the template namespaces, never cluster-wide. Cluster-wide, herald writes nothing but the
+// status of Receivers and Routes.
 func TestRBACPerFeature(t *testing.T) {
 	clusterRules := func(objs []*unstructured.Unstructured) string {
 		return strings.Join(rules(t, objs, "ClusterRole"), "\n")
 	}
 	off := helmTemplate(t, "herald", "herald")
-	if r := clusterRules(off); strings.Contains(r, "pods") || strings.Contains(r, "replicasets") || strings.Contains(r, "configmaps") {
+	if r := clusterRules(off); strings.Contains(r, "pods") || strings.Contains(r, "replicasets") {
 		t.Errorf("ClusterRole without podRestarts:\n%s", r)
 	}
-	on := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true")
+	if r := clusterRules(off); !strings.Contains(r, "herald.dev") || !strings.Contains(r, "routes/status") || !strings.Contains(r, "secrets") {
+		t.Errorf("ClusterRole with routes (the default) lacks Receivers, Routes, their status or Secrets:\n%s", r)
+	}
+	noRoutes := helmTemplate(t, "herald", "herald", "--set", "routes.enabled=false")
+	if r := clusterRules(noRoutes); strings.Contains(r, "configmaps") || strings.Contains(r, "secrets") || strings.Contains(r, "herald.dev") {
+		t.Errorf("ClusterRole without routes:\n%s", r)
+	}
+	on := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true", "--set", "routes.enabled=false")
 	if r := clusterRules(on); !strings.Contains(r, "pods/log") || strings.Contains(r, "configmaps") {
-		t.Errorf("ClusterRole with podRestarts:\n%s", r)
+		t.Errorf("ClusterRole with podRestarts, without routes:\n%s", r)
 	}
 	extra := helmTemplate(t, "herald", "herald", "--set", "rbac.templateNamespaces={default,herald}")
 	var roles []string
@@ -283,10 +292,22 @@ func TestRBACPerFeature(t *testing.T) {
 	if want := []string{"default/herald-templates", "herald/herald"}; !slices.Equal(roles, want) {
 		t.Errorf("Roles %v, want %v (the release's own namespace needs no second Role)", roles, want)
 	}
-	for _, o := range readManifests(t, "kubernetes/herald.yaml") {
-		if o.GetKind() == "ClusterRole" {
-			if r := strings.Join(rules(t, []*unstructured.Unstructured{o}, "ClusterRole"), "\n"); strings.Contains(r, "pods") || strings.Contains(r, "configmaps") {
-				t.Errorf("deploy/kubernetes ClusterRole grants more than events:\n%s", r)
+	plain := readManifests(t, "kubernetes/herald.yaml")
+	if r := clusterRules(plain); strings.Contains(r, "pods") {
+		t.Errorf("deploy/kubernetes ClusterRole grants pods without --pod-restarts:\n%s", r)
+	}
+	everything := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true")
+	for name, objs := range map[string][]*unstructured.Unstructured{"helm defaults": off, "helm with podRestarts": everything, "deploy/kubernetes": plain} {
+		rs, _, _ := unstructured.NestedSlice(find(t, objs, "ClusterRole").Object, "rules")
+		for _, r := range rs {
+			rule := r.(map[string]any)
+			verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+			resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
+			groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+			writes := slices.ContainsFunc(verbs, func(v string) bool { return !slices.Contains([]string{"get", "list", "watch"}, v) })
+			statusOnly := slices.Equal(groups, []string{"herald.dev"}) && !slices.ContainsFunc(resources, func(r string) bool { return !strings.HasSuffix(r, "/status") })
+			if writes && !statusOnly || slices.Contains(verbs, "*") || slices.Contains(resources, "*") {
+				t.Errorf("%s: the ClusterRole writes more than the status of Receivers and Routes: %v", name, rule)
 			}
 		}
 	}
