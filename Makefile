@@ -41,7 +41,7 @@ docs-check: ## fail when docs/sinks/reference/ differs from what make docs write
 		echo "run \`make docs\` and commit the result"; exit 1; \
 	fi
 
-chart-docs: ## regenerate the chart's values.schema.json and README.md from values.yaml, and its copies of deploy/prometheus and deploy/grafana
+chart-docs: ## regenerate the chart's values.schema.json and README.md from values.yaml, and its copies of deploy/prometheus, deploy/grafana and deploy/crds (and deploy/kubernetes/crds.yaml)
 	$(GO) run ./hack/chartdoc
 
 chart-docs-check: ## fail when the chart's schema, README or copies are stale (make chart-docs)

@@ -210,18 +210,19 @@ func checkSecure(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 }
 
-// TestKustomizeBaseMatchesManifests: the base is deploy/kubernetes/herald.yaml without the
-// example Secret and with the log sink instead of the WeChat robot, and nothing else differs.
+// TestKustomizeBaseMatchesManifests: the base is deploy/kubernetes/herald.yaml and crds.yaml
+// without the example Secret and with the log sink instead of the WeChat robot, and nothing
+// else differs.
 func TestKustomizeBaseMatchesManifests(t *testing.T) {
 	plain := map[string]*unstructured.Unstructured{}
-	for _, o := range readManifests(t, "kubernetes/herald.yaml") {
+	for _, o := range append(readManifests(t, "kubernetes/herald.yaml"), readManifests(t, "kubernetes/crds.yaml")...) {
 		plain[o.GetKind()+"/"+o.GetName()] = o
 	}
 	for _, o := range kustomizeBuild(t) {
 		id := o.GetKind() + "/" + o.GetName()
 		want, ok := plain[id]
 		if !ok {
-			t.Errorf("kustomize base has %s, deploy/kubernetes/herald.yaml does not", id)
+			t.Errorf("kustomize base has %s, deploy/kubernetes/herald.yaml and crds.yaml do not", id)
 			continue
 		}
 		delete(plain, id)
@@ -237,12 +238,12 @@ func TestKustomizeBaseMatchesManifests(t *testing.T) {
 			}
 		}
 		if !reflect.DeepEqual(got.Object, want.Object) {
-			t.Errorf("%s differs between the kustomize base and deploy/kubernetes/herald.yaml:\n%v\n%v", id, got.Object, want.Object)
+			t.Errorf("%s differs between the kustomize base and deploy/kubernetes:\n%v\n%v", id, got.Object, want.Object)
 		}
 	}
 	for id := range plain {
 		if !strings.HasPrefix(id, "Secret/") {
-			t.Errorf("deploy/kubernetes/herald.yaml has %s, the kustomize base does not", id)
+			t.Errorf("deploy/kubernetes has %s, the kustomize base does not", id)
 		}
 	}
 }
@@ -257,19 +258,28 @@ func TestManifestsHoldNoSecret(t *testing.T) {
 	}
 }
 
-// RBAC per feature: without podRestarts no pod, log or ReplicaSet access; ConfigMaps are read
-// only in the release's namespace and the template namespaces, never cluster-wide.
+// RBAC per feature: without podRestarts no pod, log or ReplicaSet access; without routes no
+// Secret, no herald.dev object, and ConfigMaps are read only in the release's namespace and
+// the template namespaces, never cluster-wide. Cluster-wide, herald writes nothing but the
+// status of Receivers and Routes.
 func TestRBACPerFeature(t *testing.T) {
 	clusterRules := func(objs []*unstructured.Unstructured) string {
 		return strings.Join(rules(t, objs, "ClusterRole"), "\n")
 	}
 	off := helmTemplate(t, "herald", "herald")
-	if r := clusterRules(off); strings.Contains(r, "pods") || strings.Contains(r, "replicasets") || strings.Contains(r, "configmaps") {
+	if r := clusterRules(off); strings.Contains(r, "pods") || strings.Contains(r, "replicasets") {
 		t.Errorf("ClusterRole without podRestarts:\n%s", r)
 	}
-	on := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true")
+	if r := clusterRules(off); !strings.Contains(r, "herald.dev") || !strings.Contains(r, "routes/status") || !strings.Contains(r, "secrets") {
+		t.Errorf("ClusterRole with routes (the default) lacks Receivers, Routes, their status or Secrets:\n%s", r)
+	}
+	noRoutes := helmTemplate(t, "herald", "herald", "--set", "routes.enabled=false")
+	if r := clusterRules(noRoutes); strings.Contains(r, "configmaps") || strings.Contains(r, "secrets") || strings.Contains(r, "herald.dev") {
+		t.Errorf("ClusterRole without routes:\n%s", r)
+	}
+	on := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true", "--set", "routes.enabled=false")
 	if r := clusterRules(on); !strings.Contains(r, "pods/log") || strings.Contains(r, "configmaps") {
-		t.Errorf("ClusterRole with podRestarts:\n%s", r)
+		t.Errorf("ClusterRole with podRestarts, without routes:\n%s", r)
 	}
 	extra := helmTemplate(t, "herald", "herald", "--set", "rbac.templateNamespaces={default,herald}")
 	var roles []string
@@ -282,10 +292,22 @@ func TestRBACPerFeature(t *testing.T) {
 	if want := []string{"default/herald-templates", "herald/herald"}; !slices.Equal(roles, want) {
 		t.Errorf("Roles %v, want %v (the release's own namespace needs no second Role)", roles, want)
 	}
-	for _, o := range readManifests(t, "kubernetes/herald.yaml") {
-		if o.GetKind() == "ClusterRole" {
-			if r := strings.Join(rules(t, []*unstructured.Unstructured{o}, "ClusterRole"), "\n"); strings.Contains(r, "pods") || strings.Contains(r, "configmaps") {
-				t.Errorf("deploy/kubernetes ClusterRole grants more than events:\n%s", r)
+	plain := readManifests(t, "kubernetes/herald.yaml")
+	if r := clusterRules(plain); strings.Contains(r, "pods") {
+		t.Errorf("deploy/kubernetes ClusterRole grants pods without --pod-restarts:\n%s", r)
+	}
+	everything := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true")
+	for name, objs := range map[string][]*unstructured.Unstructured{"helm defaults": off, "helm with podRestarts": everything, "deploy/kubernetes": plain} {
+		rs, _, _ := unstructured.NestedSlice(find(t, objs, "ClusterRole").Object, "rules")
+		for _, r := range rs {
+			rule := r.(map[string]any)
+			verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+			resources, _, _ := unstructured.NestedStringSlice(rule, "resources")
+			groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+			writes := slices.ContainsFunc(verbs, func(v string) bool { return !slices.Contains([]string{"get", "list", "watch"}, v) })
+			statusOnly := slices.Equal(groups, []string{"herald.dev"}) && !slices.ContainsFunc(resources, func(r string) bool { return !strings.HasSuffix(r, "/status") })
+			if writes && !statusOnly || slices.Contains(verbs, "*") || slices.Contains(resources, "*") {
+				t.Errorf("%s: the ClusterRole writes more than the status of Receivers and Routes: %v", name, rule)
 			}
 		}
 	}

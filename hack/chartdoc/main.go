@@ -1,6 +1,7 @@
 // Command chartdoc writes the Helm chart's values.schema.json and README.md from the comments
-// in its values.yaml (helm-docs style), and copies the alert rules and the Grafana dashboard
-// into the chart, so the chart's templates serve the same files deploy/ ships.
+// in its values.yaml (helm-docs style), and copies the alert rules, the Grafana dashboard and
+// the CRDs into the chart, so the chart serves the same files deploy/ ships; it also writes
+// deploy/kubernetes/crds.yaml, the CRDs of deploy/crds in one file for kubectl apply -f.
 //
 //	go run ./hack/chartdoc            write them
 //	go run ./hack/chartdoc -check     fail, naming the file, when one is stale
@@ -31,10 +32,26 @@ const (
 	schemaID = "https://github.com/heraldproject/herald/deploy/helm/herald/values.schema.json"
 )
 
-// copies are files of deploy/ that the chart serves through .Files.Get.
+// copies are files of deploy/ that the chart serves through .Files.Get, and the CRDs, which
+// Helm installs from the chart's crds/ directory as they are (they are not templates).
 var copies = map[string]string{
-	"deploy/prometheus/herald-rules.yaml": chartDir + "/files/herald-rules.yaml",
-	"deploy/grafana/herald.json":          chartDir + "/files/herald-dashboard.json",
+	"deploy/prometheus/herald-rules.yaml":   chartDir + "/files/herald-rules.yaml",
+	"deploy/grafana/herald.json":            chartDir + "/files/herald-dashboard.json",
+	"deploy/crds/herald.dev_receivers.yaml": chartDir + "/crds/herald.dev_receivers.yaml",
+	"deploy/crds/herald.dev_routes.yaml":    chartDir + "/crds/herald.dev_routes.yaml",
+}
+
+// bundles are files made of several files of deploy/, one YAML document each, after a header.
+var bundles = map[string]struct {
+	header string
+	parts  []string
+}{
+	"deploy/kubernetes/crds.yaml": {
+		header: "# herald's CustomResourceDefinitions (team routes: Receiver, Route), applied before\n" +
+			"# herald.yaml by kubectl apply -f deploy/kubernetes/. Generated from deploy/crds by\n" +
+			"# make chart-docs: edit those files, not this one.\n",
+		parts: []string{"deploy/crds/herald.dev_receivers.yaml", "deploy/crds/herald.dev_routes.yaml"},
+	},
 }
 
 func main() {
@@ -67,6 +84,17 @@ func run(check bool) error {
 		b, err := os.ReadFile(from)
 		if err != nil {
 			return err
+		}
+		want[to] = b
+	}
+	for to, bundle := range bundles {
+		b := []byte(bundle.header)
+		for _, from := range bundle.parts {
+			part, err := os.ReadFile(from)
+			if err != nil {
+				return err
+			}
+			b = append(append(b, "---\n"...), part...)
 		}
 		want[to] = b
 	}
@@ -249,6 +277,11 @@ checkout (` + "`helm install herald deploy/helm/herald ...`" + `). The chart's N
 works. Robot keys and passwords go in a Secret (` + "`envFromSecrets`" + `) and into sink URIs as ` + "`${NAME}`" + `.
 values.schema.json refuses unknown keys, so a mistyped value fails the install instead of being
 ignored.
+
+The chart's ` + "`crds/`" + ` holds herald's CustomResourceDefinitions (Receiver and Route, group
+herald.dev; the same files as deploy/crds). Helm installs them on the first install
+(` + "`--skip-crds`" + ` leaves them out) but never upgrades or deletes them: after an upgrade that
+changes them, ` + "`kubectl apply -f`" + ` the new chart's ` + "`crds/`" + `.
 
 ## Values
 
