@@ -2,6 +2,7 @@ package core
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the pipeline's Prometheus metrics. Create them once with NewMetrics and pass them
@@ -101,6 +102,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.up, m.downReason, m.lastSuccess, m.waits)
 	}
 	return m
+}
+
+// SinkCounts returns what sink id has delivered, the export attempts that failed, and the events
+// it dropped (every reason), since herald started: the counts a Receiver's status shows.
+func (m *Metrics) SinkCounts(id string) (delivered, failed, dropped int64) {
+	read := func(c prometheus.Counter) int64 {
+		var d dto.Metric
+		if c.Write(&d) != nil || d.Counter == nil {
+			return 0
+		}
+		return int64(d.Counter.GetValue())
+	}
+	delivered = read(m.events.WithLabelValues(id, OutcomeDelivered, ""))
+	for _, kind := range []string{ErrorRetryable, ErrorCredential, ErrorPermanent} {
+		failed += read(m.errors.WithLabelValues(id, kind))
+	}
+	for _, reason := range []string{DropQueueFull, DropRejected, DropShutdown, DropRemoved} {
+		dropped += read(m.events.WithLabelValues(id, OutcomeDropped, reason))
+	}
+	return delivered, failed, dropped
 }
 
 // deleteSink deletes the gauges of a removed sink, so that no alert fires on a sink that is

@@ -2,23 +2,34 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/golang/glog"
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/routes"
 	"github.com/heraldproject/herald/sinks"
+	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 )
 
 // teamRoutes are the Managers of --config and --routes (nil when not used).
 type teamRoutes struct {
-	file *routes.Manager
-	crds *routes.Manager
+	file      *routes.Manager
+	crds      *routes.Manager
+	resources *routes.Resources
+}
+
+// leading lets the Receiver and Route status be written (this replica leads, or runs alone).
+func (t *teamRoutes) leading() {
+	if t.resources != nil {
+		t.resources.EnableStatus()
+	}
 }
 
 // sinks is built with every running Receiver's sink (id and checkpoint key) added.
@@ -44,8 +55,27 @@ func ownNamespace() string {
 // startRoutes loads --config (a file that does not validate stops herald at start: there is
 // no last good configuration yet) and keeps it loaded until ctx ends: on change, on SIGHUP,
 // and every 30 s for rotated Secrets.
-func startRoutes(ctx context.Context, o *options, p *core.Pipeline, client kubernetes.Interface, reg prometheus.Registerer, env sinks.Env) (*teamRoutes, error) {
+func startRoutes(ctx context.Context, o *options, p *core.Pipeline, pm *core.Metrics, settings *kubesource.Settings, client kubernetes.Interface, reg prometheus.Registerer, env sinks.Env) (*teamRoutes, error) {
 	t := &teamRoutes{}
+	ns := ownNamespace()
+	objects := routes.KubeObjects{Client: client}
+	if o.routeCRDs {
+		cfg, err := settings.ClientConfig()
+		if err != nil {
+			return nil, err
+		}
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("--routes: %v", err)
+		}
+		t.crds = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "receiver", Objects: objects})
+		t.resources = &routes.Resources{Dynamic: dyn, Discovery: client.Discovery(), Manager: t.crds, Counts: pm.SinkCounts}
+		if err := t.resources.Start(ctx); err != nil {
+			return nil, err
+		}
+		glog.Infof("--routes: serving Receivers and Routes (%s); Routes in %s may select events of every namespace", "herald.dev/v1alpha1", ns)
+		go t.resources.Run(ctx)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	if o.configFile == "" {
@@ -56,9 +86,7 @@ func startRoutes(ctx context.Context, o *options, p *core.Pipeline, client kuber
 		}()
 		return t, nil
 	}
-	ns := ownNamespace()
-	t.file = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "config",
-		Objects: routes.KubeObjects{Client: client}})
+	t.file = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "config", Objects: objects})
 	f := &routes.File{Path: o.configFile, Namespace: ns, Manager: t.file, Metrics: routes.NewFileMetrics(reg)}
 	if err := f.Load(); err != nil {
 		return nil, err

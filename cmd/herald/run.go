@@ -66,7 +66,8 @@ func runDaemon(o *options) int {
 		glog.Errorf("herald cannot start: no --sink is left to deliver to; fix the problems above (herald check --sink=... shows them all)")
 		return 2
 	}
-	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: core.NewMetrics(reg)})
+	pipeMetrics := core.NewMetrics(reg)
+	pipeline := core.NewPipeline(core.PipelineConfig{Metrics: pipeMetrics})
 	for _, b := range built {
 		glog.Infof("sink %s: %s", b.ID, b.Redacted)
 		if err := pipeline.Add(b.ID, b.Sink, b.Filter, b.Options); err != nil {
@@ -75,7 +76,7 @@ func runDaemon(o *options) int {
 		}
 	}
 	// Team routes: their Receivers join the pipeline before it starts, so a resume covers them.
-	teams, err := startRoutes(ctx, o, pipeline, client, reg, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
+	teams, err := startRoutes(ctx, o, pipeline, pipeMetrics, settings, client, reg, sinks.Env{Ctx: sinkCtx, Kube: client, Cluster: o.clusterName,
 		Location: o.location, TemplateMetrics: tmplMetrics})
 	if err != nil {
 		glog.Errorf("%v", err)
@@ -127,6 +128,7 @@ func runDaemon(o *options) int {
 		}
 	}
 
+	teams.leading() // the leader writes Receivers' and Routes' status
 	srcMetrics := kubesource.NewMetrics(reg)
 	cpTargets, loaded, err := loadCheckpoint(o, client, me, conf, srcMetrics)
 	if err != nil {

@@ -293,3 +293,6 @@ func (h *Herald) Ready() (bool, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode == http.StatusOK, string(body)
 }
+
+// Signal sends sig to the herald process (SIGHUP: reload --config).
+func (h *Herald) Signal(sig os.Signal) error { return h.cmd.Process.Signal(sig) }
