@@ -30,8 +30,12 @@ func (e *ForbiddenError) Error() string {
 	if e.Namespace != "" {
 		where = fmt.Sprintf("in namespace %q (Role or ClusterRole)", e.Namespace)
 	}
-	return fmt.Sprintf("objlabels: cannot read the labels of %s %q: RBAC must allow verb %q on resource %q in API group %s %s: %v",
-		e.Resource, e.Name, e.Verb, e.Resource, group, where, e.Err)
+	gr := e.Resource
+	if e.Group != "" {
+		gr += "." + e.Group
+	}
+	return fmt.Sprintf("objlabels: cannot read the labels of %s %s: RBAC must allow verb %q on resource %q in API group %s %s: %v",
+		gr, objectName(e.Namespace, e.Name), e.Verb, e.Resource, group, where, e.Err)
 }
 
 // Unwrap returns the API server's error, so apierrors.IsForbidden still recognises it.
