@@ -131,9 +131,14 @@ func TestHelmTwoReleasesInOneNamespace(t *testing.T) {
 }
 
 func TestHelmRequiresASink(t *testing.T) {
-	_, err := run(helmBin(t), "template", "herald", chart, "--set", "sinks=null")
+	_, err := run(helmBin(t), "template", "herald", chart, "--set", "sinks=null", "--set", "routes.enabled=false")
 	if err == nil || !strings.Contains(err.Error(), "give at least one --sink") {
-		t.Errorf("helm template without sinks: err = %v, want the chart's message", err)
+		t.Errorf("helm template without sinks or routes: err = %v, want the chart's message", err)
+	}
+	// With routes (the default), the teams' Receivers are the sinks.
+	out, err := run(helmBin(t), "template", "herald", chart, "--set", "sinks=null")
+	if err != nil || !strings.Contains(string(out), "- --routes") || strings.Contains(string(out), "--sink=") {
+		t.Errorf("helm template with routes and no sinks: err = %v, want a Deployment running --routes without --sink", err)
 	}
 }
 
@@ -266,8 +271,18 @@ func TestRBACPerFeature(t *testing.T) {
 	clusterRules := func(objs []*unstructured.Unstructured) string {
 		return strings.Join(rules(t, objs, "ClusterRole"), "\n")
 	}
+	// Without podRestarts: no pod list or watch and no logs. (Routes' objectSelector gets
+	// single objects' labels: get only.)
+	podAccess := func(r string) bool {
+		for _, l := range strings.Split(r, "\n") {
+			if strings.Contains(l, "pods/log") || strings.Contains(l, "pods") && strings.Contains(l, "list") {
+				return true
+			}
+		}
+		return false
+	}
 	off := helmTemplate(t, "herald", "herald")
-	if r := clusterRules(off); strings.Contains(r, "pods") || strings.Contains(r, "replicasets") {
+	if r := clusterRules(off); podAccess(r) {
 		t.Errorf("ClusterRole without podRestarts:\n%s", r)
 	}
 	if r := clusterRules(off); !strings.Contains(r, "herald.dev") || !strings.Contains(r, "routes/status") || !strings.Contains(r, "secrets") {
@@ -293,8 +308,8 @@ func TestRBACPerFeature(t *testing.T) {
 		t.Errorf("Roles %v, want %v (the release's own namespace needs no second Role)", roles, want)
 	}
 	plain := readManifests(t, "kubernetes/herald.yaml")
-	if r := clusterRules(plain); strings.Contains(r, "pods") {
-		t.Errorf("deploy/kubernetes ClusterRole grants pods without --pod-restarts:\n%s", r)
+	if r := clusterRules(plain); podAccess(r) {
+		t.Errorf("deploy/kubernetes ClusterRole lists pods or reads logs without --pod-restarts:\n%s", r)
 	}
 	everything := helmTemplate(t, "herald", "herald", "--set", "podRestarts.enabled=true")
 	for name, objs := range map[string][]*unstructured.Unstructured{"helm defaults": off, "helm with podRestarts": everything, "deploy/kubernetes": plain} {

@@ -21,13 +21,13 @@ import (
 var metricName = regexp.MustCompile(`\bherald_[a-zA-Z0-9_]+`)
 
 // exported reads the metrics herald registers from its Go sources: every `Name: "herald_..."`
-// in a prometheus *Opts literal under core/, sources/, common/ and cmd/ (tests excluded). The
+// in a prometheus *Opts literal under core/, sources/, common/, cmd/ and routes/ (tests excluded). The
 // value is true for histograms, whose series add _bucket, _sum and _count.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
 	fset := token.NewFileSet()
-	for _, dir := range []string{"../core", "../sources", "../common", "../cmd"} {
+	for _, dir := range []string{"../core", "../sources", "../common", "../cmd", "../routes"} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return err

@@ -45,6 +45,8 @@ type Resources struct {
 	// (default 200 ms); Resync is the period of a full Apply and status refresh (default 30 s).
 	Settle time.Duration
 	Resync time.Duration
+	// StatusEvery is how often the counts in status are refreshed (default 10 s).
+	StatusEvery time.Duration
 
 	factory   dynamicinformer.DynamicSharedInformerFactory
 	receivers cache.GenericLister
@@ -54,6 +56,8 @@ type Resources struct {
 	mu       sync.Mutex
 	last     []Status
 	writable bool
+	// said is the last not-ready message logged per object, so each is logged once.
+	said map[string]string
 }
 
 // Start checks that the CRDs are installed, starts the informers and applies what they list,
@@ -67,6 +71,10 @@ func (r *Resources) Start(ctx context.Context) error {
 	if r.Resync <= 0 {
 		r.Resync = 30 * time.Second
 	}
+	if r.StatusEvery <= 0 {
+		r.StatusEvery = 10 * time.Second
+	}
+	r.said = map[string]string{}
 	if r.Discovery != nil {
 		list, err := r.Discovery.ServerResourcesForGroupVersion(api.APIVersion)
 		if err != nil {
@@ -127,10 +135,15 @@ func (r *Resources) EnableStatus() {
 func (r *Resources) Run(ctx context.Context) {
 	resync := time.NewTicker(r.Resync)
 	defer resync.Stop()
+	counts := time.NewTicker(r.StatusEvery)
+	defer counts.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-counts.C:
+			r.writeStatus(ctx)
+			continue
 		case <-r.changed:
 			// Gather what comes together.
 			t := time.NewTimer(r.Settle)
@@ -185,14 +198,27 @@ func (r *Resources) apply() {
 	if err != nil {
 		glog.Errorf("routes: %v", err)
 	}
-	for _, s := range append(statuses, bad...) {
-		if !s.Ready {
-			glog.V(1).Infof("%s %s/%s not ready: %s", s.Kind, s.Namespace, s.Name, s.Message)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = append(statuses, bad...)
+	seen := map[string]bool{}
+	for _, s := range r.last {
+		k := s.Kind + " " + s.Namespace + "/" + s.Name
+		seen[k] = true
+		if s.Ready {
+			delete(r.said, k)
+			continue
+		}
+		if r.said[k] != s.Message {
+			r.said[k] = s.Message
+			glog.Warningf("%s is not ready (%s): %s", k, s.Reason, s.Message)
 		}
 	}
-	r.mu.Lock()
-	r.last = append(statuses, bad...)
-	r.mu.Unlock()
+	for k := range r.said {
+		if !seen[k] {
+			delete(r.said, k)
+		}
+	}
 }
 
 // writeStatus writes each object's status where it changed.

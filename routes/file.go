@@ -148,7 +148,7 @@ type FileMetrics struct {
 func NewFileMetrics(reg prometheus.Registerer) *FileMetrics {
 	m := &FileMetrics{
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_config_reloads_total",
-			Help: "Loads of the --config file (at start, on change, on SIGHUP), by result: success, or failure (the file did not parse or validate; the last good configuration stays)."}, []string{"result"}),
+			Help: "Loads of the --config file (at start, on change, on SIGHUP; not the 30-s resyncs that re-read Secrets), by result: success, or failure (the file did not parse or validate; the last good configuration stays)."}, []string{"result"}),
 		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_config_last_reload_successful",
 			Help: "1 when the last load of the --config file succeeded, 0 when herald runs with an older configuration because the file on disk does not validate."}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_config_last_reload_success_timestamp_seconds",
@@ -192,19 +192,21 @@ func (f *File) load(quiet bool) error {
 	defer f.mu.Unlock()
 	data, err := os.ReadFile(f.Path)
 	if err != nil {
-		return f.failed(fmt.Errorf("--config=%s: %v", f.Path, err))
+		return f.failed(quiet, fmt.Errorf("--config=%s: %v", f.Path, err))
 	}
 	f.last, f.read = sha256.Sum256(data), true
 	snap, err := Parse(data, f.Namespace)
 	if err != nil {
-		return f.failed(fmt.Errorf("--config=%s: %v", f.Path, err))
+		return f.failed(quiet, fmt.Errorf("--config=%s: %v", f.Path, err))
 	}
 	statuses, err := f.Manager.Apply(snap, true)
 	if err != nil {
-		return f.failed(fmt.Errorf("--config=%s: %v", f.Path, err))
+		return f.failed(quiet, fmt.Errorf("--config=%s: %v", f.Path, err))
 	}
 	if f.Metrics != nil {
-		f.Metrics.reloads.WithLabelValues("success").Inc()
+		if !quiet {
+			f.Metrics.reloads.WithLabelValues("success").Inc()
+		}
 		f.Metrics.lastOK.Set(1)
 		f.Metrics.lastSuccess.SetToCurrentTime()
 	}
@@ -217,9 +219,13 @@ func (f *File) load(quiet bool) error {
 	return nil
 }
 
-func (f *File) failed(err error) error {
+// failed counts a load that failed; a resync (quiet) sets the gauge only, so the counter
+// counts loads of the file (start, change, SIGHUP).
+func (f *File) failed(quiet bool, err error) error {
 	if f.Metrics != nil {
-		f.Metrics.reloads.WithLabelValues("failure").Inc()
+		if !quiet {
+			f.Metrics.reloads.WithLabelValues("failure").Inc()
+		}
 		f.Metrics.lastOK.Set(0)
 	}
 	return err

@@ -181,11 +181,11 @@ func versionString() string {
 	return fmt.Sprintf("herald %s (commit %s, built %s, %s %s/%s)", version, commit, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
-// complete fills in what the flags leave to the environment (the log sink when no --sink is
-// given, the time zone, the Lease's namespace, the default checkpoint) and logs each choice, then
+// complete fills in what the flags leave to the environment (the log sink when no --sink,
+// --config or --routes is given, the time zone, the Lease's namespace, the default checkpoint) and logs each choice, then
 // validate checks the flags that need no cluster. Both run before anything else does.
 func (o *options) complete() error {
-	if len(o.sinks) == 0 {
+	if len(o.sinks) == 0 && o.configFile == "" && !o.routeCRDs {
 		o.sinks = stringList{"log"}
 		glog.Info("no --sink given: using the log sink (events to stderr)")
 	}

@@ -276,6 +276,7 @@ spec:
 
 	// The config file: a version that does not validate is refused (SIGHUP), the last good
 	// one keeps delivering; a good edit applies.
+	loads := h.Metric("herald_config_reloads_total", `result="success"`)
 	if err := os.WriteFile(cfg, []byte(strings.Replace(admin, "namespaces:", "level: Info\n  namespaces:", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -291,13 +292,36 @@ spec:
 	if err := os.WriteFile(cfg, []byte(strings.Replace(admin, "namespaces: ["+teamB+"]", "namespaces: ["+teamB+"]\n  excludeReasons: [BackOff]", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.WaitMetric(2, "herald_config_reloads_total", `result="success"`)
+	h.WaitMetric(loads+1, "herald_config_reloads_total", `result="success"`)
 	if v := h.Metric("herald_config_last_reload_successful"); v != 1 {
 		t.Errorf("herald_config_last_reload_successful = %v after a good reload", v)
 	}
 	createEvent(t, client, teamB, "b4", "Warning", "BackOff", "excluded now")
 	createEvent(t, client, teamB, "b5", "Warning", "FailedMount", "still wanted")
 	waitNames(t, recvAdmin, "pod-b1", "pod-b2", "pod-b3", "pod-b5")
+
+	// objectSelector: the labels of the object the event is about, read from the API server.
+	if _, err := client.CoreV1().Pods(teamA).Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-a6", Namespace: teamA, Labels: map[string]string{"tier": "frontend"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.test/c"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, dyn, `apiVersion: herald.dev/v1alpha1
+kind: Route
+metadata: {name: frontend-probes, namespace: `+teamA+`}
+spec:
+  receivers: [robot]
+  reasons: [Unhealthy]
+  objectSelector:
+    matchLabels: {tier: frontend}
+`)
+	readyCondition(t, dyn, routesGVR, teamA, "frontend-probes", "True")
+	time.Sleep(time.Second)
+	createEvent(t, client, teamA, "a6", "Warning", "Unhealthy", "probe failed on a frontend pod")
+	createEvent(t, client, teamA, "a7", "Warning", "Unhealthy", "probe failed on a pod that does not exist")
+	createEvent(t, client, teamA, "a8", "Warning", "BackOff", "a marker after both")
+	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4", "pod-a6", "pod-a8")
 
 	// Team a deletes its Receiver: nothing more goes to it, and its Routes say why.
 	if err := dyn.Resource(receiversGVR).Namespace(teamA).Delete(context.Background(), "robot", metav1.DeleteOptions{}); err != nil {
@@ -308,7 +332,7 @@ spec:
 	}
 	createEvent(t, client, teamA, "a5", "Warning", "BackOff", "nobody listens")
 	time.Sleep(2 * time.Second)
-	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4")
+	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4", "pod-a6", "pod-a8")
 
 	if logs := h.Logs(); strings.Contains(logs, "k3y") || strings.Contains(logs, url.QueryEscape(key)) {
 		t.Errorf("the Secret's value is in herald's log")
