@@ -24,6 +24,18 @@ type Event struct {
 	// Position is the source's position for checkpoints (the event's etcd resourceVersion as a
 	// number); 0 means the event is not tracked (Pipeline.Watermark ignores it).
 	Position uint64
+	// Route is set on the copy of an event a team Route sends to one of its Receivers: which
+	// Route selected it, and what that Route adds (.Route.Summary, .Route.Metadata in
+	// templates). Empty for events to --sink sinks, so a template reading it renders there too.
+	Route RouteNote
+}
+
+// RouteNote is what a team Route adds to the events it sends to a Receiver (as Flux's
+// summary and eventMetadata).
+type RouteNote struct {
+	Namespace, Name string
+	Summary         string
+	Metadata        map[string]string
 }
 
 // Key identifies the object an event is about, "namespace/kind/name"; sinks that need per-object

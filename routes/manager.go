@@ -74,6 +74,7 @@ type running struct {
 	key    string
 	cancel context.CancelFunc
 	shown  string // the redacted sink, for status and logs
+	ann    *annotating
 }
 
 // NewManager returns a Manager with no Receivers.
@@ -139,7 +140,11 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 		b, err := sinks.BuildAs(res.origin, res.raw, env)
 		if err != nil {
 			cancel()
-			fail("Receiver", r.Namespace, r.Name, r.Generation, "SinkInvalid", err)
+			// The status names the object already: drop the owner the sink's errors start with.
+			scheme, _, _ := strings.Cut(res.raw, ":")
+			msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("%s (%s): ", res.origin.Owner, scheme), "")
+			msg = strings.ReplaceAll(msg, res.origin.Owner+": ", "")
+			fail("Receiver", r.Namespace, r.Name, r.Generation, "SinkInvalid", errors.New(msg))
 			continue
 		}
 		b.Redacted = redact.Scrub(b.Redacted, res.secrets...)
@@ -152,6 +157,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 
 	// Routes: compile, and collect each Receiver's selectors.
 	selectors := map[string]anyOf{}
+	notes := map[string][]noted{}
 	type routeNote struct {
 		r       *api.Route
 		missing []string
@@ -172,6 +178,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 				continue
 			}
 			selectors[key] = append(selectors[key], sel)
+			notes[key] = append(notes[key], noted{sel: sel, note: noteOf(r)})
 		}
 		routeOK = append(routeOK, routeNote{r, missing})
 	}
@@ -204,9 +211,11 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 	for key, f := range fresh {
 		sel := selectors[key]
 		cur := m.active[key]
+		ann := &annotating{Sink: f.b.Sink}
+		ann.set(notes[key])
 		switch {
 		case cur == nil:
-			if err := m.cfg.Pipeline.Add(f.b.ID, f.b.Sink, sel, f.b.Options); err != nil {
+			if err := m.cfg.Pipeline.Add(f.b.ID, ann, sel, f.b.Options); err != nil {
 				errs = append(errs, err)
 				_ = f.b.Sink.Close()
 				f.cancel()
@@ -214,7 +223,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 			}
 			glog.Infof("receiver %s: delivering to %s", key, f.b.Redacted)
 		case cur.opts == f.b.Options:
-			if err := m.cfg.Pipeline.Replace(cur.id, f.b.Sink, sel); err != nil {
+			if err := m.cfg.Pipeline.Replace(cur.id, ann, sel); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -222,15 +231,16 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 			glog.Infof("receiver %s: changed; now delivering to %s (what was queued goes to the new sink)", key, f.b.Redacted)
 		default:
 			m.remove(cur)
-			if err := m.cfg.Pipeline.Add(f.b.ID, f.b.Sink, sel, f.b.Options); err != nil {
+			if err := m.cfg.Pipeline.Add(f.b.ID, ann, sel, f.b.Options); err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			glog.Infof("receiver %s: changed (queue or batch settings: a new queue); now delivering to %s", key, f.b.Redacted)
 		}
-		m.active[key] = &running{id: f.b.ID, raw: f.res.raw, opts: f.b.Options, key: f.b.Key, cancel: f.cancel, shown: f.b.Redacted}
+		m.active[key] = &running{id: f.b.ID, raw: f.res.raw, opts: f.b.Options, key: f.b.Key, cancel: f.cancel, shown: f.b.Redacted, ann: ann}
 	}
 	for key, cur := range keep {
+		cur.ann.set(notes[key])
 		if err := m.cfg.Pipeline.SetMatcher(cur.id, selectors[key]); err != nil {
 			errs = append(errs, err)
 		}

@@ -3,6 +3,7 @@ package routes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -339,5 +340,52 @@ spec:
 		if _, err := Parse([]byte(tc.text), "herald"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one containing %q", tc.text, err, tc.want)
 		}
+	}
+}
+
+// failingCopies refuses, for good, every event whose object is "bad", and asks for a retry of
+// those named "later": verdicts on the copies a Receiver's sink is given.
+type failingCopies struct{ got []*core.Event }
+
+func (f *failingCopies) Name() string { return "failing" }
+func (f *failingCopies) Close() error { return nil }
+func (f *failingCopies) Export(_ context.Context, batch []*core.Event) error {
+	var out core.Outcomes
+	for _, e := range batch {
+		f.got = append(f.got, e)
+		switch e.InvolvedObject.Name {
+		case "bad":
+			out.Reject(core.Permanent(errors.New("400")), e)
+		case "later":
+			out.Retry(errors.New("503"), e)
+		}
+	}
+	return out.Err(len(batch))
+}
+
+// The sink sees each event with the note of the first Route that selects it, and its verdicts
+// reach the pipeline about the pipeline's own events.
+func TestAnnotatingMapsVerdictsBack(t *testing.T) {
+	noisy := route("team-a", api.RouteSpec{Reasons: []string{"BackOff"}, Summary: "crash loop", Metadata: map[string]string{"team": "a", "env": "prod"}})
+	other := route("team-a", api.RouteSpec{})
+	other.Name = "rest"
+	s1, _ := compileRoute(noisy, "herald", nil)
+	s2, _ := compileRoute(other, "herald", nil)
+	inner := &failingCopies{}
+	a := &annotating{Sink: inner}
+	a.set([]noted{{s1, noteOf(noisy)}, {s2, noteOf(other)}})
+	good, bad, later := event("team-a", "Pod", "good", "Warning", "BackOff", ""), event("team-a", "Pod", "bad", "Warning", "BackOff", ""), event("team-a", "Pod", "later", "Warning", "Failed", "")
+	retry, _, rejected, _ := core.Fates(a.Export(context.Background(), []*core.Event{good, bad, later}), []*core.Event{good, bad, later})
+	if len(retry) != 1 || retry[0] != later || len(rejected) != 1 || rejected[0] != bad {
+		t.Fatalf("retry %v, rejected %v: want the pipeline's own events", retry, rejected)
+	}
+	if n := inner.got[0].Route; n.Summary != "crash loop" || n.Metadata["team"] != "a" || n.Name != "rt" {
+		t.Errorf("note of a BackOff: %+v", n)
+	}
+	if n := inner.got[2].Route; n.Name != "rest" || n.Summary != "" {
+		t.Errorf("note of another event: %+v", n)
+	}
+	if good.Route.Name != "" {
+		t.Error("the shared event was changed")
 	}
 }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,6 +70,10 @@ func FieldsOf(e *core.Event, cluster string, loc *time.Location) Fields {
 	f.Name = clean(o.Name, maxShortField)
 	f.Reason = clean(e.Reason, maxShortField)
 	f.Message = clean(strings.TrimSpace(e.Message), MaxMessageBytes)
+	if r := &e.Route; r.Summary != "" || len(r.Metadata) > 0 {
+		// A team Route's summary and metadata lead the message, in every chat layout.
+		f.Message = clean(routeLines(r)+f.Message, MaxMessageBytes)
+	}
 	f.Host = clean(e.Source.Host, maxShortField)
 	if f.Host == "" {
 		f.Host = clean(e.ReportingInstance, maxShortField)
@@ -95,6 +100,23 @@ func FieldsOf(e *core.Event, cluster string, loc *time.Location) Fields {
 	f.Restart = e.Restart
 	f.restartLogs()
 	return f
+}
+
+// routeLines writes a Route's summary and its metadata, sorted by key, a line each.
+func routeLines(r *core.RouteNote) string {
+	var b strings.Builder
+	if r.Summary != "" {
+		b.WriteString(strings.TrimSpace(r.Summary) + "\n")
+	}
+	keys := make([]string, 0, len(r.Metadata))
+	for k := range r.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k + ": " + r.Metadata[k] + "\n")
+	}
+	return b.String()
 }
 
 // Object names the involved object: "Pod shop/web-1", or "Node node-1" when cluster-scoped.

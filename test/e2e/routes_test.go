@@ -166,7 +166,7 @@ func TestTeamRoutes(t *testing.T) {
 	}
 	recvA := harness.NewReceiver(t)
 	recvAdmin := harness.NewReceiver(t)
-	body := `{"Name":"{{ .InvolvedObject.Name }}","Reason":"{{ .Reason }}"}`
+	body := `{"Name":"{{ .InvolvedObject.Name }}","Reason":"{{ .Reason }}","Summary":"{{ .Route.Summary }}","Team":"{{ .Route.Metadata.team }}"}`
 	apply(t, dyn, `apiVersion: herald.dev/v1alpha1
 kind: Receiver
 metadata: {name: robot, namespace: `+teamA+`}
@@ -181,6 +181,8 @@ metadata: {name: crashes, namespace: `+teamA+`}
 spec:
   receivers: [robot]
   reasons: [BackOff]
+  summary: checkout crash loop
+  metadata: {team: payments}
 `)
 
 	// The config file: an admin Route in herald's namespace, for team b's namespace.
@@ -219,6 +221,11 @@ spec:
 	waitNames(t, recvAdmin, "pod-b1")
 	if q, _ := url.ParseQuery(recvA.Requests()[0].Query); q.Get("key") != key {
 		t.Errorf("the receiver got key %q, want the Secret's value", q.Get("key"))
+	}
+	// The Route's summary and metadata reach the template.
+	var first struct{ Summary, Team string }
+	if err := json.Unmarshal(recvA.Requests()[0].Body, &first); err != nil || first.Summary != "checkout crash loop" || first.Team != "payments" {
+		t.Errorf("body %s: want the Route's summary and metadata (%v)", recvA.Requests()[0].Body, err)
 	}
 
 	// Team a widens its Route: effective within seconds, no restart.

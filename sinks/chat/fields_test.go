@@ -1,0 +1,31 @@
+package chat
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/heraldproject/herald/core"
+)
+
+// A team Route's summary and metadata lead the message of every chat layout; events to --sink
+// sinks carry none.
+func TestFieldsCarryTheRoutesNote(t *testing.T) {
+	e := ev("shop", "web-1", "BackOff", "Back-off restarting failed container", 1)
+	if f := FieldsOf(e, "", nil); f.Message != "Back-off restarting failed container" {
+		t.Fatalf("without a Route: %q", f.Message)
+	}
+	c := *e
+	c.Route = core.RouteNote{Summary: "Checkout is crash-looping", Metadata: map[string]string{"runbook": "https://runbooks.example/checkout", "env": "prod"}}
+	f := FieldsOf(&c, "", nil)
+	want := "Checkout is crash-looping\nenv: prod\nrunbook: https://runbooks.example/checkout\nBack-off restarting failed container"
+	if f.Message != want {
+		t.Errorf("message %q, want %q", f.Message, want)
+	}
+	out := TextLayout{Style: PlainText}.Event(f)
+	if !strings.Contains(out, "Checkout is crash-looping") || !strings.Contains(out, "env: prod") {
+		t.Errorf("the layout dropped the note:\n%s", out)
+	}
+	if e.Route.Summary != "" || e.Message != "Back-off restarting failed container" {
+		t.Error("FieldsOf changed the event")
+	}
+}
