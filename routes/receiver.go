@@ -61,17 +61,23 @@ func resolveReceiver(r *api.Receiver, objs Objects, prefix string) (*resolved, e
 			return nil, fmt.Errorf("spec.secretRef: Secret %s/%s: %v", r.Namespace, sp.SecretRef.Name, err)
 		}
 		var missing []string
-		raw = placeholder.ReplaceAllStringFunc(raw, func(m string) string {
-			k := placeholder.FindStringSubmatch(m)[1]
+		var out strings.Builder
+		last := 0
+		for _, m := range placeholder.FindAllStringSubmatchIndex(raw, -1) {
+			k := raw[m[2]:m[3]]
+			out.WriteString(raw[last:m[0]])
+			last = m[1]
 			v, ok := data[k]
 			if !ok {
 				missing = append(missing, k)
-				return m
+				continue
 			}
 			s := strings.TrimRight(string(v), "\r\n") // a value written with echo keeps its newline
 			secrets = append(secrets, s)
-			return escape(s)
-		})
+			out.WriteString(escape(s, placeOf(raw, m[0])))
+		}
+		out.WriteString(raw[last:])
+		raw = out.String()
 		if len(missing) > 0 {
 			have := make([]string, 0, len(data))
 			for k := range data {
@@ -124,13 +130,39 @@ func resolveReceiver(r *api.Receiver, objs Objects, prefix string) (*resolved, e
 	}, nil
 }
 
-// escape percent-encodes every byte of a Secret's value that is not unreserved (RFC 3986), so
-// the value stands for itself wherever it is placed: user info, path or query.
-func escape(s string) string {
+// Where a ${KEY} stands in a sink URI.
+const (
+	inAuthority = iota // user info (or host)
+	inPath
+	inQuery
+)
+
+// placeOf says where offset i of the sink URI raw is: after the first '?' the query; between
+// "//" and the next '/' the authority; else the path (or an opaque target such as kafka's).
+func placeOf(raw string, i int) int {
+	if q := strings.IndexByte(raw, '?'); q >= 0 && i > q {
+		return inQuery
+	}
+	if a := strings.Index(raw, "//"); a >= 0 && i > a {
+		end := len(raw)
+		if s := strings.IndexAny(raw[a+2:], "/?"); s >= 0 {
+			end = a + 2 + s
+		}
+		if i < end {
+			return inAuthority
+		}
+	}
+	return inPath
+}
+
+// escape percent-encodes a Secret's value for its place, so the value stands for itself: every
+// byte that is not unreserved (RFC 3986), except '/' in a path, where it separates segments as
+// the value's author meant (a Slack webhook's T000/B000/XXXX).
+func escape(s string, place int) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && place == inPath {
 			b.WriteByte(c)
 		} else {
 			fmt.Fprintf(&b, "%%%02X", c)

@@ -3,8 +3,12 @@ package routes
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -47,9 +51,13 @@ func TestSecretValuesKeepEveryCharacter(t *testing.T) {
 	if p, _ := u.User.Password(); p != odd {
 		t.Errorf("password %q, want %q (the newline a file or echo leaves is trimmed)", p, odd)
 	}
-	// The '/' in the value stays %2F: one path segment, as written.
-	if seg, _ := url.PathUnescape(strings.Split(u.EscapedPath(), "/")[2]); seg != odd {
-		t.Errorf("path segment %q, want %q", seg, odd)
+	// In the path a '/' separates segments (a Slack webhook's T000/B000/XXXX); everything
+	// else stands for itself.
+	if got := strings.TrimSuffix(strings.TrimPrefix(u.Path, "/x/"), "/y"); got != odd {
+		t.Errorf("path %q, want %q between /x/ and /y", got, odd)
+	}
+	if !strings.Contains(u.EscapedPath(), "%3Aw/rd%3F%23") {
+		t.Errorf("escaped path %q: the '/' of the value should separate segments, '?' and '#' be escaped", u.EscapedPath())
 	}
 	if k := u.Query().Get("key"); k != odd {
 		t.Errorf("query value %q, want %q", k, odd)
@@ -106,5 +114,35 @@ func TestReceiverTemplates(t *testing.T) {
 	u, _ = url.Parse(strings.TrimPrefix(res.raw, "webhook:"))
 	if u.Query().Get("custom_body_configmap") != "body" || u.Query().Get("custom_body_configmap_namespace") != "team-a" {
 		t.Errorf("templateRef gave %s", u.RawQuery)
+	}
+}
+
+// The shipped examples load as herald reads them: the Receiver's Slack path keeps its
+// slashes, the Route compiles.
+func TestShippedExamples(t *testing.T) {
+	var text []byte
+	for _, f := range []string{"receiver.yaml", "route.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "deploy", "crds", "examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = append(append(text, b...), "\n---\n"...)
+	}
+	snap, err := Parse(text, "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolveReceiver(&snap.Receivers[0], secrets{"payments/payments-slack": {"WEBHOOK_PATH": []byte("T000/B000/XXXX")}}, "receiver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.raw, "slack:https://hooks.slack.com/services/T000/B000/XXXX?") {
+		t.Errorf("the Slack webhook became %s", res.raw)
+	}
+	labels := func(corev1.ObjectReference) (map[string]string, error) {
+		return map[string]string{"team": "payments"}, nil
+	}
+	if _, err := compileRoute(&snap.Routes[0], "herald", labels); err != nil {
+		t.Errorf("the example Route is refused: %v", err)
 	}
 }
