@@ -9,11 +9,16 @@ import (
 	"github.com/heraldproject/herald/routes/api"
 )
 
-// noted is a Route's selector with what the Route adds to the events it selects.
+// noted is a Route's selector with what the Route adds to the events it selects, and its
+// counts.
 type noted struct {
-	sel  *selector
-	note *core.RouteNote
+	sel    *selector
+	note   *core.RouteNote
+	counts *routeCounts
 }
+
+// routeCounts are what a Route's events became at its Receivers, since herald started.
+type routeCounts struct{ delivered, failed, dropped atomic.Int64 }
 
 func noteOf(r *api.Route) *core.RouteNote {
 	return &core.RouteNote{Namespace: r.Namespace, Name: r.Name, Summary: r.Spec.Summary, Metadata: r.Spec.Metadata}
@@ -32,11 +37,13 @@ func (a *annotating) set(routes []noted) { a.routes.Store(&routes) }
 func (a *annotating) Export(ctx context.Context, batch []*core.Event) error {
 	copies := make([]*core.Event, len(batch))
 	orig := make(map[*core.Event]*core.Event, len(batch))
+	by := make([]*routeCounts, len(batch))
 	for i, e := range batch {
 		c := *e
 		for _, r := range *a.routes.Load() {
 			if r.sel.Match(e) {
 				c.Route = *r.note
+				by[i] = r.counts
 				break
 			}
 		}
@@ -44,6 +51,27 @@ func (a *annotating) Export(ctx context.Context, batch []*core.Event) error {
 		orig[&c] = e
 	}
 	err := a.Sink.Export(ctx, copies)
+	retry, _, rejected, _ := core.Fates(err, copies)
+	fate := make(map[*core.Event]int, len(retry)+len(rejected))
+	for _, e := range retry {
+		fate[e] = 1
+	}
+	for _, e := range rejected {
+		fate[e] = 2
+	}
+	for i, c := range copies {
+		if by[i] == nil {
+			continue
+		}
+		switch fate[c] {
+		case 0:
+			by[i].delivered.Add(1)
+		case 1:
+			by[i].failed.Add(1)
+		case 2:
+			by[i].dropped.Add(1)
+		}
+	}
 	var partial *core.PartialError
 	if err == nil || !errors.As(err, &partial) {
 		return err

@@ -255,8 +255,11 @@ func (r *Resources) writeStatus(ctx context.Context) {
 		}
 		apimeta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: api.ConditionReady, Status: status,
 			ObservedGeneration: u.GetGeneration(), Reason: s.Reason, Message: s.Message})
-		if s.SinkID != "" && r.Counts != nil {
+		switch {
+		case s.SinkID != "" && r.Counts != nil:
 			next.Delivered, next.Failed, next.Dropped = r.Counts(s.SinkID)
+		case s.Kind == "Route":
+			next.Delivered, next.Failed, next.Dropped = r.Manager.RouteCounts(s.Namespace, s.Name)
 		}
 		if reflect.DeepEqual(cur, next) {
 			continue

@@ -64,6 +64,8 @@ type Manager struct {
 	cfg    Config
 	mu     sync.Mutex
 	active map[string]*running // by namespace/name
+	// counts are each Route's, by namespace/name, kept across edits.
+	counts map[string]*routeCounts
 }
 
 // running is a Receiver's sink in the pipeline.
@@ -85,7 +87,7 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "receiver"
 	}
-	return &Manager{cfg: cfg, active: map[string]*running{}}
+	return &Manager{cfg: cfg, active: map[string]*running{}, counts: map[string]*routeCounts{}}
 }
 
 // built is a Receiver's sink built by Apply, not yet in the pipeline.
@@ -163,8 +165,19 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 		missing []string
 	}
 	var routeOK []routeNote
+	// By name, so "the first Route that selects an event" means the same on every Apply.
+	sort.SliceStable(snap.Routes, func(i, j int) bool {
+		a, b := &snap.Routes[i], &snap.Routes[j]
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	liveRoutes := map[string]bool{}
 	for i := range snap.Routes {
 		r := &snap.Routes[i]
+		rkey := r.Namespace + "/" + r.Name
+		liveRoutes[rkey] = true
+		if m.counts[rkey] == nil {
+			m.counts[rkey] = &routeCounts{}
+		}
 		sel, err := compileRoute(r, m.cfg.Namespace, m.cfg.Labels)
 		if err != nil {
 			fail("Route", r.Namespace, r.Name, r.Generation, "InvalidSpec", err)
@@ -178,7 +191,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 				continue
 			}
 			selectors[key] = append(selectors[key], sel)
-			notes[key] = append(notes[key], noted{sel: sel, note: noteOf(r)})
+			notes[key] = append(notes[key], noted{sel: sel, note: noteOf(r), counts: m.counts[rkey]})
 		}
 		routeOK = append(routeOK, routeNote{r, missing})
 	}
@@ -197,6 +210,11 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 			Reason: "ReceiverNotFound", Message: fmt.Sprintf("spec.receivers: no working Receiver %s in namespace %s (see its status); the others get this Route's events", strings.Join(n.missing, ", "), n.r.Namespace)})
 	}
 
+	for k := range m.counts {
+		if !liveRoutes[k] {
+			delete(m.counts, k)
+		}
+	}
 	if strict && len(problems) > 0 {
 		for _, f := range fresh {
 			_ = f.b.Sink.Close()
@@ -285,6 +303,18 @@ func (m *Manager) remove(cur *running) {
 		}
 		cur.cancel()
 	}()
+}
+
+// RouteCounts returns what the events Route namespace/name selected became at its Receivers
+// (delivered, export attempts that failed, dropped), since herald started.
+func (m *Manager) RouteCounts(namespace, name string) (delivered, failed, dropped int64) {
+	m.mu.Lock()
+	c := m.counts[namespace+"/"+name]
+	m.mu.Unlock()
+	if c == nil {
+		return 0, 0, 0
+	}
+	return c.delivered.Load(), c.failed.Load(), c.dropped.Load()
 }
 
 // Sinks returns each running Receiver's sink id and checkpoint key (only those fields are

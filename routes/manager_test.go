@@ -373,7 +373,8 @@ func TestAnnotatingMapsVerdictsBack(t *testing.T) {
 	s2, _ := compileRoute(other, "herald", nil)
 	inner := &failingCopies{}
 	a := &annotating{Sink: inner}
-	a.set([]noted{{s1, noteOf(noisy)}, {s2, noteOf(other)}})
+	c1, c2 := &routeCounts{}, &routeCounts{}
+	a.set([]noted{{s1, noteOf(noisy), c1}, {s2, noteOf(other), c2}})
 	good, bad, later := event("team-a", "Pod", "good", "Warning", "BackOff", ""), event("team-a", "Pod", "bad", "Warning", "BackOff", ""), event("team-a", "Pod", "later", "Warning", "Failed", "")
 	retry, _, rejected, _ := core.Fates(a.Export(context.Background(), []*core.Event{good, bad, later}), []*core.Event{good, bad, later})
 	if len(retry) != 1 || retry[0] != later || len(rejected) != 1 || rejected[0] != bad {
@@ -387,5 +388,8 @@ func TestAnnotatingMapsVerdictsBack(t *testing.T) {
 	}
 	if good.Route.Name != "" {
 		t.Error("the shared event was changed")
+	}
+	if c1.delivered.Load() != 1 || c1.dropped.Load() != 1 || c2.failed.Load() != 1 || c2.delivered.Load() != 0 {
+		t.Errorf("route counts: %d delivered %d dropped; %d failed %d delivered", c1.delivered.Load(), c1.dropped.Load(), c2.failed.Load(), c2.delivered.Load())
 	}
 }

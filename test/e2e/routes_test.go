@@ -281,6 +281,16 @@ spec:
 		time.Sleep(time.Second)
 	}
 
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		_, _, st := readyCondition(t, dyn, routesGVR, teamA, "crashes", "True")
+		if d, _ := st["delivered"].(int64); d == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Route status counts %v, want delivered 3 (a1, a3, a4)", st)
+		}
+	}
+
 	// The config file: a version that does not validate is refused (SIGHUP), the last good
 	// one keeps delivering; a good edit applies.
 	loads := h.Metric("herald_config_reloads_total", `result="success"`)
