@@ -193,7 +193,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 	p, clk, m := newTestPipeline(t)
 	s := newRecordingSink()
 	s.fail = func(int, []*Event) error { return Permanent(errors.New("400 bad payload")) }
-	p.Add("s", s, nil, SinkOptions{BatchSize: 2, QueueSize: 10})
+	p.Add("s", s, nil, SinkOptions{BatchSize: 2, QueueSize: 10, Linger: true, FlushInterval: time.Hour}) // one batch of all, not the first alone
 	p.Start()
 	p.Push(ev(clk, "a"))
 	p.Push(ev(clk, "b"))
@@ -215,7 +215,7 @@ func TestPartialErrorRetriesOnlyTheFailed(t *testing.T) {
 		}
 		return nil
 	}
-	p.Add("s", s, nil, SinkOptions{BatchSize: 3, QueueSize: 10})
+	p.Add("s", s, nil, SinkOptions{BatchSize: 3, QueueSize: 10, Linger: true, FlushInterval: time.Hour}) // one batch of all, not the first alone
 	p.Start()
 	for _, n := range []string{"a", "b", "c"} {
 		p.Push(ev(clk, n))
@@ -247,7 +247,7 @@ func TestMixedOutcomesRetryOnlyWhatMaySucceed(t *testing.T) {
 		}
 		return nil
 	}
-	p.Add("s", s, nil, SinkOptions{BatchSize: 3, QueueSize: 10})
+	p.Add("s", s, nil, SinkOptions{BatchSize: 3, QueueSize: 10, Linger: true, FlushInterval: time.Hour}) // one batch of all, not the first alone
 	p.Start()
 	for _, n := range []string{"a", "b", "c"} {
 		p.Push(ev(clk, n))
