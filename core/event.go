@@ -28,6 +28,12 @@ type Event struct {
 	// Route selected it, and what that Route adds (.Route.Summary, .Route.Metadata in
 	// templates). Empty for events to --sink sinks, so a template reading it renders there too.
 	Route RouteNote
+	// Folded is how many further events noise control folded into this delivery (its group's
+	// other events, or the repeats since it was last sent); 0 for an event sent as it came.
+	Folded int
+	// members are the events a group's message stands for (noise control): held until it
+	// leaves the sink. Nil otherwise.
+	members []*Event
 }
 
 // RouteNote is what a team Route adds to the events it sends to a Receiver (as Flux's

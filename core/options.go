@@ -25,4 +25,6 @@ type SinkOptions struct {
 	// Secret behind a ${VAR} of its --sink value); the pipeline adds it to the log line of a
 	// refused credential. Empty: only the sink's own fix is given.
 	CredentialHint string
+	// Noise is noise control (NoisePolicy): nil delivers every event as it comes.
+	Noise Noise
 }

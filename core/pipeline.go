@@ -235,8 +235,13 @@ func (p *Pipeline) newRunner(id string, s Sink, m Matcher, o SinkOptions) *runne
 	}
 	o.Concurrency = max(o.Concurrency, 1)
 	r := &runner{id: id, opts: o, q: newQueue(o.QueueSize, o.Concurrency), p: p, wm: newWatermark(),
-		quit: make(chan struct{}), done: make(chan struct{})}
+		quit: make(chan struct{}), done: make(chan struct{}), flushed: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(p.ctx)
+	if o.Noise != nil {
+		r.noise = newNoise(o.Noise)
+	} else {
+		close(r.flushed)
+	}
 	r.swap(s, m)
 	r.health = newHealth(id, p.cfg.Metrics, p.cfg.Clock, o.CredentialHint, p.cfg.Backoff.CredentialMax)
 	r.gate = newGate(p.cfg.Clock, p.cfg.Backoff)
@@ -258,6 +263,13 @@ func (p *Pipeline) Start() {
 // startRunner starts r's lanes; r.done is closed when all have returned.
 func (p *Pipeline) startRunner(r *runner) {
 	var lanes sync.WaitGroup
+	if r.noise != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			r.flush()
+		}()
+	}
 	for lane := range r.opts.Concurrency {
 		p.wg.Add(1)
 		lanes.Add(1)
@@ -314,8 +326,21 @@ func (p *Pipeline) offerAll(ctx context.Context, e *Event) bool {
 		default:
 		}
 		r.wm.hold(e, 1)
-		if !r.q.push(e) {
-			if ctx == nil || !r.waitAndPush(ctx, e) {
+		out := e
+		if r.noise != nil {
+			a, o, reason := r.noise.admit(e, p.cfg.Clock.Now())
+			switch a {
+			case admitSuppress:
+				m.events.WithLabelValues(r.id, OutcomeSkipped, reason).Inc()
+				r.wm.release(e)
+				continue
+			case admitHold: // held for its group's message (the flusher queues it)
+				continue
+			}
+			out = o
+		}
+		if !r.q.push(out) {
+			if ctx == nil || !r.waitAndPush(ctx, out) {
 				r.wm.release(e)
 				if ctx != nil {
 					return false
@@ -505,6 +530,10 @@ type runner struct {
 	p        *Pipeline
 	// wm tracks the positions this sink has queued and not yet finished.
 	wm *watermark
+	// noise is the sink's noise control, nil without; flushed is closed when its flusher has
+	// queued the last groups at stop (at once without noise control).
+	noise   *noise
+	flushed chan struct{}
 	// health is whether the sink works: up/down, why, the log lines and herald_sink_up.
 	health *health
 	// gate gives the lanes one retry schedule while the sink fails.
@@ -543,6 +572,67 @@ func (r *runner) stopping() bool {
 // stop tells r's lanes to deliver what they hold and return.
 func (r *runner) stop() { r.quitOnce.Do(func() { close(r.quit) }) }
 
+// release lets the checkpoint pass events that have left the sink: a group's message
+// releases the events it stands for.
+func (r *runner) release(events []*Event) {
+	for _, e := range events {
+		if e.members != nil {
+			r.wm.release(e.members...)
+		} else {
+			r.wm.release(e)
+		}
+	}
+}
+
+func (r *runner) isFlushed() bool {
+	select {
+	case <-r.flushed:
+		return true
+	default:
+		return false
+	}
+}
+
+// flush queues each group's message when it is due, until the sink stops; then it queues
+// every group still held (a shutdown or removal delivers them rather than leave them to the
+// next run) and closes flushed.
+func (r *runner) flush() {
+	defer close(r.flushed)
+	clk := r.p.cfg.Clock
+	m := r.p.cfg.Metrics
+	for {
+		stopping := r.stopping()
+		reps, next := r.noise.due(clk.Now(), stopping)
+		for _, rep := range reps {
+			if rep.Folded > 0 {
+				m.events.WithLabelValues(r.id, OutcomeSkipped, SkipGrouped).Add(float64(len(rep.members) - 1))
+			}
+			if !r.q.push(rep) && !r.waitAndPush(r.ctx, rep) {
+				// Stopped while the queue was full: what the group held stays held (below the
+				// checkpoint), for the next run.
+				m.events.WithLabelValues(r.id, OutcomeDropped, DropShutdown).Add(float64(len(rep.members)))
+			}
+		}
+		if stopping {
+			return
+		}
+		var due <-chan time.Time
+		var t clock.Timer
+		if !next.IsZero() {
+			t = clk.NewTimer(next.Sub(clk.Now()))
+			due = t.C()
+		}
+		select {
+		case <-due:
+		case <-r.noise.wake:
+		case <-r.quit:
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
 // bound is a sink with its matcher.
 type bound struct {
 	sink  Sink
@@ -572,12 +662,13 @@ func (r *runner) run(lane int) {
 	for {
 		first := r.q.oldest(lane)
 		if first == nil {
-			if r.stopping() {
+			if r.stopping() && r.isFlushed() {
 				return
 			}
 			select {
 			case <-notify:
 			case <-r.quit:
+				<-r.flushed // the groups still held are queued before the lane may end
 			}
 			continue
 		}
@@ -607,9 +698,9 @@ func (r *runner) run(lane int) {
 		// cut off stays held, so this sink's checkpoint stays below it and the next run
 		// delivers it (to this sink only).
 		if len(kept) == 0 {
-			r.wm.release(batch...)
+			r.release(batch)
 		} else {
-			r.wm.release(without(batch, kept)...)
+			r.release(without(batch, kept))
 		}
 		select {
 		case r.p.progress <- struct{}{}:
