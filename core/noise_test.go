@@ -138,7 +138,6 @@ func TestNoisePolicyValidate(t *testing.T) {
 	}
 }
 
-
 // waitPast waits until the watermark is at least want (nothing held is MaxUint64).
 func waitPast(t *testing.T, p *Pipeline, want uint64) {
 	t.Helper()
