@@ -15,6 +15,39 @@ type noted struct {
 	sel    *selector
 	note   *core.RouteNote
 	counts *routeCounts
+	policy *core.NoisePolicy // nil: every event as it comes
+	scope  string            // the Route's namespace/name: its groups are its own
+}
+
+// routeSet is a Receiver's Routes, replaced as a whole on every Apply; the Receiver's sink
+// wrapper and its noise control read it.
+type routeSet struct{ p atomic.Pointer[[]noted] }
+
+func newRouteSet(routes []noted) *routeSet {
+	s := &routeSet{}
+	s.set(routes)
+	return s
+}
+
+func (s *routeSet) set(routes []noted) { s.p.Store(&routes) }
+func (s *routeSet) get() []noted       { return *s.p.Load() }
+
+// first is the first Route (by name) that selects e, or nil.
+func (s *routeSet) first(e *core.Event) *noted {
+	for _, r := range s.get() {
+		if r.sel.Match(e) {
+			return &r
+		}
+	}
+	return nil
+}
+
+// noise is the Receiver's noise control: the policy of the first Route that selects e.
+func (s *routeSet) noise(e *core.Event) (*core.NoisePolicy, string) {
+	if r := s.first(e); r != nil {
+		return r.policy, r.scope
+	}
+	return nil, ""
 }
 
 // routeCounts are what a Route's events became at its Receivers, since herald started.
@@ -29,10 +62,8 @@ func noteOf(r *api.Route) *core.RouteNote {
 // and metadata), and the sink's verdicts are mapped back to the pipeline's events.
 type annotating struct {
 	core.Sink
-	routes atomic.Pointer[[]noted]
+	routes *routeSet
 }
-
-func (a *annotating) set(routes []noted) { a.routes.Store(&routes) }
 
 func (a *annotating) Export(ctx context.Context, batch []*core.Event) error {
 	copies := make([]*core.Event, len(batch))
@@ -40,12 +71,9 @@ func (a *annotating) Export(ctx context.Context, batch []*core.Event) error {
 	by := make([]*routeCounts, len(batch))
 	for i, e := range batch {
 		c := *e
-		for _, r := range *a.routes.Load() {
-			if r.sel.Match(e) {
-				c.Route = *r.note
-				by[i] = r.counts
-				break
-			}
+		if r := a.routes.first(e); r != nil {
+			c.Route = *r.note
+			by[i] = r.counts
 		}
 		copies[i] = &c
 		orig[&c] = e

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang/glog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/core"
@@ -76,7 +77,7 @@ type running struct {
 	key    string
 	cancel context.CancelFunc
 	shown  string // the redacted sink, for status and logs
-	ann    *annotating
+	routes *routeSet
 }
 
 // NewManager returns a Manager with no Receivers.
@@ -191,7 +192,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 				continue
 			}
 			selectors[key] = append(selectors[key], sel)
-			notes[key] = append(notes[key], noted{sel: sel, note: noteOf(r), counts: m.counts[rkey]})
+			notes[key] = append(notes[key], noted{sel: sel, note: noteOf(r), counts: m.counts[rkey], policy: policyOf(r), scope: rkey})
 		}
 		routeOK = append(routeOK, routeNote{r, missing})
 	}
@@ -229,8 +230,13 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 	for key, f := range fresh {
 		sel := selectors[key]
 		cur := m.active[key]
-		ann := &annotating{Sink: f.b.Sink}
-		ann.set(notes[key])
+		set := newRouteSet(notes[key])
+		if cur != nil && sameOptions(cur.opts, f.b.Options) {
+			set = cur.routes // the runner's noise control reads the set it was added with
+			set.set(notes[key])
+		}
+		ann := &annotating{Sink: f.b.Sink, routes: set}
+		f.b.Options.Noise = set.noise
 		switch {
 		case cur == nil:
 			if err := m.cfg.Pipeline.Add(f.b.ID, ann, sel, f.b.Options); err != nil {
@@ -240,7 +246,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 				continue
 			}
 			glog.Infof("receiver %s: delivering to %s", key, f.b.Redacted)
-		case cur.opts == f.b.Options:
+		case sameOptions(cur.opts, f.b.Options):
 			if err := m.cfg.Pipeline.Replace(cur.id, ann, sel); err != nil {
 				errs = append(errs, err)
 				continue
@@ -255,10 +261,10 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 			}
 			glog.Infof("receiver %s: changed (queue or batch settings: a new queue); now delivering to %s", key, f.b.Redacted)
 		}
-		m.active[key] = &running{id: f.b.ID, raw: f.res.raw, opts: f.b.Options, key: f.b.Key, cancel: f.cancel, shown: f.b.Redacted, ann: ann}
+		m.active[key] = &running{id: f.b.ID, raw: f.res.raw, opts: f.b.Options, key: f.b.Key, cancel: f.cancel, shown: f.b.Redacted, routes: set}
 	}
 	for key, cur := range keep {
-		cur.ann.set(notes[key])
+		cur.routes.set(notes[key])
 		if err := m.cfg.Pipeline.SetMatcher(cur.id, selectors[key]); err != nil {
 			errs = append(errs, err)
 		}
@@ -335,4 +341,30 @@ func parent(ctx context.Context) context.Context {
 		return context.Background()
 	}
 	return ctx
+}
+
+// policyOf is a Route's noise control, nil when it sets none.
+func policyOf(r *api.Route) *core.NoisePolicy {
+	sp := &r.Spec
+	p := &core.NoisePolicy{GroupBy: sp.GroupBy, MinCount: sp.MinCount}
+	for _, d := range []struct {
+		from *metav1.Duration
+		to   *time.Duration
+	}{{sp.GroupWait, &p.GroupWait}, {sp.GroupInterval, &p.GroupInterval}, {sp.RepeatInterval, &p.RepeatInterval}} {
+		if d.from != nil {
+			*d.to = d.from.Duration
+		}
+	}
+	if len(p.GroupBy) == 0 && p.GroupWait == 0 && p.GroupInterval == 0 && p.RepeatInterval == 0 && p.MinCount <= 1 {
+		return nil
+	}
+	return p
+}
+
+// sameOptions compares the queue and batch settings, which a Replace keeps (noise control is
+// the Routes', set on every Apply).
+func sameOptions(a, b core.SinkOptions) bool {
+	a.Noise, b.Noise = nil, nil
+	return a.QueueSize == b.QueueSize && a.BatchSize == b.BatchSize && a.FlushInterval == b.FlushInterval &&
+		a.Linger == b.Linger && a.Concurrency == b.Concurrency && a.CredentialHint == b.CredentialHint
 }

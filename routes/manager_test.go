@@ -372,9 +372,8 @@ func TestAnnotatingMapsVerdictsBack(t *testing.T) {
 	s1, _ := compileRoute(noisy, "herald", nil)
 	s2, _ := compileRoute(other, "herald", nil)
 	inner := &failingCopies{}
-	a := &annotating{Sink: inner}
 	c1, c2 := &routeCounts{}, &routeCounts{}
-	a.set([]noted{{s1, noteOf(noisy), c1}, {s2, noteOf(other), c2}})
+	a := &annotating{Sink: inner, routes: newRouteSet([]noted{{sel: s1, note: noteOf(noisy), counts: c1}, {sel: s2, note: noteOf(other), counts: c2}})}
 	good, bad, later := event("team-a", "Pod", "good", "Warning", "BackOff", ""), event("team-a", "Pod", "bad", "Warning", "BackOff", ""), event("team-a", "Pod", "later", "Warning", "Failed", "")
 	retry, _, rejected, _ := core.Fates(a.Export(context.Background(), []*core.Event{good, bad, later}), []*core.Event{good, bad, later})
 	if len(retry) != 1 || retry[0] != later || len(rejected) != 1 || rejected[0] != bad {
@@ -392,4 +391,30 @@ func TestAnnotatingMapsVerdictsBack(t *testing.T) {
 	if c1.delivered.Load() != 1 || c1.dropped.Load() != 1 || c2.failed.Load() != 1 || c2.delivered.Load() != 0 {
 		t.Errorf("route counts: %d delivered %d dropped; %d failed %d delivered", c1.delivered.Load(), c1.dropped.Load(), c2.failed.Load(), c2.delivered.Load())
 	}
+}
+
+// A Route's noise control: its BackOff events are grouped by reason and wait a moment for
+// company, another Route's events to the same Receiver are not; the webhook gets one message
+// for the group with .Folded counting the others.
+func TestRouteNoiseControl(t *testing.T) {
+	objs := secrets{"team-a/hook": {"KEY": []byte("k")}}
+	h := newHook(t, "k")
+	mgr, p := newTestManager(t, objs)
+	rcv := hookReceiver("team-a", "chat", h)
+	rcv.Spec.Template = `{"Name":"{{ .InvolvedObject.Name }}/{{ .Folded }}"}`
+	wait := metav1.Duration{Duration: 300 * time.Millisecond}
+	if _, err := mgr.Apply(Snapshot{
+		Receivers: []api.Receiver{rcv},
+		Routes: []api.Route{
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "a-crashes"}, Spec: api.RouteSpec{Receivers: []string{"chat"}, Reasons: []string{"BackOff"}, GroupBy: []string{"reason"}, GroupWait: &wait}},
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "b-rest"}, Spec: api.RouteSpec{Receivers: []string{"chat"}}},
+		},
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"w1", "w2", "w3"} {
+		p.Push(event("team-a", "Pod", n, "Warning", "BackOff", ""))
+	}
+	p.Push(event("team-a", "Pod", "m1", "Warning", "FailedMount", ""))
+	h.wait(t, "m1/0", "w3/2")
 }

@@ -6,6 +6,7 @@ package routes
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,8 +104,18 @@ func compileRoute(r *api.Route, heraldNS string, labelsOf LabelsFunc) (*selector
 			}
 		}
 	}
-	if len(sp.GroupBy) > 0 || sp.GroupWait != nil || sp.GroupInterval != nil || sp.RepeatInterval != nil || sp.MinCount > 0 {
-		return nil, fmt.Errorf("spec.groupBy, groupWait, groupInterval, repeatInterval and minCount (noise control) are not implemented in this herald version; remove them (every matching event is delivered)")
+	for i, f := range sp.GroupBy {
+		if !slices.Contains(core.GroupFields, f) {
+			return nil, fmt.Errorf("spec.groupBy[%d] %q: group by %s", i, f, strings.Join(core.GroupFields, ", "))
+		}
+	}
+	for name, d := range map[string]*metav1.Duration{"groupWait": sp.GroupWait, "groupInterval": sp.GroupInterval, "repeatInterval": sp.RepeatInterval} {
+		if d != nil && d.Duration < 0 {
+			return nil, fmt.Errorf("spec.%s %s is negative: write a duration such as 30s or 5m", name, d.Duration)
+		}
+	}
+	if sp.MinCount < 0 {
+		return nil, fmt.Errorf("spec.minCount %d is negative", sp.MinCount)
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,7 +100,9 @@ func TestRouteErrorsNameTheField(t *testing.T) {
 		{"team-a", api.RouteSpec{ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Near"}}}}, "spec.objectSelector"},
 		{"team-a", api.RouteSpec{Namespaces: []string{"team-b"}}, "spec.namespaces is honoured only for Routes in herald's own namespace (herald)"},
 		{"herald", api.RouteSpec{Namespaces: []string{"/(/"}}, "spec.namespaces[0]"},
-		{"team-a", api.RouteSpec{GroupBy: []string{"reason"}}, "not implemented"},
+		{"team-a", api.RouteSpec{GroupBy: []string{"reason", "owner"}}, `spec.groupBy[1] "owner"`},
+		{"team-a", api.RouteSpec{GroupWait: &metav1.Duration{Duration: -time.Second}}, "spec.groupWait -1s is negative"},
+		{"team-a", api.RouteSpec{MinCount: -2}, "spec.minCount -2"},
 	} {
 		_, err := compileRoute(route(tc.ns, tc.spec), "herald", func(corev1.ObjectReference) (map[string]string, error) { return nil, nil })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -37,6 +37,9 @@ var filterParams = func() map[string]string {
 		out[p.Name] = "event selection belongs on a Route (spec.level, kinds, reasons, excludeReasons, namespaces), not in a Receiver's sink"
 	}
 	out["name"] = "a Receiver's sink is named after the Receiver"
+	for _, n := range []string{"group_by", "group_wait", "group_interval", "repeat_interval", "min_count"} {
+		out[n] = "noise control belongs on a Route (spec.groupBy, groupWait, groupInterval, repeatInterval, minCount)"
+	}
 	return out
 }()
 

@@ -159,6 +159,16 @@ var CommonParams = append([]uri.Param{
 		Help: "most events handed to the sink in one delivery"},
 	{Name: "flush_interval", Default: "200ms",
 		Help: "with flush=interval, the longest time an event waits for its batch to fill before delivery"},
+	{Name: "group_by", Repeatable: true, Example: "namespace,reason",
+		Help: "noise control: group events by these fields (namespace, kind, name, reason, type, source); a group sends one message, its latest event with how many others it stands for (.Folded), at most every group_interval. Off by default: every event is its own message"},
+	{Name: "group_wait", Example: "30s",
+		Help: "noise control: how long a new group's first event waits for others to join it (default 0: sent at once)"},
+	{Name: "group_interval", Example: "5m",
+		Help: "noise control: the shortest time between two messages of one group; events meanwhile are folded into the next (default 0)"},
+	{Name: "repeat_interval", Example: "4h",
+		Help: "noise control: an event that repeats (its count rises) is sent again at most this often, with the repeats folded (default 0: every repeat)"},
+	{Name: "min_count", Example: "3",
+		Help: "noise control: send an event only once its count (occurrences) reaches this (default 1)"},
 	{Name: "flush", Default: "adaptive",
 		Help: "adaptive: an idle sink sends each event at once, and batches (up to batch_size) form only while a delivery is in flight; interval: every batch waits up to flush_interval to fill (fewer, fuller requests, more latency)"},
 }, filter.Params...)
@@ -272,6 +282,9 @@ func build(o Origin, index int, raw string, env Env) (*Built, error) {
 	}
 	if d.Concurrency > 0 {
 		b.Options.Concurrency = p.Int("concurrency", 1, 64)
+	}
+	if np := NoiseFromParams(p); np != nil {
+		b.Options.Noise = func(*core.Event) (*core.NoisePolicy, string) { return np, "" }
 	}
 	sink, err := d.New(Target{ID: id, URL: u.Target, Params: p}, env)
 	// After New: it may have passed unknown parameters through to the receiver (webhook).
@@ -486,3 +499,23 @@ type Previewer interface {
 
 // Accepts reports whether sink d reads parameter name (its own parameters, not the common ones).
 func (d Definition) Accepts(name string) bool { return d.hasParam(name) }
+
+// NoiseFromParams reads the noise control parameters (group_by, group_wait, group_interval,
+// repeat_interval, min_count); nil when none is given. Errors are recorded in p.
+func NoiseFromParams(p *uri.Params) *core.NoisePolicy {
+	np := &core.NoisePolicy{
+		GroupBy:        p.List("group_by"),
+		GroupWait:      p.Duration("group_wait"),
+		GroupInterval:  p.Duration("group_interval"),
+		RepeatInterval: p.Duration("repeat_interval"),
+		MinCount:       int32(p.Int("min_count", 1, 1_000_000)),
+	}
+	if err := np.Validate(); err != nil {
+		p.Errorf("group_by", "name fields from: "+strings.Join(core.GroupFields, ", "), "%v", err)
+		return nil
+	}
+	if len(np.GroupBy) == 0 && np.GroupWait == 0 && np.GroupInterval == 0 && np.RepeatInterval == 0 && np.MinCount <= 1 {
+		return nil
+	}
+	return np
+}

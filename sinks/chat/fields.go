@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -73,6 +74,10 @@ func FieldsOf(e *core.Event, cluster string, loc *time.Location) Fields {
 	if r := &e.Route; r.Summary != "" || len(r.Metadata) > 0 {
 		// A team Route's summary and metadata lead the message, in every chat layout.
 		f.Message = clean(routeLines(r)+f.Message, MaxMessageBytes)
+	}
+	if e.Folded > 0 {
+		// Noise control folded other events into this one (group_by, repeat_interval).
+		f.Message = clean(f.Message+fmt.Sprintf("\n(+%d more like this, folded)", e.Folded), MaxMessageBytes)
 	}
 	f.Host = clean(e.Source.Host, maxShortField)
 	if f.Host == "" {

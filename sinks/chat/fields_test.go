@@ -29,3 +29,13 @@ func TestFieldsCarryTheRoutesNote(t *testing.T) {
 		t.Error("FieldsOf changed the event")
 	}
 }
+
+// A message noise control folded others into says how many.
+func TestFieldsSayWhatWasFolded(t *testing.T) {
+	e := ev("shop", "web-1", "BackOff", "Back-off restarting failed container", 1)
+	c := *e
+	c.Folded = 4
+	if f := FieldsOf(&c, "", nil); !strings.HasSuffix(f.Message, "(+4 more like this, folded)") {
+		t.Errorf("message %q", f.Message)
+	}
+}
