@@ -355,3 +355,35 @@ spec:
 		t.Errorf("the Secret's value is in herald's log")
 	}
 }
+
+// TestSinkNoiseControl: a --sink with group_by and group_wait sends one message for a burst of
+// events of one reason, standing for the others (.Folded), and each other reason on its own.
+func TestSinkNoiseControl(t *testing.T) {
+	ns := namespace(t, shared, "noise")
+	recv := harness.NewReceiver(t)
+	body := url.QueryEscape(`{"Name":"{{ .InvolvedObject.Name }}","Folded":{{ .Folded }}}`)
+	harness.Start(t, harness.Options{Kubeconfig: shared.Kubeconfig, SourceParams: "namespaces=" + ns,
+		Sinks: []string{"webhook:" + recv.URL + "/hook?method=POST&group_by=reason&group_wait=2s&body_template=" + body}})
+	client := shared.Client()
+	for _, n := range []string{"n1", "n2", "n3"} {
+		createEvent(t, client, ns, n, "Warning", "BackOff", "crash loop")
+	}
+	createEvent(t, client, ns, "n4", "Warning", "FailedMount", "another reason")
+	recv.WaitFor(2, 30*time.Second)
+	time.Sleep(3 * time.Second) // nothing more comes
+	reqs := recv.Requests()
+	got := map[string]int{}
+	for _, r := range reqs {
+		var b struct {
+			Name   string
+			Folded int
+		}
+		if err := json.Unmarshal(r.Body, &b); err != nil {
+			t.Fatalf("body %s: %v", r.Body, err)
+		}
+		got[b.Name] = b.Folded
+	}
+	if len(reqs) != 2 || got["pod-n3"] != 2 || got["pod-n4"] != 0 {
+		t.Fatalf("requests %v, want pod-n3 standing for 2 more and pod-n4 alone", got)
+	}
+}
