@@ -418,3 +418,28 @@ func TestRouteNoiseControl(t *testing.T) {
 	p.Push(event("team-a", "Pod", "m1", "Warning", "FailedMount", ""))
 	h.wait(t, "m1/0", "w3/2")
 }
+
+// A Receiver whose template renders invalid JSON for a JSON receiver is not ready, with the
+// template's problem in its status, and the others run.
+func TestReceiverWithABadTemplate(t *testing.T) {
+	h := newHook(t, "k")
+	mgr, _ := newTestManager(t, secrets{"team-a/hook": {"KEY": []byte("k")}})
+	bad := hookReceiver("team-a", "bad", h)
+	bad.Spec.Template = `{"reason": {{ .Reason }}}`
+	statuses, err := mgr.Apply(Snapshot{Receivers: []api.Receiver{bad, hookReceiver("team-a", "good", h)}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range statuses {
+		switch s.Name {
+		case "bad":
+			if s.Ready || s.Reason != "SinkInvalid" || !strings.Contains(s.Message, "JSON") {
+				t.Errorf("bad template: %+v", s)
+			}
+		case "good":
+			if !s.Ready {
+				t.Errorf("good Receiver: %+v", s)
+			}
+		}
+	}
+}

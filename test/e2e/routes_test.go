@@ -387,3 +387,52 @@ func TestSinkNoiseControl(t *testing.T) {
 		t.Fatalf("requests %v, want pod-n3 standing for 2 more and pod-n4 alone", got)
 	}
 }
+
+// TestReceiverResumesFromTheCheckpoint: a --config Receiver has its own checkpoint position
+// (config=NAMESPACE/NAME): events written while herald was stopped reach it once after the
+// restart, and what it had before is not sent again.
+func TestReceiverResumesFromTheCheckpoint(t *testing.T) {
+	ns := namespace(t, shared, "rcv-resume")
+	recv := harness.NewReceiver(t)
+	cfg := filepath.Join(t.TempDir(), "herald.yaml")
+	body := `{"Name":"{{ .InvolvedObject.Name }}"}`
+	if err := os.WriteFile(cfg, []byte(`apiVersion: herald.dev/v1alpha1
+kind: Receiver
+metadata: {name: hook}
+spec:
+  sink: webhook:`+recv.URL+`/hook?method=POST
+  template: '`+body+`'
+---
+apiVersion: herald.dev/v1alpha1
+kind: Route
+metadata: {name: all}
+spec:
+  receivers: [hook]
+  namespaces: [`+ns+`]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "checkpoint")
+	opts := harness.Options{Kubeconfig: shared.Kubeconfig, Args: []string{"--config=" + cfg, "--checkpoint=file:" + cp}}
+	h := harness.Start(t, opts)
+	client := shared.Client()
+	createEvent(t, client, ns, "before", "Warning", "BackOff", "before the stop")
+	waitNames(t, recv, "pod-before")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		// Outside a pod herald's namespace is "default", the config objects' namespace.
+		if _, ok := pollCheckpoint(t, cp).Sinks["config=default/hook"]; ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint has no position for the Receiver: %+v", pollCheckpoint(t, cp))
+		}
+	}
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	createEvent(t, client, ns, "down", "Warning", "BackOff", "while herald was stopped")
+	harness.Start(t, opts)
+	waitNames(t, recv, "pod-before", "pod-down")
+	time.Sleep(2 * time.Second)
+	waitNames(t, recv, "pod-before", "pod-down")
+}
