@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/golang/glog"
@@ -12,6 +13,7 @@ import (
 	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/common/template"
 	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/routes"
 	"github.com/heraldproject/herald/sinks"
 	kubesource "github.com/heraldproject/herald/sources/kubernetes"
 )
@@ -61,6 +63,37 @@ func runCheck(o *options, w io.Writer) int {
 		return 1
 	}
 	failed := false
+	nReceivers := 0
+	if o.configFile != "" {
+		data, err := os.ReadFile(o.configFile)
+		if err != nil {
+			fmt.Fprintf(w, "FAIL: --config=%s: %v\n", o.configFile, err)
+			return 1
+		}
+		snap, err := routes.Parse(data, ownNamespace())
+		if err != nil {
+			fmt.Fprintf(w, "FAIL: --config=%s: %v\n", o.configFile, err)
+			return 1
+		}
+		var objs routes.Objects
+		if env.Kube != nil {
+			objs = routes.KubeObjects{Client: env.Kube}
+		}
+		statuses, wns := routes.Check(snap, objs, env, ownNamespace(), "config", nil)
+		fmt.Fprintf(w, "config %s: %d Receiver(s), %d Route(s)\n", o.configFile, len(snap.Receivers), len(snap.Routes))
+		for _, st := range statuses {
+			verdict := "OK"
+			if !st.Ready {
+				verdict, failed = "FAIL ("+st.Reason+")", true
+			}
+			fmt.Fprintf(w, "  %s %s/%s: %s: %s\n", st.Kind, st.Namespace, st.Name, verdict, redact.ScrubRegistered(st.Message))
+		}
+		for _, wn := range wns {
+			fmt.Fprintf(w, "  WARNING: %s\n", wn)
+		}
+		warnings = append(warnings, wns...)
+		nReceivers = len(snap.Receivers)
+	}
 	sample := template.SampleEvent()
 	sample.Cluster = o.clusterName
 	for _, b := range built {
@@ -88,6 +121,10 @@ func runCheck(o *options, w io.Writer) int {
 	if len(warnings) > 0 {
 		fmt.Fprintf(w, "FAIL: %d warning(s) above: herald would start with this command line, but reads it as kube-eventer did or differently from what it says; fix each one (the daemon logs them and counts them in herald_config_warnings)\n", len(warnings))
 		return 1
+	}
+	if nReceivers > 0 {
+		fmt.Fprintf(w, "OK: %d sink(s) and %d Receiver(s) valid\n", len(built), nReceivers)
+		return 0
 	}
 	fmt.Fprintf(w, "OK: %d sink(s) valid\n", len(built))
 	return 0
