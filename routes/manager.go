@@ -118,17 +118,30 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 	keep := map[string]*running{} // unchanged, by key
 	valid := map[string]bool{}    // Receivers that run after this Apply
 	recvGen := map[string]int64{}
+	lastGood := map[string]bool{} // failing now, running their last working version
 	for i := range snap.Receivers {
 		r := &snap.Receivers[i]
 		key := r.Namespace + "/" + r.Name
 		recvGen[key] = r.Generation
+		// A Receiver that worked and now fails (a Secret briefly unreadable, a typo in an edit)
+		// keeps delivering with its last working version: losing a team's alerts to a typo
+		// helps nobody. Its status says so.
+		keepLast := func(reason string, err error) {
+			if cur := m.active[key]; cur != nil && !strict {
+				keep[key] = cur
+				valid[key] = true
+				err = fmt.Errorf("%v (herald keeps delivering with the last version that worked)", err)
+				lastGood[key] = true
+			}
+			fail("Receiver", r.Namespace, r.Name, r.Generation, reason, err)
+		}
 		res, err := resolveReceiver(r, m.cfg.Objects, m.cfg.Prefix)
 		if err != nil {
 			reason := "InvalidSpec"
 			if strings.HasPrefix(err.Error(), "spec.secretRef") || strings.Contains(err.Error(), "has no key") {
 				reason = "SecretNotReadable"
 			}
-			fail("Receiver", r.Namespace, r.Name, r.Generation, reason, err)
+			keepLast(reason, err)
 			continue
 		}
 		redact.Register(res.secrets...)
@@ -147,7 +160,7 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 			scheme, _, _ := strings.Cut(res.raw, ":")
 			msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("%s (%s): ", res.origin.Owner, scheme), "")
 			msg = strings.ReplaceAll(msg, res.origin.Owner+": ", "")
-			fail("Receiver", r.Namespace, r.Name, r.Generation, "SinkInvalid", errors.New(msg))
+			keepLast("SinkInvalid", errors.New(msg))
 			continue
 		}
 		b.Redacted = redact.Scrub(b.Redacted, res.secrets...)
@@ -277,6 +290,9 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 		}
 	}
 	for key, cur := range m.active {
+		if lastGood[key] {
+			continue // its status is the failure, reported above
+		}
 		ns, name, _ := strings.Cut(key, "/")
 		msg := "delivering to " + cur.shown
 		if len(selectors[key]) == 0 {

@@ -443,3 +443,42 @@ func TestReceiverWithABadTemplate(t *testing.T) {
 		}
 	}
 }
+
+// A Receiver that worked and then fails (its Secret unreadable for a moment, an edit with a
+// typo) keeps delivering with its last working version, and its status says why it is not
+// ready; a deleted one goes.
+func TestReceiverKeepsItsLastWorkingVersion(t *testing.T) {
+	objs := secrets{"team-a/hook": {"KEY": []byte("k")}}
+	h := newHook(t, "k")
+	mgr, p := newTestManager(t, objs)
+	snap := Snapshot{
+		Receivers: []api.Receiver{hookReceiver("team-a", "chat", h)},
+		Routes:    []api.Route{{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "all"}, Spec: api.RouteSpec{Receivers: []string{"chat"}}}},
+	}
+	if _, err := mgr.Apply(snap, false); err != nil {
+		t.Fatal(err)
+	}
+	delete(objs, "team-a/hook") // the Secret cannot be read
+	statuses, err := mgr.Apply(snap, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	for _, s := range statuses {
+		if s.Kind == "Receiver" {
+			st = s
+		}
+	}
+	if st.Ready || st.Reason != "SecretNotReadable" || !strings.Contains(st.Message, "keeps delivering with the last version that worked") {
+		t.Fatalf("status %+v", st)
+	}
+	p.Push(event("team-a", "Pod", "p1", "Warning", "BackOff", ""))
+	h.wait(t, "p1")
+	snap.Receivers = nil
+	if _, err := mgr.Apply(snap, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(mgr.Sinks()) != 0 {
+		t.Errorf("a deleted Receiver still runs: %v", mgr.Sinks())
+	}
+}
