@@ -93,8 +93,17 @@ func (r *Resources) Start(ctx context.Context) error {
 	r.changed = make(chan struct{}, 1)
 	r.factory = dynamicinformer.NewDynamicSharedInformerFactory(r.Dynamic, 0)
 	poke := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { r.poke() },
-		UpdateFunc: func(_, _ any) { r.poke() },
+		AddFunc: func(any) { r.poke() },
+		UpdateFunc: func(old, cur any) {
+			// herald's own status writes change no generation: they need no Apply (which
+			// re-reads every Receiver's Secret).
+			o, ok1 := old.(*unstructured.Unstructured)
+			n, ok2 := cur.(*unstructured.Unstructured)
+			if ok1 && ok2 && o.GetGeneration() == n.GetGeneration() {
+				return
+			}
+			r.poke()
+		},
 		DeleteFunc: func(any) { r.poke() },
 	}
 	ri := r.factory.ForResource(ReceiverResource)
