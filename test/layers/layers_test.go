@@ -1,7 +1,8 @@
 // Package layers checks that herald's packages import only downwards: core imports nothing of
 // herald's; common imports core and common; sinks and sources import core, common and their own
-// tree, never each other; migrate (the migration tools) reads the sink definitions; cmd wires
-// everything. Test-only files are not checked.
+// tree, never each other; migrate (the migration tools) reads the sink definitions; routes (team
+// routes) builds sinks and adds them to the pipeline; cmd wires everything. Test-only files are
+// not checked.
 package layers
 
 import (
@@ -24,8 +25,9 @@ var allowed = map[string][]string{
 	"sinks":   {"core", "common", "sinks"},
 	"sources": {"core", "common", "sources"},
 	"migrate": {"core", "common", "sinks", "migrate"},
-	"cmd":     {"core", "common", "sinks", "sources", "migrate", "cmd"},
-	"test":    {"core", "common", "sinks", "sources", "migrate", "cmd", "test"},
+	"routes":  {"core", "common", "sinks", "routes"},
+	"cmd":     {"core", "common", "sinks", "sources", "migrate", "routes", "cmd"},
+	"test":    {"core", "common", "sinks", "sources", "migrate", "routes", "cmd", "test"},
 	"deploy":  {"core", "common", "deploy"},
 }
 
