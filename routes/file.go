@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang/glog"
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -86,33 +87,33 @@ func parseDoc(doc []byte, n int, defaultNS string, snap *Snapshot, seen map[stri
 	if head.Metadata.Name == "" {
 		return fmt.Errorf("%s: metadata.name is empty", where)
 	}
+	// decode reads the object strictly into obj, puts it in defaultNS when it names none, and
+	// refuses a second object of the same kind and name.
+	decode := func(obj any, meta *metav1.ObjectMeta) error {
+		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			return fmt.Errorf("%s: %s", where, decodeError(err))
+		}
+		if meta.Namespace == "" {
+			meta.Namespace = defaultNS
+		}
+		k := head.Kind + "/" + meta.Namespace + "/" + meta.Name
+		if seen[k] {
+			return fmt.Errorf("%s: a second %s %s/%s", where, head.Kind, meta.Namespace, meta.Name)
+		}
+		seen[k] = true
+		return nil
+	}
 	switch head.Kind {
 	case "Receiver":
 		var r api.Receiver
-		if err := yaml.UnmarshalStrict(doc, &r); err != nil {
-			return fmt.Errorf("%s: %s", where, decodeError(err))
-		}
-		if r.Namespace == "" {
-			r.Namespace = defaultNS
-		}
-		if k := "Receiver/" + r.Namespace + "/" + r.Name; seen[k] {
-			return fmt.Errorf("%s: a second Receiver %s/%s", where, r.Namespace, r.Name)
-		} else {
-			seen[k] = true
+		if err := decode(&r, &r.ObjectMeta); err != nil {
+			return err
 		}
 		snap.Receivers = append(snap.Receivers, r)
 	case "Route":
 		var r api.Route
-		if err := yaml.UnmarshalStrict(doc, &r); err != nil {
-			return fmt.Errorf("%s: %s", where, decodeError(err))
-		}
-		if r.Namespace == "" {
-			r.Namespace = defaultNS
-		}
-		if k := "Route/" + r.Namespace + "/" + r.Name; seen[k] {
-			return fmt.Errorf("%s: a second Route %s/%s", where, r.Namespace, r.Name)
-		} else {
-			seen[k] = true
+		if err := decode(&r, &r.ObjectMeta); err != nil {
+			return err
 		}
 		snap.Routes = append(snap.Routes, r)
 	}
