@@ -12,7 +12,7 @@ import (
 // GroupWait for others to join it, and the group then sends one message (its latest event,
 // with Folded the number of others) at most every GroupInterval; an event whose count keeps
 // rising (the same Event object, repeated) is sent again at most every RepeatInterval, with
-// the repeats in between folded; an event whose count is below MinCount is not sent. The zero
+// the repeats in between folded; an event whose count is below MinCount is not sent. An Empty
 // policy delivers every event as it comes.
 type NoisePolicy struct {
 	GroupBy        []string
@@ -49,7 +49,8 @@ func (p *NoisePolicy) grouping() bool {
 	return len(p.GroupBy) > 0 || p.GroupWait > 0 || p.GroupInterval > 0
 }
 
-func (p *NoisePolicy) zero() bool {
+// Empty reports whether the policy changes nothing: every event is delivered as it comes.
+func (p *NoisePolicy) Empty() bool {
 	return p == nil || !p.grouping() && p.RepeatInterval == 0 && p.MinCount <= 1
 }
 
@@ -125,7 +126,7 @@ func eventCount(e *Event) int32 {
 // (reason says why).
 func (n *noise) admit(e *Event, now time.Time) (a admission, out *Event, reason string) {
 	p, scope := n.pick(e)
-	if p.zero() {
+	if p.Empty() {
 		return admitPass, e, ""
 	}
 	if p.MinCount > 1 && eventCount(e) < p.MinCount {

@@ -371,7 +371,7 @@ func policyOf(r *api.Route) *core.NoisePolicy {
 			*d.to = d.from.Duration
 		}
 	}
-	if len(p.GroupBy) == 0 && p.GroupWait == 0 && p.GroupInterval == 0 && p.RepeatInterval == 0 && p.MinCount <= 1 {
+	if p.Empty() {
 		return nil
 	}
 	return p

@@ -514,7 +514,7 @@ func NoiseFromParams(p *uri.Params) *core.NoisePolicy {
 		p.Errorf("group_by", "name fields from: "+strings.Join(core.GroupFields, ", "), "%v", err)
 		return nil
 	}
-	if len(np.GroupBy) == 0 && np.GroupWait == 0 && np.GroupInterval == 0 && np.RepeatInterval == 0 && np.MinCount <= 1 {
+	if np.Empty() {
 		return nil
 	}
 	return np
