@@ -43,8 +43,10 @@ cmd_install() {
 		chmod +x "$policy"
 		created_policy=1
 	fi
-	local rc=0
-	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-server; } || rc=$?
+	local rc=0 lock="${XDG_CACHE_HOME:-$HOME/.cache}/herald/apt.lock"
+	mkdir -p "$(dirname "$lock")"
+	# hack/promtool.sh may run apt-get at the same moment (servers.sh starts both); one at a time.
+	flock "$lock" bash -c 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-server' || rc=$?
 	[ -n "$created_policy" ] && rm -f "$policy"
 	[ "$rc" = 0 ] || die "apt-get failed (exit $rc): mariadb-server is not installed; the mysql sink tests need it (see the apt output above)"
 	mariadbd_bin >/dev/null || die "apt-get succeeded but mariadbd is not found"
