@@ -12,7 +12,6 @@ import (
 	"github.com/golang/glog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/heraldproject/herald/common/redact"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/routes/api"
 	"github.com/heraldproject/herald/sinks"
@@ -91,7 +90,7 @@ func NewManager(cfg Config) *Manager {
 	return &Manager{cfg: cfg, active: map[string]*running{}, counts: map[string]*routeCounts{}}
 }
 
-// built is a Receiver's sink built by Apply, not yet in the pipeline.
+// built is a Receiver's sink built by validate, not yet in the pipeline.
 type built struct {
 	res    *resolved
 	b      *sinks.Built
@@ -105,123 +104,63 @@ type built struct {
 func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var statuses []Status
-	var problems []string
-	fail := func(kind, ns, name string, gen int64, reason string, err error) {
-		msg := redact.ScrubRegistered(err.Error())
-		statuses = append(statuses, Status{Kind: kind, Namespace: ns, Name: name, Generation: gen, Reason: reason, Message: msg})
-		problems = append(problems, fmt.Sprintf("%s %s/%s: %s", kind, ns, name, msg))
-	}
-
-	// Receivers: resolve their Secrets and templates, and build what is new or changed.
-	fresh := map[string]*built{}  // built now, by key
-	keep := map[string]*running{} // unchanged, by key
-	valid := map[string]bool{}    // Receivers that run after this Apply
-	recvGen := map[string]int64{}
-	lastGood := map[string]bool{} // failing now, running their last working version
-	for i := range snap.Receivers {
-		r := &snap.Receivers[i]
-		key := r.Namespace + "/" + r.Name
-		recvGen[key] = r.Generation
-		// A Receiver that worked and now fails (a Secret briefly unreadable, a typo in an edit)
-		// keeps delivering with its last working version: losing a team's alerts to a typo
-		// helps nobody. Its status says so.
-		keepLast := func(reason string, err error) {
-			if cur := m.active[key]; cur != nil && !strict {
-				keep[key] = cur
-				valid[key] = true
-				err = fmt.Errorf("%v (herald keeps delivering with the last version that worked)", err)
-				lastGood[key] = true
-			}
-			fail("Receiver", r.Namespace, r.Name, r.Generation, reason, err)
-		}
-		res, err := resolveReceiver(r, m.cfg.Objects, m.cfg.Prefix)
-		if err != nil {
-			reason := "InvalidSpec"
-			if strings.HasPrefix(err.Error(), "spec.secretRef") || strings.Contains(err.Error(), "has no key") {
-				reason = "SecretNotReadable"
-			}
-			keepLast(reason, err)
-			continue
-		}
-		redact.Register(res.secrets...)
-		if cur := m.active[key]; cur != nil && cur.raw == res.raw {
-			keep[key] = cur
-			valid[key] = true
-			continue
-		}
-		env := m.cfg.Env
-		ctx, cancel := context.WithCancel(parent(env.Ctx))
-		env.Ctx = ctx
-		b, err := sinks.BuildAs(res.origin, res.raw, env)
-		if err != nil {
-			cancel()
-			// The status names the object already: drop the owner the sink's errors start with.
-			scheme, _, _ := strings.Cut(res.raw, ":")
-			msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("%s (%s): ", res.origin.Owner, scheme), "")
-			msg = strings.ReplaceAll(msg, res.origin.Owner+": ", "")
-			keepLast("SinkInvalid", errors.New(msg))
-			continue
-		}
-		b.Redacted = redact.Scrub(b.Redacted, res.secrets...)
-		for _, w := range b.Warnings {
-			glog.Warning(redact.Scrub(w, res.secrets...))
-		}
-		fresh[key] = &built{res: res, b: b, cancel: cancel}
-		valid[key] = true
-	}
-
-	// Routes: compile, and collect each Receiver's selectors.
-	selectors := map[string]anyOf{}
-	notes := map[string][]noted{}
-	type routeNote struct {
-		r       *api.Route
-		missing []string
-	}
-	var routeOK []routeNote
 	// By name, so "the first Route that selects an event" means the same on every Apply.
 	sort.SliceStable(snap.Routes, func(i, j int) bool {
 		a, b := &snap.Routes[i], &snap.Routes[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
+	v := validator{objs: m.cfg.Objects, prefix: m.cfg.Prefix, heraldNS: m.cfg.Namespace, labels: m.cfg.Labels, env: m.cfg.Env, strict: strict,
+		running: func(key string) (string, bool) {
+			if cur := m.active[key]; cur != nil {
+				return cur.raw, true
+			}
+			return "", false
+		}}
+	recvs, routes := v.validate(snap)
+	var statuses []Status
+
+	// Receivers: what is new or changed was built; what is unchanged, or fails and goes on with
+	// its last working version, keeps its running sink.
+	fresh := map[string]*built{}  // built now, by key
+	keep := map[string]*running{} // running on, by key
+	valid := map[string]bool{}    // Receivers that run after this Apply
+	recvGen := map[string]int64{}
+	lastGood := map[string]bool{} // failing now, running their last working version
+	for _, c := range recvs {
+		recvGen[c.key] = c.r.Generation
+		if c.status != nil {
+			statuses = append(statuses, *c.status)
+		}
+		switch {
+		case c.fresh != nil:
+			for _, w := range c.fresh.b.Warnings {
+				glog.Warning(w)
+			}
+			fresh[c.key] = c.fresh
+		case c.works():
+			keep[c.key] = m.active[c.key]
+			lastGood[c.key] = c.kept
+		default:
+			continue
+		}
+		valid[c.key] = true
+	}
+
+	// Routes: collect each Receiver's selectors, and keep each Route's counts.
+	selectors := map[string]anyOf{}
+	notes := map[string][]noted{}
 	liveRoutes := map[string]bool{}
-	for i := range snap.Routes {
-		r := &snap.Routes[i]
-		rkey := r.Namespace + "/" + r.Name
+	for _, c := range routes {
+		rkey := c.r.Namespace + "/" + c.r.Name
 		liveRoutes[rkey] = true
 		if m.counts[rkey] == nil {
 			m.counts[rkey] = &routeCounts{}
 		}
-		sel, err := compileRoute(r, m.cfg.Namespace, m.cfg.Labels)
-		if err != nil {
-			fail("Route", r.Namespace, r.Name, r.Generation, "InvalidSpec", err)
-			continue
+		statuses = append(statuses, c.status)
+		for _, key := range c.found {
+			selectors[key] = append(selectors[key], c.sel)
+			notes[key] = append(notes[key], noted{sel: c.sel, note: noteOf(c.r), counts: m.counts[rkey], policy: policyOf(c.r), scope: rkey})
 		}
-		var missing []string
-		for _, name := range r.Spec.Receivers {
-			key := r.Namespace + "/" + name
-			if !valid[key] {
-				missing = append(missing, name)
-				continue
-			}
-			selectors[key] = append(selectors[key], sel)
-			notes[key] = append(notes[key], noted{sel: sel, note: noteOf(r), counts: m.counts[rkey], policy: policyOf(r), scope: rkey})
-		}
-		routeOK = append(routeOK, routeNote{r, missing})
-	}
-	for _, n := range routeOK {
-		if len(n.missing) == 0 {
-			statuses = append(statuses, Status{Kind: "Route", Namespace: n.r.Namespace, Name: n.r.Name, Generation: n.r.Generation,
-				Ready: true, Reason: "Ready", Message: "selects events for " + strings.Join(n.r.Spec.Receivers, ", ")})
-			continue
-		}
-		if strict {
-			fail("Route", n.r.Namespace, n.r.Name, n.r.Generation, "ReceiverNotFound",
-				fmt.Errorf("spec.receivers: no working Receiver %s in namespace %s", strings.Join(n.missing, ", "), n.r.Namespace))
-			continue
-		}
-		statuses = append(statuses, Status{Kind: "Route", Namespace: n.r.Namespace, Name: n.r.Name, Generation: n.r.Generation,
-			Reason: "ReceiverNotFound", Message: fmt.Sprintf("spec.receivers: no working Receiver %s in namespace %s (see its status); the others get this Route's events", strings.Join(n.missing, ", "), n.r.Namespace)})
 	}
 
 	for k := range m.counts {
@@ -229,7 +168,15 @@ func (m *Manager) Apply(snap Snapshot, strict bool) ([]Status, error) {
 			delete(m.counts, k)
 		}
 	}
-	if strict && len(problems) > 0 {
+	var problems []string
+	if strict { // every status that is not ready is a problem
+		for _, s := range statuses {
+			if !s.Ready {
+				problems = append(problems, fmt.Sprintf("%s %s/%s: %s", s.Kind, s.Namespace, s.Name, s.Message))
+			}
+		}
+	}
+	if len(problems) > 0 {
 		for _, f := range fresh {
 			_ = f.b.Sink.Close()
 			f.cancel()
