@@ -15,6 +15,7 @@ import (
 
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/routes/api"
+	"github.com/heraldproject/herald/sinks/filter"
 )
 
 // LabelsFunc returns the labels of the object an event is about (for objectSelector).
@@ -26,7 +27,7 @@ type selector struct {
 	namespace string
 	// admin: the Route lives in herald's own namespace and may see every namespace.
 	admin      bool
-	namespaces []nsItem // admin only; empty: every namespace
+	namespaces *filter.Namespaces // admin only; nil: every namespace
 	normal     bool
 	kinds      map[string]bool
 	reasons    []*regexp.Regexp
@@ -35,11 +36,6 @@ type selector struct {
 	sources    []api.EventSource
 	objects    labels.Selector
 	labelsOf   LabelsFunc
-}
-
-type nsItem struct {
-	exact string
-	re    *regexp.Regexp
 }
 
 // compileRoute checks r and compiles its selection; errors name the field and the fix.
@@ -92,15 +88,10 @@ func compileRoute(r *api.Route, heraldNS string, labelsOf LabelsFunc) (*selector
 		if !s.admin {
 			return nil, fmt.Errorf("spec.namespaces is honoured only for Routes in herald's own namespace (%s); a Route in %s sees events about objects in %s only: remove spec.namespaces", heraldNS, r.Namespace, r.Namespace)
 		}
+		s.namespaces = &filter.Namespaces{}
 		for i, item := range sp.Namespaces {
-			if len(item) > 1 && strings.HasPrefix(item, "/") && strings.HasSuffix(item, "/") {
-				re, err := regexp.Compile(item[1 : len(item)-1])
-				if err != nil {
-					return nil, fmt.Errorf("spec.namespaces[%d]: %v", i, err)
-				}
-				s.namespaces = append(s.namespaces, nsItem{re: re})
-			} else {
-				s.namespaces = append(s.namespaces, nsItem{exact: item})
+			if err := s.namespaces.Add(item); err != nil {
+				return nil, fmt.Errorf("spec.namespaces[%d]: %v", i, err)
 			}
 		}
 	}
@@ -140,7 +131,7 @@ func (s *selector) Match(e *core.Event) bool {
 		if ns != s.namespace {
 			return false
 		}
-	} else if len(s.namespaces) > 0 && !s.inNamespaces(ns) {
+	} else if s.namespaces != nil && !s.namespaces.Match(ns) {
 		return false
 	}
 	if e.Type == "Normal" || e.Type == "" {
@@ -152,10 +143,10 @@ func (s *selector) Match(e *core.Event) bool {
 	if s.kinds != nil && !s.kinds[kind] {
 		return false
 	}
-	if len(s.reasons) > 0 && !anyMatch(s.reasons, e.Reason) {
+	if len(s.reasons) > 0 && !filter.AnyMatch(s.reasons, e.Reason) {
 		return false
 	}
-	if anyMatch(s.excludes, e.Reason) {
+	if filter.AnyMatch(s.excludes, e.Reason) {
 		return false
 	}
 	if s.message != nil && !s.message.MatchString(e.Message) {
@@ -177,27 +168,9 @@ func (s *selector) Match(e *core.Event) bool {
 	return true
 }
 
-func (s *selector) inNamespaces(ns string) bool {
-	for _, it := range s.namespaces {
-		if it.re != nil && it.re.MatchString(ns) || it.re == nil && it.exact == ns {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *selector) fromSource(kind, name string) bool {
 	for _, src := range s.sources {
 		if src.Kind == kind && (src.Name == "" || src.Name == "*" || src.Name == name) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyMatch(res []*regexp.Regexp, s string) bool {
-	for _, re := range res {
-		if re.MatchString(s) {
 			return true
 		}
 	}

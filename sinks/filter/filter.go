@@ -38,8 +38,8 @@ type Filter struct {
 	// a cluster-scoped object's events are recorded, usually "default"), not the involved
 	// object's; kube-eventer's dingtalk and wechat sinks did.
 	eventNamespace bool
-	namespaces     *matcher
-	excludeNS      *matcher
+	namespaces     *Namespaces
+	excludeNS      *Namespaces
 	clusterScoped  bool
 	kinds          map[string]bool
 	excludeKinds   map[string]bool
@@ -121,11 +121,11 @@ func (f *Filter) Match(e *core.Event) bool {
 			if !f.clusterScoped && !f.namespaces.empty {
 				return false
 			}
-		} else if !f.namespaces.match(ns) {
+		} else if !f.namespaces.Match(ns) {
 			return false
 		}
 	}
-	if f.excludeNS != nil && ns != "" && f.excludeNS.match(ns) {
+	if f.excludeNS != nil && ns != "" && f.excludeNS.Match(ns) {
 		return false
 	}
 	kind := e.InvolvedObject.Kind
@@ -135,16 +135,17 @@ func (f *Filter) Match(e *core.Event) bool {
 	if f.excludeKinds[kind] {
 		return false
 	}
-	if len(f.reasons) > 0 && !anyMatch(f.reasons, e.Reason) {
+	if len(f.reasons) > 0 && !AnyMatch(f.reasons, e.Reason) {
 		return false
 	}
-	if anyMatch(f.excludeReason, e.Reason) {
+	if AnyMatch(f.excludeReason, e.Reason) {
 		return false
 	}
 	return true
 }
 
-func anyMatch(res []*regexp.Regexp, s string) bool {
+// AnyMatch reports whether one of res matches s.
+func AnyMatch(res []*regexp.Regexp, s string) bool {
 	for _, re := range res {
 		if re.MatchString(s) {
 			return true
@@ -164,32 +165,63 @@ func set(items []string) map[string]bool {
 	return m
 }
 
-// matcher matches namespace names: exact names, /regexp/ items, and "" (cluster-scoped).
-type matcher struct {
+// Namespaces matches namespace names against items: exact names, /regexp/ items (the regexp
+// between the slashes, unanchored), and "" for cluster-scoped objects, which have none. The
+// zero value matches nothing.
+type Namespaces struct {
 	exact map[string]bool
 	res   []*regexp.Regexp
 	empty bool // "" was listed: cluster-scoped objects match
 }
 
-func newMatcher(p *uri.Params, name string, items []string) *matcher {
+// NamespaceRegexp returns the regexp of a /regexp/ item; ok is false for an exact name.
+func NamespaceRegexp(item string) (expr string, ok bool) {
+	if len(item) >= 2 && strings.HasPrefix(item, "/") && strings.HasSuffix(item, "/") {
+		return item[1 : len(item)-1], true
+	}
+	return "", false
+}
+
+// Add adds an item. A /regexp/ item that does not compile is not added: the error is
+// regexp.Compile's.
+func (m *Namespaces) Add(item string) error {
+	if item == "" {
+		m.empty = true
+		return nil
+	}
+	if expr, ok := NamespaceRegexp(item); ok {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return err
+		}
+		m.res = append(m.res, re)
+		return nil
+	}
+	if m.exact == nil {
+		m.exact = map[string]bool{}
+	}
+	m.exact[item] = true
+	return nil
+}
+
+// Match reports whether namespace ns ("" for a cluster-scoped object) is one of the items.
+func (m *Namespaces) Match(ns string) bool {
+	return m.exact[ns] || ns == "" && m.empty || AnyMatch(m.res, ns)
+}
+
+// newMatcher reads a namespace parameter's items; nil when there are none. A bad regexp is
+// recorded in p, and the item left out.
+func newMatcher(p *uri.Params, name string, items []string) *Namespaces {
 	if len(items) == 0 {
 		return nil
 	}
-	m := &matcher{exact: map[string]bool{}}
+	m := &Namespaces{}
 	for _, it := range items {
-		switch {
-		case it == "":
-			m.empty = true
-		case len(it) >= 2 && strings.HasPrefix(it, "/") && strings.HasSuffix(it, "/"):
+		if _, ok := NamespaceRegexp(it); ok {
 			plusWarning(p, name)
-			re, err := regexp.Compile(it[1 : len(it)-1])
-			if err != nil {
-				p.Errorf(name, "fix the regular expression between the slashes (Go RE2 syntax)", "%q does not compile: %v", it, err)
-				continue
-			}
-			m.res = append(m.res, re)
-		default:
-			m.exact[it] = true
+		}
+		if err := m.Add(it); err != nil {
+			p.Errorf(name, "fix the regular expression between the slashes (Go RE2 syntax)", "%q does not compile: %v", it, err)
 		}
 	}
 	return m
@@ -240,8 +272,4 @@ func appendItem(out []string, item string) []string {
 		return out
 	}
 	return append(out, item)
-}
-
-func (m *matcher) match(ns string) bool {
-	return m.exact[ns] || anyMatch(m.res, ns)
 }

@@ -103,3 +103,40 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+// Namespaces, as routes uses it: items added one by one, a bad regexp an error of its own.
+func TestNamespaces(t *testing.T) {
+	var m Namespaces
+	if m.Match("prod") || m.Match("") {
+		t.Error("the zero value matches")
+	}
+	for _, it := range []string{"prod", "/^team-/", ""} {
+		if err := m.Add(it); err != nil {
+			t.Fatalf("%q: %v", it, err)
+		}
+	}
+	for ns, want := range map[string]bool{"prod": true, "team-a": true, "": true, "production": false, "a-team-b": false} {
+		if got := m.Match(ns); got != want {
+			t.Errorf("%q: got %v, want %v", ns, got, want)
+		}
+	}
+	if err := m.Add("/(/"); err == nil || err.Error() != "error parsing regexp: missing closing ): `(`" {
+		t.Errorf("a bad regexp: %v", err)
+	}
+	if expr, ok := NamespaceRegexp("/a/"); !ok || expr != "a" {
+		t.Errorf("/a/: %q %v", expr, ok)
+	}
+	if _, ok := NamespaceRegexp("/"); ok {
+		t.Error(`"/" is a regexp item`)
+	}
+}
+
+// Every bad /regexp/ item of a namespace parameter is its own error, and the others still apply.
+func TestNamespaceErrorsEachItem(t *testing.T) {
+	_, err := parse(t, "namespaces=/(/,prod,/[/")
+	want := "--sink #1 (webhook): parameter \"namespaces\": \"/(/\" does not compile: error parsing regexp: missing closing ): `(`; fix the regular expression between the slashes (Go RE2 syntax)\n" +
+		"--sink #1 (webhook): parameter \"namespaces\": \"/[/\" does not compile: error parsing regexp: missing closing ]: `[`; fix the regular expression between the slashes (Go RE2 syntax)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
