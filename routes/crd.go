@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golang/glog"
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,14 +34,17 @@ var (
 type Counts func(sinkID string) (delivered, failed, dropped int64)
 
 // Resources serves the Receiver and Route resources: every change is applied to the Manager
-// within a moment (changes are gathered for Settle), every object's status says whether it
-// works, and a resync every Resync re-reads Secrets (a rotated credential) and refreshes the
-// counts.
+// within a moment (changes are gathered for Settle), and so is every change to a Secret a
+// Receiver names (a rotated credential); every object's status says whether it works, and a
+// resync every Resync applies again and refreshes the counts.
 type Resources struct {
 	Dynamic   dynamic.Interface
 	Discovery discovery.DiscoveryInterface
 	Manager   *Manager
 	Counts    Counts
+	// Secrets, when set, is also the Manager's Objects: Start runs it with the other informers,
+	// and a change to a Secret a Receiver names is applied. Nil: no Secret is watched.
+	Secrets *SecretInformer
 	// Settle gathers changes that come together (kubectl apply -f dir/) into one Apply
 	// (default 200 ms); Resync is the period of a full Apply and status refresh (default 30 s).
 	Settle time.Duration
@@ -96,7 +100,7 @@ func (r *Resources) Start(ctx context.Context) error {
 		AddFunc: func(any) { r.poke() },
 		UpdateFunc: func(old, cur any) {
 			// herald's own status writes change no generation: they need no Apply (which
-			// re-reads every Receiver's Secret).
+			// resolves every Receiver again).
 			o, ok1 := old.(*unstructured.Unstructured)
 			n, ok2 := cur.(*unstructured.Unstructured)
 			if ok1 && ok2 && o.GetGeneration() == n.GetGeneration() {
@@ -115,14 +119,53 @@ func (r *Resources) Start(ctx context.Context) error {
 		return err
 	}
 	r.receivers, r.routes = ri.Lister(), rt.Lister()
+	if r.Secrets != nil {
+		changed := func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if s, ok := obj.(*corev1.Secret); ok && r.named(s.Namespace, s.Name) {
+				r.poke()
+			}
+		}
+		if _, err := r.Secrets.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    changed,
+			UpdateFunc: func(_, cur any) { changed(cur) },
+			DeleteFunc: changed,
+		}); err != nil {
+			return err
+		}
+	}
 	r.factory.Start(ctx.Done())
+	if r.Secrets != nil {
+		go r.Secrets.informer.Run(ctx.Done())
+	}
 	syncCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if !cache.WaitForCacheSync(syncCtx.Done(), ri.Informer().HasSynced, rt.Informer().HasSynced) {
 		return fmt.Errorf("--routes: could not list Receivers and Routes within a minute (RBAC: herald's ClusterRole needs list and watch on receivers and routes in group %s)", api.Group)
 	}
+	if r.Secrets != nil && !cache.WaitForCacheSync(syncCtx.Done(), r.Secrets.informer.HasSynced) {
+		return fmt.Errorf("--routes: could not list Secrets within a minute (RBAC: herald's ClusterRole needs list and watch on secrets, for Receivers' secretRef)")
+	}
 	r.apply()
 	return nil
+}
+
+// named reports whether a Receiver names Secret namespace/name in its spec.secretRef: a change
+// to any other Secret needs no Apply.
+func (r *Resources) named(namespace, name string) bool {
+	recvs, _ := r.receivers.ByNamespace(namespace).List(labels.Everything())
+	for _, o := range recvs {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		if ref, _, _ := unstructured.NestedString(u.Object, "spec", "secretRef", "name"); ref == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Resources) poke() {

@@ -66,7 +66,6 @@ func ownNamespace() string {
 func startRoutes(ctx context.Context, o *options, p *core.Pipeline, pm *core.Metrics, settings *kubesource.Settings, client kubernetes.Interface, reg prometheus.Registerer, env sinks.Env) (*teamRoutes, error) {
 	t := &teamRoutes{}
 	ns := ownNamespace()
-	objects := routes.KubeObjects{Client: client}
 	var labelsOf routes.LabelsFunc
 	var cfg *rest.Config
 	if o.routeCRDs || o.configFile != "" {
@@ -83,8 +82,10 @@ func startRoutes(ctx context.Context, o *options, p *core.Pipeline, pm *core.Met
 		if err != nil {
 			return nil, fmt.Errorf("--routes: %v", err)
 		}
-		t.crds = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "receiver", Objects: objects, Labels: labelsOf})
-		t.resources = &routes.Resources{Dynamic: dyn, Discovery: client.Discovery(), Manager: t.crds, Counts: pm.SinkCounts}
+		// Receivers' Secrets come from a watch (Resources starts it): a rotated one applies at once.
+		secrets := routes.NewSecretInformer(client)
+		t.crds = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "receiver", Objects: secrets, Labels: labelsOf})
+		t.resources = &routes.Resources{Dynamic: dyn, Discovery: client.Discovery(), Manager: t.crds, Counts: pm.SinkCounts, Secrets: secrets}
 		if err := t.resources.Start(ctx); err != nil {
 			return nil, err
 		}
@@ -101,7 +102,7 @@ func startRoutes(ctx context.Context, o *options, p *core.Pipeline, pm *core.Met
 		}()
 		return t, nil
 	}
-	t.file = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "config", Objects: objects, Labels: labelsOf})
+	t.file = routes.NewManager(routes.Config{Pipeline: p, Env: env, Namespace: ns, Prefix: "config", Objects: routes.KubeObjects{Client: client}, Labels: labelsOf})
 	f := &routes.File{Path: o.configFile, Namespace: ns, Manager: t.file, Metrics: routes.NewFileMetrics(reg)}
 	if err := f.Load(); err != nil {
 		return nil, err
