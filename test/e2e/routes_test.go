@@ -340,6 +340,25 @@ spec:
 	createEvent(t, client, teamA, "a8", "Warning", "BackOff", "a marker after both")
 	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4", "pod-a6", "pod-a8")
 
+	// Team a rotates its robot key: herald sees the Secret's watch event and delivers with the
+	// new key within seconds, not at the next 30-s resync.
+	const rotated = `r0tated/key?&=%+# ü`
+	sec, err := client.CoreV1().Secrets(teamA).Get(context.Background(), "robot", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Data = map[string][]byte{"KEY": []byte(rotated)}
+	if _, err := client.CoreV1().Secrets(teamA).Update(context.Background(), sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the watch and the settle delay
+	createEvent(t, client, teamA, "a9", "Warning", "BackOff", "after the rotation")
+	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4", "pod-a6", "pod-a8", "pod-a9")
+	reqs := recvA.Requests()
+	if q, _ := url.ParseQuery(reqs[len(reqs)-1].Query); q.Get("key") != rotated {
+		t.Errorf("after the rotation the receiver did not get the new key (the old one: %v)", q.Get("key") == key)
+	}
+
 	// Team a deletes its Receiver: nothing more goes to it, and its Routes say why.
 	if err := dyn.Resource(receiversGVR).Namespace(teamA).Delete(context.Background(), "robot", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -349,9 +368,10 @@ spec:
 	}
 	createEvent(t, client, teamA, "a5", "Warning", "BackOff", "nobody listens")
 	time.Sleep(2 * time.Second)
-	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4", "pod-a6", "pod-a8")
+	waitNames(t, recvA, "pod-a1", "pod-a3", "pod-a4", "pod-a6", "pod-a8", "pod-a9")
 
-	if logs := h.Logs(); strings.Contains(logs, "k3y") || strings.Contains(logs, url.QueryEscape(key)) {
+	if logs := h.Logs(); strings.Contains(logs, "k3y") || strings.Contains(logs, url.QueryEscape(key)) ||
+		strings.Contains(logs, "r0tated") || strings.Contains(logs, url.QueryEscape(rotated)) {
 		t.Errorf("the Secret's value is in herald's log")
 	}
 }
