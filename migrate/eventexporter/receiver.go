@@ -228,17 +228,12 @@ func unsupportedAdvice(typ string) string {
 }
 
 // tlsParams maps the exporter's tls block (pkg/sinks/sink.go TLS) to a sink's parameters.
-func (m *Migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam string) {
+func (m *Migration) tlsParams(s *sinkSpec, y ynode) {
 	for _, f := range y.fields() {
+		if m.tlsCommon(s, f) {
+			continue
+		}
 		switch f.key {
-		case "insecureSkipVerify":
-			if f.val.boolean() {
-				s.add(insecureParam, "true")
-			}
-		case "caFile":
-			if v := f.val.str(); v != "" {
-				s.addFile(caParam, m.plain(s, f.val, false))
-			}
 		case "serverName", "certFile", "keyFile":
 			if f.val.str() != "" {
 				m.warn(f.val, "herald's %s sink has no %s setting (no client certificate or server name override); herald connects without it. Use a receiver reachable under the certificate's name, without client certificates", s.scheme, f.key)
@@ -247,6 +242,25 @@ func (m *Migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam strin
 			m.note(f.val, "not a tls field the exporter knows; ignored")
 		}
 	}
+}
+
+// tlsCommon maps the fields of a tls block that every sink herald migrates to with TLS reads
+// under one name each (kafka as aliases of its cacert and insecuressl): caFile and
+// insecureSkipVerify. It reports whether f was one of them.
+func (m *Migration) tlsCommon(s *sinkSpec, f field) bool {
+	switch f.key {
+	case "insecureSkipVerify":
+		if f.val.boolean() {
+			s.add("insecure_skip_verify", "true")
+		}
+	case "caFile":
+		if f.val.str() != "" {
+			s.addFile("ca_file", m.plain(s, f.val, false))
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 func (m *Migration) webhook(s *sinkSpec, y ynode) {
@@ -272,7 +286,7 @@ func (m *Migration) webhook(s *sinkSpec, y ynode) {
 			}
 			m.headers(s, rest)
 		case "tls":
-			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+			m.tlsParams(s, f.val)
 		case "layout":
 			layout = f.val
 		default:
@@ -442,10 +456,6 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 		for _, f := range tls.fields() {
 			switch f.key {
 			case "enable":
-			case "caFile":
-				if f.val.str() != "" {
-					s.addFile("cacert", m.plain(s, f.val, false))
-				}
 			case "certFile":
 				if f.val.str() != "" {
 					s.addFile("cert", m.plain(s, f.val, false))
@@ -454,12 +464,10 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 				if f.val.str() != "" {
 					s.addFile("key", m.plain(s, f.val, false))
 				}
-			case "insecureSkipVerify":
-				if f.val.boolean() {
-					s.add("insecuressl", "true")
-				}
 			default:
-				m.note(f.val, "not a kafka tls field the exporter knows; ignored")
+				if !m.tlsCommon(s, f) {
+					m.note(f.val, "not a kafka tls field the exporter knows; ignored")
+				}
 			}
 		}
 	}
@@ -598,7 +606,7 @@ func (m *Migration) elasticsearch(s *sinkSpec, y ynode) {
 				m.warn(f.val, "herald asks the cluster its version and writes Elasticsearch 5 and 6 with kube-eventer's type \"events\", not this one, and 7 and later without a type")
 			}
 		case "tls":
-			m.tlsParams(s, f.val, "cacert", "insecuressl")
+			m.tlsParams(s, f.val)
 		case "layout":
 			m.warn(f.val, "herald writes its own document (docs/sinks/elasticsearch.md lists the fields), not a template; searches and dashboards built on this layout need changing")
 		default:
@@ -715,7 +723,7 @@ func (m *Migration) loki(s *sinkSpec, y ynode) {
 		case "headers":
 			m.lokiHeaders(s, f.val)
 		case "tls":
-			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+			m.tlsParams(s, f.val)
 		case "layout":
 			layout = f.val
 		default:
@@ -778,7 +786,7 @@ func (m *Migration) lokiWebhook(s *sinkSpec, y ynode) {
 		case "headers":
 			m.lokiHeaders(s, f.val)
 		case "tls":
-			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+			m.tlsParams(s, f.val)
 		case "layout":
 			m.note(f.val, "this layout built Loki's push body by hand; herald's loki sink builds the push itself (streams labelled by namespace, reason, kind and cluster: labels=, label=NAME=VALUE for fixed ones; the line the event as JSON, or body_template for the line alone)")
 		default:
