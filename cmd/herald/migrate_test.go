@@ -174,7 +174,7 @@ func TestMigrateEventExporter(t *testing.T) {
 			wantArgs: []string{
 				"--cluster-name=prod-eu",
 				"--leader-elect",
-				"--sink=elasticsearch:https://es-0:9200?nodes=https://es-0:9200&nodes=https://es-1:9200&esUserName=exporter&esUserSecret=${HERALD_DUMP_PASSWORD}&cacert=/etc/ca.pem&index=kube-events-%Y.%m.%d&name=dump&level=Normal",
+				"--sink=elasticsearch:https://es-0:9200?nodes=https://es-0:9200&nodes=https://es-1:9200&esUserName=exporter&esUserSecret=${HERALD_DUMP_PASSWORD}&ca_file=/etc/ca.pem&index=kube-events-%Y.%m.%d&name=dump&level=Normal",
 				"--sink=kafka:?eventstopic=kube-critical&brokers=kafka-0:9092&brokers=kafka-1:9092&compression=zstd&tls=true&cacert=/etc/kafka/ca.pem&user=herald&password=${HERALD_CRITICAL_SASL_PASSWORD}&mechanism=SCRAM-SHA-512&name=critical&level=Warning&exclude_namespaces=kube-system",
 				"--sink=slack:?token=${HERALD_TEAM_SLACK_TOKEN}&channel=C0123456789&name=team-slack&level=Normal&namespaces=payments,checkout&kinds=Pod&reason=BackOff|OOMKilling",
 			},
@@ -267,7 +267,7 @@ func TestMigrateOutputParses(t *testing.T) {
 	for _, a := range argLines(t, out) {
 		if v, ok := strings.CutPrefix(a, "--sink="); ok {
 			// The CA files live in the exporter's pod; herald reads them at start.
-			raws = append(raws, regexp.MustCompile(`&cacert=[^&]*`).ReplaceAllString(v, ""))
+			raws = append(raws, regexp.MustCompile(`&(ca_file|cacert)=[^&]*`).ReplaceAllString(v, ""))
 		}
 	}
 	for _, name := range []string{"HERALD_DUMP_PASSWORD", "HERALD_CRITICAL_SASL_PASSWORD", "HERALD_TEAM_SLACK_TOKEN"} {

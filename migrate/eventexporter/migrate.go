@@ -17,6 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/heraldproject/herald/sinks"
+	// The sink Definitions every parameter herald migrate writes is checked against, and Verify
+	// builds each --sink with.
+	_ "github.com/heraldproject/herald/sinks/all"
 )
 
 // finding is one line of the report: something herald cannot express (a warning, exit code 1)
@@ -256,8 +259,8 @@ func (m *Migration) route(route, receivers ynode) {
 			name = fmt.Sprintf("%s-%d", t.receiver, n)
 			m.note(t.rule.node, "receiver %q is reached by %d rules; the exporter sent an event once per matching rule, and so do these %d sinks (named %s, %s-2, ...)", t.receiver, n, n, t.receiver, t.receiver)
 		}
-		s.params = append(s.params, param{name: "name", value: name})
-		s.params = append(s.params, f.params()...)
+		s.add("name", name)
+		f.addTo(&s)
 		m.sinks = append(m.sinks, &s)
 	}
 }

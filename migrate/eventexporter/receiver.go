@@ -3,6 +3,7 @@ package eventexporter
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/textproto"
 	"net/url"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/heraldproject/herald/common/redact"
+	"github.com/heraldproject/herald/common/uri"
+	"github.com/heraldproject/herald/sinks"
 )
 
 // param is one URI parameter of a --sink value.
@@ -41,16 +44,75 @@ type sinkSpec struct {
 	placeholders map[string]string
 }
 
+// declared returns the parameter the Definition of sink type s.scheme declares under name, its
+// own or an alias. herald migrate writes no parameter a sink does not declare (webhook would pass
+// it on to the receiver, kube-eventer's sink types ignore it, herald's own refuse the --sink):
+// one it does not declare is a mistake in this package, and panics naming the sink type and the
+// parameter.
+func (s *sinkSpec) declared(name string) uri.Param {
+	d, ok := sinks.Lookup(s.scheme)
+	if !ok {
+		panic(fmt.Errorf("herald migrate: no %s sink is registered", s.scheme))
+	}
+	for _, p := range append(sinks.CommonParamsFor(d), d.Params...) {
+		if p.Name == name || slices.Contains(p.Aliases, name) {
+			return p
+		}
+	}
+	panic(fmt.Errorf("herald migrate: the %s sink declares no parameter %q", s.scheme, name))
+}
+
+// param is parameter name=value as the sink declares it: an alias is written as the parameter's
+// own name. A secret parameter's value must be a ${NAME} reference (a header's, unless the header
+// is public), so no secret is printed; any other value is a mistake in this package, and panics
+// naming the sink type and the parameter, not the value.
+func (s *sinkSpec) param(name, value string, file bool) param {
+	p := s.declared(name)
+	if p.Secret && !envReference(p.Name, value) {
+		panic(fmt.Errorf("herald migrate: the %s sink's parameter %q is secret, and herald migrate wrote a value that is not a ${NAME} reference", s.scheme, p.Name))
+	}
+	return param{name: p.Name, value: value, file: file}
+}
+
+// envReference reports whether value, of secret parameter name, keeps its secret in the
+// environment: it is one ${NAME}; for header=, the header is public or its value is one ${NAME}.
+func envReference(name, value string) bool {
+	if name == "header" {
+		k, _, _ := strings.Cut(value, "=")
+		value = value[strings.LastIndex(value, "=")+1:]
+		if publicHeader(k) {
+			return true
+		}
+	}
+	return value != "" && refRE.FindString(value) == value
+}
+
+func publicHeader(name string) bool {
+	return slices.Contains(redact.PublicHeaders, textproto.CanonicalMIMEHeaderKey(name))
+}
+
+// add adds parameter name=value; see param.
 func (s *sinkSpec) add(name, value string) {
-	s.params = append(s.params, param{name: name, value: value})
+	s.params = append(s.params, s.param(name, value, false))
 }
 
 // addFile adds a parameter naming a file in the pod.
 func (s *sinkSpec) addFile(name, value string) {
-	s.params = append(s.params, param{name: name, value: value, file: true})
+	s.params = append(s.params, s.param(name, value, true))
 }
 
-// secretRE finds header and query names that carry credentials.
+// set adds parameter name with the value y holds. When the sink declares the parameter Secret,
+// the value moves to the environment (secret), in a variable named after the exporter's field;
+// any other value is written as it is, its $NAME references made ${NAME} (plain).
+func (m *Migration) set(s *sinkSpec, name string, y ynode) {
+	if s.declared(name).Secret {
+		s.add(name, m.secret(s, y, strings.TrimPrefix(y.path, s.from+".")))
+		return
+	}
+	s.add(name, m.plain(s, y, false))
+}
+
+// secretRE finds query names that carry credentials.
 var secretRE = regexp.MustCompile(`(?i)(auth|token|key|secret|passw|sig|cookie|credential)`)
 
 // envRefRE is a whole-value ${NAME} or $NAME, as the exporter expands them (os.ExpandEnv).
@@ -166,17 +228,12 @@ func unsupportedAdvice(typ string) string {
 }
 
 // tlsParams maps the exporter's tls block (pkg/sinks/sink.go TLS) to a sink's parameters.
-func (m *Migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam string) {
+func (m *Migration) tlsParams(s *sinkSpec, y ynode) {
 	for _, f := range y.fields() {
+		if m.tlsCommon(s, f) {
+			continue
+		}
 		switch f.key {
-		case "insecureSkipVerify":
-			if f.val.boolean() {
-				s.add(insecureParam, "true")
-			}
-		case "caFile":
-			if v := f.val.str(); v != "" {
-				s.addFile(caParam, m.plain(s, f.val, false))
-			}
 		case "serverName", "certFile", "keyFile":
 			if f.val.str() != "" {
 				m.warn(f.val, "herald's %s sink has no %s setting (no client certificate or server name override); herald connects without it. Use a receiver reachable under the certificate's name, without client certificates", s.scheme, f.key)
@@ -185,6 +242,25 @@ func (m *Migration) tlsParams(s *sinkSpec, y ynode, caParam, insecureParam strin
 			m.note(f.val, "not a tls field the exporter knows; ignored")
 		}
 	}
+}
+
+// tlsCommon maps the fields of a tls block that every sink herald migrates to with TLS reads
+// under one name each (kafka as aliases of its cacert and insecuressl): caFile and
+// insecureSkipVerify. It reports whether f was one of them.
+func (m *Migration) tlsCommon(s *sinkSpec, f field) bool {
+	switch f.key {
+	case "insecureSkipVerify":
+		if f.val.boolean() {
+			s.add("insecure_skip_verify", "true")
+		}
+	case "caFile":
+		if f.val.str() != "" {
+			s.addFile("ca_file", m.plain(s, f.val, false))
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 func (m *Migration) webhook(s *sinkSpec, y ynode) {
@@ -210,7 +286,7 @@ func (m *Migration) webhook(s *sinkSpec, y ynode) {
 			}
 			m.headers(s, rest)
 		case "tls":
-			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+			m.tlsParams(s, f.val)
 		case "layout":
 			layout = f.val
 		default:
@@ -218,7 +294,7 @@ func (m *Migration) webhook(s *sinkSpec, y ynode) {
 		}
 	}
 	// The exporter always POSTs, with Content-Type application/json unless its headers set one.
-	s.params = append([]param{{name: "method", value: "POST"}, {name: "header", value: "Content-Type=" + contentType}}, s.params...)
+	s.params = append([]param{s.param("method", "POST", false), s.param("header", "Content-Type="+contentType, false)}, s.params...)
 	if !layout.isNull() && layout.n != nil {
 		s.add("body_template", layoutTemplate(layout.resolved()))
 		s.layout = layout.path
@@ -341,10 +417,10 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 		switch f.key {
 		case "brokers":
 			for _, b := range f.val.items() {
-				s.add("brokers", m.plain(s, b, false))
+				m.set(s, "brokers", b)
 			}
 		case "topic":
-			s.add("eventstopic", m.plain(s, f.val, false))
+			m.set(s, "eventstopic", f.val)
 		case "compressionCodec":
 			switch c := f.val.str(); c {
 			case "", "none":
@@ -380,10 +456,6 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 		for _, f := range tls.fields() {
 			switch f.key {
 			case "enable":
-			case "caFile":
-				if f.val.str() != "" {
-					s.addFile("cacert", m.plain(s, f.val, false))
-				}
 			case "certFile":
 				if f.val.str() != "" {
 					s.addFile("cert", m.plain(s, f.val, false))
@@ -392,12 +464,10 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 				if f.val.str() != "" {
 					s.addFile("key", m.plain(s, f.val, false))
 				}
-			case "insecureSkipVerify":
-				if f.val.boolean() {
-					s.add("insecuressl", "true")
-				}
 			default:
-				m.note(f.val, "not a kafka tls field the exporter knows; ignored")
+				if !m.tlsCommon(s, f) {
+					m.note(f.val, "not a kafka tls field the exporter knows; ignored")
+				}
 			}
 		}
 	}
@@ -406,9 +476,9 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 			switch f.key {
 			case "enable":
 			case "username":
-				s.add("user", m.plain(s, f.val, false))
+				m.set(s, "user", f.val)
 			case "password":
-				s.add("password", m.secret(s, f.val, "sasl_password"))
+				m.set(s, "password", f.val)
 			case "mechanism":
 				switch strings.ToLower(f.val.str()) {
 				case "", "plain":
@@ -507,15 +577,15 @@ func (m *Migration) elasticsearch(s *sinkSpec, y ynode) {
 			indexFormat = f.val
 		case "username":
 			if f.val.str() != "" {
-				s.add("esUserName", m.plain(s, f.val, false))
+				m.set(s, "esUserName", f.val)
 			}
 		case "password":
 			if f.val.str() != "" {
-				s.add("esUserSecret", m.secret(s, f.val, "password"))
+				m.set(s, "esUserSecret", f.val)
 			}
 		case "apiKey":
 			if f.val.str() != "" {
-				s.add("api_key", m.secret(s, f.val, "api_key"))
+				m.set(s, "api_key", f.val)
 			}
 		case "cloudID":
 			if f.val.str() != "" {
@@ -536,7 +606,7 @@ func (m *Migration) elasticsearch(s *sinkSpec, y ynode) {
 				m.warn(f.val, "herald asks the cluster its version and writes Elasticsearch 5 and 6 with kube-eventer's type \"events\", not this one, and 7 and later without a type")
 			}
 		case "tls":
-			m.tlsParams(s, f.val, "cacert", "insecuressl")
+			m.tlsParams(s, f.val)
 		case "layout":
 			m.warn(f.val, "herald writes its own document (docs/sinks/elasticsearch.md lists the fields), not a template; searches and dashboards built on this layout need changing")
 		default:
@@ -568,7 +638,7 @@ func (m *Migration) slack(s *sinkSpec, y ynode) {
 	for _, f := range y.fields() {
 		switch f.key {
 		case "token":
-			s.add("token", m.secret(s, f.val, "token"))
+			m.set(s, "token", f.val)
 			hasToken = true
 		case "channel":
 			if strings.Contains(f.val.str(), "{{") {
@@ -613,15 +683,18 @@ func (m *Migration) teams(s *sinkSpec, y ynode) {
 	}
 }
 
-// headers maps an exporter headers block to header= parameters, every header but the public
-// ones to the environment (it may carry a credential); templated values have no herald form.
+// headers maps an exporter headers block to header= parameters. The sink declares header Secret
+// and, as herald's redaction, keeps only the public headers' values in the open: every other
+// header moves to the environment (it may carry a credential). Templated values have no herald
+// form.
 func (m *Migration) headers(s *sinkSpec, hs []field) {
+	secret := s.declared("header").Secret
 	for _, h := range hs {
 		v := h.val.str()
 		switch {
 		case strings.Contains(v, "{{"):
 			m.warn(h.val, "herald's headers are fixed text, not templates; this header is left out. Set a fixed value")
-		case secretRE.MatchString(h.key) || !slices.Contains(redact.PublicHeaders, textproto.CanonicalMIMEHeaderKey(h.key)):
+		case secret && !publicHeader(h.key):
 			s.add("header", h.key+"="+m.secret(s, h.val, "header_"+h.key))
 		default:
 			s.add("header", h.key+"="+m.plain(s, h.val, false))
@@ -650,7 +723,7 @@ func (m *Migration) loki(s *sinkSpec, y ynode) {
 		case "headers":
 			m.lokiHeaders(s, f.val)
 		case "tls":
-			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+			m.tlsParams(s, f.val)
 		case "layout":
 			layout = f.val
 		default:
@@ -678,7 +751,7 @@ func (m *Migration) lokiHeaders(s *sinkSpec, y ynode) {
 	var rest []field
 	for _, h := range y.stringMap() {
 		if strings.EqualFold(h.key, "X-Scope-OrgID") && !strings.Contains(h.val.str(), "{{") {
-			s.add("tenant", m.plain(s, h.val, false))
+			m.set(s, "tenant", h.val)
 			continue
 		}
 		if strings.EqualFold(h.key, "Content-Type") {
@@ -713,7 +786,7 @@ func (m *Migration) lokiWebhook(s *sinkSpec, y ynode) {
 		case "headers":
 			m.lokiHeaders(s, f.val)
 		case "tls":
-			m.tlsParams(s, f.val, "ca_file", "insecure_skip_verify")
+			m.tlsParams(s, f.val)
 		case "layout":
 			m.note(f.val, "this layout built Loki's push body by hand; herald's loki sink builds the push itself (streams labelled by namespace, reason, kind and cluster: labels=, label=NAME=VALUE for fixed ones; the line the event as JSON, or body_template for the line alone)")
 		default:
@@ -733,8 +806,10 @@ func (m *Migration) fileSink(s *sinkSpec, y ynode) {
 		case "path":
 			s.target = m.plain(s, f.val, false)
 		case "maxsize", "maxage", "maxbackups":
+			// The file sink reads the exporter's names as aliases of max_size, max_age and
+			// max_backups, the names add writes.
 			if n := f.val.integer(); n > 0 {
-				s.add(map[string]string{"maxsize": "max_size", "maxage": "max_age", "maxbackups": "max_backups"}[f.key], strconv.FormatInt(n, 10))
+				s.add(f.key, strconv.FormatInt(n, 10))
 				backups = backups || f.key == "maxbackups"
 			}
 		case "layout":
@@ -777,8 +852,8 @@ func (m *Migration) syslog(s *sinkSpec, y ynode) {
 		case "address":
 			s.target = "//" + m.plain(s, f.val, false)
 		case "tag":
-			if v := f.val.str(); v != "" {
-				s.add("tag", m.plain(s, f.val, false))
+			if f.val.str() != "" {
+				m.set(s, "tag", f.val)
 			}
 		default:
 			m.note(f.val, "not a syslog field the exporter knows; ignored")

@@ -127,37 +127,34 @@ type filterSpec struct {
 	never         bool // no event can reach the receiver
 }
 
-// params returns the filter as herald parameters, in a fixed order.
-func (f *filterSpec) params() []param {
-	var out []param
-	switch {
-	case f.types["Normal"]:
-		out = append(out, param{name: "level", value: "Normal"})
-	default:
-		out = append(out, param{name: "level", value: "Warning"})
+// addTo adds the filter's parameters to s, in a fixed order.
+func (f *filterSpec) addTo(s *sinkSpec) {
+	if f.types["Normal"] {
+		s.add("level", "Normal")
+	} else {
+		s.add("level", "Warning")
 	}
 	if len(f.namespaces) > 0 {
-		out = append(out, param{name: "namespaces", value: strings.Join(f.namespaces, ",")})
+		s.add("namespaces", strings.Join(f.namespaces, ","))
 		if f.clusterScoped {
-			out = append(out, param{name: "cluster_scoped", value: "true"})
+			s.add("cluster_scoped", "true")
 		}
 	}
 	if len(f.kinds) > 0 {
-		out = append(out, param{name: "kinds", value: strings.Join(f.kinds, ",")})
+		s.add("kinds", strings.Join(f.kinds, ","))
 	}
 	if f.reason != "" {
-		out = append(out, param{name: "reason", value: f.reason})
+		s.add("reason", f.reason)
 	}
 	if len(f.excludeNS) > 0 {
-		out = append(out, param{name: "exclude_namespaces", value: strings.Join(f.excludeNS, ",")})
+		s.add("exclude_namespaces", strings.Join(f.excludeNS, ","))
 	}
 	if len(f.excludeKinds) > 0 {
-		out = append(out, param{name: "exclude_kinds", value: strings.Join(f.excludeKinds, ",")})
+		s.add("exclude_kinds", strings.Join(f.excludeKinds, ","))
 	}
 	for _, r := range f.excludeReason {
-		out = append(out, param{name: "exclude_reason", value: r})
+		s.add("exclude_reason", r)
 	}
-	return out
 }
 
 // filterFor turns one routeTarget into a herald filter, reporting what it cannot express.

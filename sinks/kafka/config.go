@@ -18,7 +18,9 @@ import (
 
 // Params are the kafka sink's parameters: kube-eventer's (brokers, eventstopic, timeseriestopic,
 // compression, user, password, cacert, cert, key, insecuressl), read as its code reads them, plus
-// mechanism, tls, acks, format and version.
+// mechanism, tls, acks, format and version. cacert and insecuressl are also read as ca_file and
+// insecure_skip_verify, the names herald's other sinks give them, so one spelling works on every
+// sink.
 var Params = []uri.Param{
 	{Name: "brokers", Repeatable: true, Example: "kafka-0.kafka:9092",
 		Help: "a broker to bootstrap from, host:port; repeat it (brokers=a:9092&brokers=b:9092) or separate with commas"},
@@ -36,13 +38,13 @@ var Params = []uri.Param{
 		Help: "SASL password; write ${ENV} and set the variable from a Secret"},
 	{Name: "mechanism", Default: "PLAIN", Example: "SCRAM-SHA-512",
 		Help: "SASL mechanism with user/password: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
-	{Name: "cacert", Example: "/etc/kafka/ca.pem",
+	{Name: "cacert", Aliases: []string{"ca_file"}, Example: "/etc/kafka/ca.pem",
 		Help: "file with the CA certificate(s) that signed the brokers' certificates; turns TLS on"},
 	{Name: "cert", Example: "/etc/kafka/client.pem",
 		Help: "client certificate file for mutual TLS; needs key; turns TLS on"},
 	{Name: "key", Example: "/etc/kafka/client-key.pem",
 		Help: "client private key file for mutual TLS; needs cert"},
-	{Name: "insecuressl", Default: "false", Example: "true",
+	{Name: "insecuressl", Aliases: []string{"insecure_skip_verify"}, Default: "false", Example: "true",
 		Help: "skip verifying the brokers' certificates (TLS still encrypts); as in kube-eventer it applies only when TLS is on"},
 	{Name: "tls", Default: "false", Example: "true",
 		Help: "use TLS with the system's CA certificates (cacert, cert and key turn TLS on by themselves)"},

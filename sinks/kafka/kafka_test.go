@@ -579,6 +579,41 @@ func TestTLS(t *testing.T) {
 
 	insecure := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&tls=true&insecuressl=true")
 	require.NoError(t, insecure.Export(context.Background(), evs))
+
+	// The spelling of herald's other sinks reads the same parameters.
+	aliased := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&ca_file="+caFile)
+	require.NoError(t, aliased.Export(context.Background(), evs))
+	insecureAliased := build(t, "kafka:?"+brokersParam(c)+"&eventstopic="+topic+"&tls=true&insecure_skip_verify=true")
+	require.NoError(t, insecureAliased.Export(context.Background(), evs))
+}
+
+// ca_file and insecure_skip_verify, as herald's other sinks name them, are cacert and
+// insecuressl: errors and warnings name the kafka sink's own parameter, and giving both
+// spellings is an error.
+func TestTLSParametersUnderTheOtherSinksNames(t *testing.T) {
+	b, err := sinks.Build(2, "kafka:?brokers=a:9092&tls=true&insecure_skip_verify=true", sinks.Env{})
+	require.NoError(t, err)
+	s := b.Sink.(*Sink)
+	assert.True(t, s.sc.Net.TLS.Enable)
+	assert.True(t, s.cfg.TLS.InsecureSkipVerify)
+	assert.Empty(t, b.Warnings)
+	_ = b.Sink.Close()
+
+	b, err = sinks.Build(2, "kafka:?brokers=a:9092&insecure_skip_verify=true", sinks.Env{})
+	require.NoError(t, err)
+	require.Len(t, b.Warnings, 1)
+	assert.Contains(t, b.Warnings[0], `parameter "insecuressl": has no effect without cacert`)
+	_ = b.Sink.Close()
+
+	for value, want := range map[string]string{
+		"kafka:?brokers=a:9092&ca_file=/nonexistent/ca.pem":             `parameter "cacert": cannot read`,
+		"kafka:?brokers=a:9092&ca_file=/a.pem&cacert=/a.pem":            `given as both "cacert" and "ca_file"`,
+		"kafka:?brokers=a:9092&insecuressl=true&insecure_skip_verify=1": `given as both "insecuressl" and "insecure_skip_verify"`,
+	} {
+		_, err := sinks.Build(2, value, sinks.Env{})
+		require.Error(t, err, value)
+		assert.Contains(t, err.Error(), want, value)
+	}
 }
 
 func selfSignedTLS(t *testing.T) ([]byte, *tls.Config) {
