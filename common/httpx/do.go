@@ -43,7 +43,10 @@ func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) 
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", UserAgent)
 	}
-	s := newScrubber(req, c.secrets)
+	// The scrubber is built on the first error only: parsing the request's secrets out of its
+	// URL and headers costs more than a delivered request's own work on loopback.
+	var s lazyScrubber
+	s.req, s.extra = req, c.secrets
 	base := Error{Method: req.Method, Endpoint: endpoint(req.URL)}
 
 	resp, err := c.http.Do(req)

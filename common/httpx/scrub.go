@@ -24,6 +24,20 @@ const (
 // sensitiveHeaderWords mark a request header whose value is a credential.
 var sensitiveHeaderWords = []string{"auth", "token", "key", "secret", "sign", "password", "cookie", "session"}
 
+// lazyScrubber is a scrubber of req built when it is first needed.
+type lazyScrubber struct {
+	req   *http.Request
+	extra []string
+	s     *scrubber
+}
+
+func (l *lazyScrubber) scrub(text string) string {
+	if l.s == nil {
+		l.s = newScrubber(l.req, l.extra)
+	}
+	return l.s.scrub(text)
+}
+
 // scrubber removes from error text every secret a request carries.
 type scrubber struct {
 	secrets []string

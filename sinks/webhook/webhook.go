@@ -161,7 +161,7 @@ func (s *Sink) post(ctx context.Context, body []byte) error {
 	if err != nil {
 		return core.Permanent(errors.New("cannot build the request; check the webhook URL"))
 	}
-	req.Header = s.cfg.Header.Clone()
+	req.Header = s.cfg.Header // read only: the client's Do sends a copy
 	if s.cfg.Host != "" {
 		req.Host = s.cfg.Host
 	}
