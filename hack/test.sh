@@ -19,6 +19,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
+# One set of compile flags for every go command below, and for those the tests run (the e2e
+# harness builds cmd/herald): make build and the release tests build with -trimpath, and Go's
+# build cache keys a package by its flags, so without this a fresh machine compiled herald's
+# whole dependency graph twice (once for vet and the tests, once with -trimpath).
+export GOFLAGS="-trimpath${GOFLAGS:+ $GOFLAGS}"
 TEST_TIMEOUT=${TEST_TIMEOUT:-40m}
 mkdir -p _output
 log=_output/servers.log

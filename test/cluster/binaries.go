@@ -74,6 +74,10 @@ func checkBinDir(dir, from string) error {
 	return nil
 }
 
+// RepoRoot is the herald clone's root directory, for tests that read its files (hack/kwok/...)
+// or build its commands; it works under -trimpath, where source file names are not paths.
+func RepoRoot() (string, error) { return repoRoot() }
+
 // repoRoot finds the herald clone: upwards from the working directory (a test runs in its
 // package directory), then upwards from this source file (a binary built in the clone).
 func repoRoot() (string, error) {

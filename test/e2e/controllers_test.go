@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -178,8 +177,7 @@ func waitAvailable(t *testing.T, client kubernetes.Interface, ns, name string, n
 func startKwokNode(t *testing.T, kubeconfig, node string) func() {
 	t.Helper()
 	dir := t.TempDir()
-	_, file, _, _ := runtime.Caller(0)
-	hack := filepath.Join(filepath.Dir(file), "..", "..", "hack", "kwok")
+	hack := filepath.Join("..", "..", "hack", "kwok") // relative to test/e2e, where go test runs
 	port := freeLocalPort(t)
 	cmd := exec.Command(kwokBinary(t), "--kubeconfig="+kubeconfig, "-c", filepath.Join(hack, "stages.yaml"), "-c", filepath.Join(hack, "pod-stages.yaml"),
 		"--manage-single-node="+node, "--node-ip=127.0.0.1", fmt.Sprintf("--node-port=%d", port),

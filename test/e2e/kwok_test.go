@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -81,8 +80,8 @@ spec:
 		t.Fatal(err)
 	}
 	port := freeLocalPort(t)
-	_, file, _, _ := runtime.Caller(0)
-	stages := filepath.Join(filepath.Dir(file), "..", "..", "hack", "kwok", "stages.yaml")
+	// go test runs a test in its package's directory, test/e2e.
+	stages := filepath.Join("..", "..", "hack", "kwok", "stages.yaml")
 	cmd := exec.Command(kwokBinary(t), "--kubeconfig="+kubeconfig, "-c", stages, "-c", cfgPath,
 		"--manage-single-node="+node, "--node-ip=127.0.0.1", fmt.Sprintf("--node-port=%d", port),
 		fmt.Sprintf("--server-address=127.0.0.1:%d", port))
