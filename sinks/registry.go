@@ -479,13 +479,17 @@ func Schemes() []string {
 	return s
 }
 
-// StripParams returns u without the query parameters declared in spec, for sinks that send to
-// the target URL itself (webhook) and must not leak herald's parameters to the receiver.
+// StripParams returns u without the query parameters declared in spec and their aliases, for
+// sinks that send to the target URL itself (webhook) and must not leak herald's parameters to
+// the receiver.
 func StripParams(u *url.URL, spec []uri.Param) *url.URL {
 	c := *u
 	q := c.Query()
 	for _, p := range append(append([]uri.Param{}, CommonParams...), spec...) {
 		q.Del(p.Name)
+		for _, a := range p.Aliases { // herald read it under its other name: not the receiver's
+			q.Del(a)
+		}
 	}
 	c.RawQuery = q.Encode()
 	return &c
