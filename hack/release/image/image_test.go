@@ -52,7 +52,7 @@ func options(bins map[string]string) image.Options {
 		Created:  time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		Binaries: bins,
 		CACerts:  "/etc/ssl/certs/ca-certificates.crt", CACertsCopyright: "/usr/share/doc/ca-certificates/copyright",
-		ZoneinfoZip: filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"),
+		ZoneinfoZip: image.GoZoneinfo(),
 		License:     filepath.Join(root, "LICENSE"), Notice: filepath.Join(root, "NOTICE"),
 	}
 }

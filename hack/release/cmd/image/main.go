@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +46,7 @@ func main() {
 	fs.Var(binaries(o.Binaries), "binary", "PLATFORM=PATH of a static herald, repeatable (linux/amd64, linux/arm64)")
 	fs.StringVar(&o.CACerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "PEM bundle of CA certificates (Debian's ca-certificates)")
 	fs.StringVar(&o.CACertsCopyright, "ca-certs-copyright", "/usr/share/doc/ca-certificates/copyright", "the CA bundle's licence (MPL-2.0 for Mozilla's certificates)")
-	fs.StringVar(&o.ZoneinfoZip, "zoneinfo", filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"), "Go's zoneinfo.zip (the IANA time zone database)")
+	fs.StringVar(&o.ZoneinfoZip, "zoneinfo", image.GoZoneinfo(), "Go's zoneinfo.zip (the IANA time zone database)")
 	fs.StringVar(&o.License, "license", filepath.Join(root, "LICENSE"), "herald's LICENSE")
 	fs.StringVar(&o.Notice, "notice", filepath.Join(root, "NOTICE"), "herald's NOTICE")
 	out := fs.String("out", "", "build: the OCI layout tarball to write; rootfs: the directory to fill")
