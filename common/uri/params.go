@@ -38,9 +38,12 @@ type Params struct {
 	owner string
 	v     url.Values
 	spec  map[string]Param
-	used  map[string]bool
-	errs  []error
-	warns []string
+	// alias maps each declared alias to its parameter's name; written maps a parameter's name
+	// to the alias it was given under, so messages name what the user wrote.
+	alias, written map[string]string
+	used           map[string]bool
+	errs           []error
+	warns          []string
 	// lenient: unknown parameters are warnings, not errors (a scheme kube-eventer has, whose
 	// code ignored what it did not know).
 	lenient bool
@@ -51,9 +54,12 @@ type Params struct {
 // NewParams wraps query values. owner names the sink or source in error messages; spec lists
 // every parameter it accepts.
 func NewParams(owner string, v url.Values, spec []Param) *Params {
-	p := &Params{owner: owner, v: v, spec: map[string]Param{}, used: map[string]bool{}}
+	p := &Params{owner: owner, v: v, spec: map[string]Param{}, alias: map[string]string{}, written: map[string]string{}, used: map[string]bool{}}
 	for _, s := range spec {
 		p.spec[s.Name] = s
+		for _, a := range s.Aliases {
+			p.alias[a] = s.Name
+		}
 	}
 	for _, s := range spec {
 		for _, a := range s.Aliases {
@@ -65,6 +71,7 @@ func NewParams(owner string, v url.Values, spec []Param) *Params {
 				p.Errorf(s.Name, "give it once", "given as both %q and %q, which mean the same", s.Name, a)
 			} else {
 				v[s.Name] = vals
+				p.written[s.Name] = a
 			}
 			delete(v, a)
 		}
@@ -103,7 +110,7 @@ func (p *Params) Lenient() { p.lenient = true }
 // differently from what the user may expect. The message should say what kube-eventer did and
 // what herald does. The daemon logs each one; herald check fails on any.
 func (p *Params) Warnf(name, format string, args ...any) {
-	p.warns = append(p.warns, fmt.Sprintf("%s: parameter %q: %s", p.owner, name, fmt.Sprintf(format, args...)))
+	p.warns = append(p.warns, fmt.Sprintf("%s: parameter %q: %s", p.owner, p.asWritten(name), fmt.Sprintf(format, args...)))
 }
 
 // Warnings returns the warnings recorded so far, unknown parameters included when lenient.
@@ -138,7 +145,16 @@ func (p *Params) mark(name string) {
 // Errorf records an error about parameter name; fix says what to write instead.
 func (p *Params) Errorf(name, fix, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	p.errs = append(p.errs, fmt.Errorf("%s: parameter %q: %s; %s", p.owner, name, msg, fix))
+	p.errs = append(p.errs, fmt.Errorf("%s: parameter %q: %s; %s", p.owner, p.asWritten(name), msg, fix))
+}
+
+// asWritten is the name the user gave parameter name under: its alias, if that is what was
+// written.
+func (p *Params) asWritten(name string) string {
+	if a, ok := p.written[name]; ok {
+		return a
+	}
+	return name
 }
 
 // String returns the last value given for name, or its declared default.
@@ -432,17 +448,27 @@ func (p *Params) Passthrough() []string {
 	return out
 }
 
-// IsDeclared reports whether the sink declares name (Passthrough's parameters are not declared).
+// IsDeclared reports whether the sink declares name, or declares it as an alias (Passthrough's
+// parameters are not declared).
 func (p *Params) IsDeclared(name string) bool {
-	s, ok := p.spec[name]
+	s, ok := p.lookup(name)
 	return ok && !s.passthrough
+}
+
+// lookup finds the declared parameter name is, or is an alias of.
+func (p *Params) lookup(name string) (Param, bool) {
+	if n, ok := p.alias[name]; ok {
+		name = n
+	}
+	s, ok := p.spec[name]
+	return s, ok
 }
 
 // IsSecret reports whether name's values must not be shown: a parameter declared Secret, one
 // accepted by Passthrough, or one not declared at all (a misspelt secret parameter, or the piece
 // of a secret cut at a literal '&').
 func (p *Params) IsSecret(name string) bool {
-	s, declared := p.spec[name]
+	s, declared := p.lookup(name)
 	return !declared || s.Secret
 }
 

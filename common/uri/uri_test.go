@@ -211,6 +211,28 @@ func TestParamAliases(t *testing.T) {
 	if err := p.Err(); err == nil || !strings.Contains(err.Error(), `given as both "ca_file" and "cacert"`) {
 		t.Fatalf("both given: %v", err)
 	}
+	// A message about a parameter names it as the user wrote it.
+	p = NewParams("--sink #1 (x)", url.Values{"cacert": {"/a.pem"}}, spec)
+	p.Errorf("ca_file", "give a PEM file", "holds no certificate")
+	p.Warnf("ca_file", "is odd")
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), `parameter "cacert": holds no certificate`) {
+		t.Errorf("error about an alias: %v; want it to name cacert, as written", err)
+	}
+	if w := p.Warnings(); len(w) != 1 || !strings.Contains(w[0], `parameter "cacert": is odd`) {
+		t.Errorf("warnings %q; want one naming cacert, as written", w)
+	}
+	// An alias is as declared, and as secret, as its parameter: a logged --sink value shows a
+	// path given as cacert, and still hides a password given under its old name.
+	spec = append(spec, Param{Name: "password", Secret: true, Aliases: []string{"passwd"}})
+	p = NewParams("--sink #1 (x)", url.Values{}, spec)
+	for _, c := range []struct {
+		name             string
+		declared, secret bool
+	}{{"cacert", true, false}, {"ca_file", true, false}, {"passwd", true, true}, {"password", true, true}, {"cacertt", false, true}} {
+		if p.IsDeclared(c.name) != c.declared || p.IsSecret(c.name) != c.secret {
+			t.Errorf("%s: declared %v, secret %v; want %v, %v", c.name, p.IsDeclared(c.name), p.IsSecret(c.name), c.declared, c.secret)
+		}
+	}
 }
 
 // A password from ${ENV} in the userinfo is percent-encoded whole, so '@', '/', '#' and '%' in it

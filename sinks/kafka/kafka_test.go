@@ -602,11 +602,11 @@ func TestTLSParametersUnderTheOtherSinksNames(t *testing.T) {
 	b, err = sinks.Build(2, "kafka:?brokers=a:9092&insecure_skip_verify=true", sinks.Env{})
 	require.NoError(t, err)
 	require.Len(t, b.Warnings, 1)
-	assert.Contains(t, b.Warnings[0], `parameter "insecuressl": has no effect without cacert`)
+	assert.Contains(t, b.Warnings[0], `parameter "insecure_skip_verify": has no effect without cacert`)
 	_ = b.Sink.Close()
 
 	for value, want := range map[string]string{
-		"kafka:?brokers=a:9092&ca_file=/nonexistent/ca.pem":             `parameter "cacert": cannot read`,
+		"kafka:?brokers=a:9092&ca_file=/nonexistent/ca.pem":             `parameter "ca_file": cannot read`, // named as the user wrote it
 		"kafka:?brokers=a:9092&ca_file=/a.pem&cacert=/a.pem":            `given as both "cacert" and "ca_file"`,
 		"kafka:?brokers=a:9092&insecuressl=true&insecure_skip_verify=1": `given as both "insecuressl" and "insecure_skip_verify"`,
 	} {
