@@ -175,7 +175,7 @@ func TestMigrateEventExporter(t *testing.T) {
 				"--cluster-name=prod-eu",
 				"--leader-elect",
 				"--sink=elasticsearch:https://es-0:9200?nodes=https://es-0:9200&nodes=https://es-1:9200&esUserName=exporter&esUserSecret=${HERALD_DUMP_PASSWORD}&ca_file=/etc/ca.pem&index=kube-events-%Y.%m.%d&name=dump&level=Normal",
-				"--sink=kafka:?eventstopic=kube-critical&brokers=kafka-0:9092&brokers=kafka-1:9092&compression=zstd&tls=true&cacert=/etc/kafka/ca.pem&user=herald&password=${HERALD_CRITICAL_SASL_PASSWORD}&mechanism=SCRAM-SHA-512&name=critical&level=Warning&exclude_namespaces=kube-system",
+				"--sink=kafka:?format=herald&eventstopic=kube-critical&brokers=kafka-0:9092&brokers=kafka-1:9092&compression=zstd&tls=true&cacert=/etc/kafka/ca.pem&user=herald&password=${HERALD_CRITICAL_SASL_PASSWORD}&mechanism=SCRAM-SHA-512&name=critical&level=Warning&exclude_namespaces=kube-system",
 				"--sink=slack:?token=${HERALD_TEAM_SLACK_TOKEN}&channel=C0123456789&name=team-slack&level=Normal&namespaces=payments,checkout&kinds=Pod&reason=BackOff|OOMKilling",
 			},
 			wantStderr: []string{

@@ -412,6 +412,9 @@ func (m *Migration) pathToken(s *sinkSpec, u *url.URL, y ynode) *url.URL {
 
 func (m *Migration) kafka(s *sinkSpec, y ynode) {
 	s.scheme = "kafka"
+	// The exporter's record is the Event's JSON; herald's format=herald is that Event too, with
+	// three fields added. The sink's default (kube-eventer's record) would suit nobody here.
+	s.add("format", "herald")
 	var tls, sasl ynode
 	for _, f := range y.fields() {
 		switch f.key {
@@ -495,7 +498,7 @@ func (m *Migration) kafka(s *sinkSpec, y ynode) {
 			}
 		}
 	}
-	m.note(y, "record keys and values change: herald keys records by namespace/kind/name (the exporter by event UID) and writes herald's JSON schema; see docs/sinks/kafka.md, or format=kube-eventer")
+	m.note(y, "record keys and values change: herald keys records by namespace/kind/name (the exporter by event UID), and format=herald writes the Event's JSON as the exporter did, plus schema, cluster and restart fields, without the exporter's involvedObject labels and annotations; see docs/sinks/kafka.md")
 }
 
 // goTimeLayout maps the exporter's indexFormat (Go time layout between braces) to herald's
