@@ -64,11 +64,18 @@ func (s *store) checkSince(since *Since, list []any, listRV string) *Since {
 	// The oldest event still listed narrows the gap: anything written after it is still there.
 	end := expiredBefore
 	for _, obj := range list {
-		ev, ok := obj.(*corev1.Event)
-		if !ok || ev == nil {
-			continue
+		var t time.Time
+		switch o := obj.(type) {
+		case *corev1.Event:
+			if o != nil {
+				t = o.CreationTimestamp.Time
+			}
+		case *listedEvent:
+			if o.created != 0 {
+				t = time.Unix(0, o.created)
+			}
 		}
-		if t := ev.CreationTimestamp.Time; !t.IsZero() && t.Before(end) {
+		if !t.IsZero() && t.Before(end) {
 			end = t
 		}
 	}

@@ -115,10 +115,10 @@ var (
 	_ cache.TransformingStore      = (*store)(nil)
 )
 
-// Transformer is cache.TransformingStore: a streamed initial list (WatchList, client-go's
-// default where the API server supports it) drops managedFields from each event as it arrives,
-// before the whole list is held at once.
-func (s *store) Transformer() cache.TransformFunc { return trimObject }
+// Transformer is cache.TransformingStore: the reflector applies it to each event of a streamed
+// list (WatchList, client-go's default where the API server supports it) as it arrives, before
+// the whole list is held at once. See transform.
+func (s *store) Transformer() cache.TransformFunc { return s.transform }
 
 type storeOptions struct {
 	scope    string
@@ -222,6 +222,14 @@ func (s *store) Replace(list []any, listRV string) error {
 	var deliver []*corev1.Event
 	var initialN, unchanged, kept int
 	for _, obj := range list {
+		if l, ok := obj.(*listedEvent); ok {
+			// Only in an initial list, where the transformer already remembered it.
+			if _, dup := next.get(l.key); !dup {
+				next.put(l.key, l.state)
+				initialN++
+			}
+			continue
+		}
 		ev, k, ok := s.accept(obj, "list")
 		if !ok {
 			continue

@@ -225,6 +225,9 @@ func TestManagedFieldsAreDropped(t *testing.T) {
 	ev := podEvent(1, "default", "web-1", "BackOff", 1, 0)
 	ev.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet", Operation: metav1.ManagedFieldsOperationUpdate}}
 	s := newStore(storeOptions{emit: func(*core.Event) {}, clock: clocktesting.NewFakeClock(t0), metrics: NewMetrics(nil)})
+	if err := s.Replace(nil, "1"); err != nil { // synced: a relist keeps whole events
+		t.Fatal(err)
+	}
 	out, err := s.Transformer()(ev)
 	if err != nil || out.(*corev1.Event).ManagedFields != nil || out.(*corev1.Event).Reason != "BackOff" {
 		t.Errorf("transformer gave %+v, %v; want the event without managedFields", out, err)

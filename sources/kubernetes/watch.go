@@ -226,14 +226,6 @@ func trimEvent(ev *corev1.Event) {
 	ev.ManagedFields = nil
 }
 
-// trimObject is trimEvent as a cache.TransformFunc.
-func trimObject(obj any) (any, error) {
-	if ev, ok := obj.(*corev1.Event); ok {
-		trimEvent(ev)
-	}
-	return obj, nil
-}
-
 // WatchWithContext starts a watch and observes the errors it reports.
 func (o *observedLW) WatchWithContext(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 	w, err := o.events.Watch(ctx, opts)
