@@ -1,22 +1,9 @@
 #!/usr/bin/env bash
-# Builds kustomize (sigs.k8s.io/kustomize/kustomize/v5) from the Go module proxy to render
-# deploy/kustomize in deploy/'s tests (kubectl is not on a fresh machine), cached under
-# ${XDG_CACHE_HOME:-~/.cache}/herald by version. Progress goes to stderr; the binary's path to
-# stdout. A few minutes the first time.
+# Prints the path of kustomize (sigs.k8s.io/kustomize/kustomize/v5) to render deploy/kustomize
+# in deploy/'s tests.
+# It is built by hack/kube-binaries.sh with the API server and its tools, in one go build from
+# hack/tools/kube (whose go.mod pins its version), so the Kubernetes libraries are compiled
+# once for all of them; the first call on a fresh machine waits for that build.
 set -euo pipefail
-version=v5.8.2 # v5.8.3 needs go 1.27
-dir="${XDG_CACHE_HOME:-$HOME/.cache}/herald/kustomize-$version"
-mkdir -p "$(dirname "$dir")"
-exec 9>"$dir.lock"
-flock 9 # parallel callers wait for one build
-if [ ! -x "$dir/kustomize" ]; then
-	echo "hack/kustomize.sh: building sigs.k8s.io/kustomize/kustomize/v5@$version into $dir (a few minutes)" >&2
-	mkdir -p "$dir"
-	rm -rf "$dir.tmp"
-	tmp=$(mktemp -d)
-	(cd "$tmp" && CGO_ENABLED=0 GOBIN="$dir.tmp" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$version")
-	rmdir "$tmp"
-	mv "$dir.tmp/kustomize" "$dir/kustomize" # a rename: a half-built kustomize is never at $dir/kustomize
-	rmdir "$dir.tmp"
-fi
+dir=$("$(dirname "$0")/kube-binaries.sh")
 echo "$dir/kustomize"

@@ -27,19 +27,16 @@ job() {
 	names+=("$name")
 }
 
-# kube-apiserver and etcd for every e2e test.
+# kube-apiserver and etcd for every e2e test, the controller-manager and scheduler for one, kwok
+# (serves pods/log for the pod restart e2e tests), helm and kustomize (deploy/'s chart and
+# kustomize base tests): one go build, so the Kubernetes libraries are compiled once.
 job kube "$here/kube-binaries.sh"
-# kwok serves pods/log for the pod restart e2e tests.
-job kwok "$here/kwok.sh"
 # InfluxDB 1.8.10 and ZincSearch (an Elasticsearch-API server) for the influxdb and
 # elasticsearch sinks.
 job influxd "$here/influxdb.sh"
 job zinc "$here/zincsearch.sh"
 # MariaDB from Debian's packages, for the mysql sink (no system service is started).
 job mariadb bash -c '"$1" install >&2' _ "$here/mariadb.sh"
-# helm and kustomize for deploy/'s chart and kustomize base tests.
-job helm "$here/helm.sh"
-job kustomize "$here/kustomize.sh"
 # promtool for the alert rule unit tests in deploy/.
 job promtool "$here/promtool.sh"
 
@@ -54,10 +51,10 @@ fi
 
 if [ "${1:-}" = "--env" ]; then
 	echo "export HERALD_KUBE_BIN='$(cat "$out/kube")'"
-	echo "export HERALD_KWOK='$(cat "$out/kwok")'"
+	echo "export HERALD_KWOK='$(cat "$out/kube")/kwok'"
 	echo "export HERALD_INFLUXD_BIN='$(cat "$out/influxd")'"
 	echo "export HERALD_ZINC_BIN='$(cat "$out/zinc")'"
-	echo "export HERALD_HELM='$(cat "$out/helm")'"
-	echo "export HERALD_KUSTOMIZE='$(cat "$out/kustomize")'"
+	echo "export HERALD_HELM='$(cat "$out/kube")/helm'"
+	echo "export HERALD_KUSTOMIZE='$(cat "$out/kube")/kustomize'"
 	echo "export HERALD_PROMTOOL='$(cat "$out/promtool")'"
 fi

@@ -24,6 +24,10 @@ GO=${GO:-go}
 # build cache keys a package by its flags, so without this a fresh machine compiled herald's
 # whole dependency graph twice (once for vet and the tests, once with -trimpath).
 export GOFLAGS="-trimpath${GOFLAGS:+ $GOFLAGS}"
+# The same for cgo: make build, the release tests and the test servers build with CGO_ENABLED=0,
+# and a package that imports net (client-go and nearly all of herald's graph) is compiled once
+# per setting. Nothing herald tests needs cgo.
+export CGO_ENABLED=0
 TEST_TIMEOUT=${TEST_TIMEOUT:-40m}
 mkdir -p _output
 log=_output/servers.log

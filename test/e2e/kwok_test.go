@@ -16,23 +16,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// kwokVersion is the kwok hack/kwok.sh installs.
-const kwokVersion = "v0.8.0"
-
-// kwokBinary finds kwok: $HERALD_KWOK, or where hack/kwok.sh caches it.
+// kwokBinary finds kwok: $HERALD_KWOK, or beside the API server in $HERALD_KUBE_BIN (both set by
+// hack/servers.sh --env; hack/kube-binaries.sh builds kwok with the API server).
 func kwokBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("HERALD_KWOK"); p != "" {
-		return p
+	p := os.Getenv("HERALD_KWOK")
+	if p == "" && os.Getenv("HERALD_KUBE_BIN") != "" {
+		p = filepath.Join(os.Getenv("HERALD_KUBE_BIN"), "kwok")
 	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache")
-	}
-	p := filepath.Join(cache, "herald", "kwok-"+kwokVersion, "kwok")
-	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("kwok is not installed (%v); run hack/kwok.sh or hack/servers.sh, which make test runs", err)
+	if _, err := os.Stat(p); p == "" || err != nil {
+		msg := fmt.Sprintf("kwok is not installed (HERALD_KWOK=%q, HERALD_KUBE_BIN=%q); run hack/kwok.sh or hack/servers.sh, which make test runs", os.Getenv("HERALD_KWOK"), os.Getenv("HERALD_KUBE_BIN"))
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg) // in CI a missing server is a broken install step, never a skip
 		}
