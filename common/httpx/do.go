@@ -17,7 +17,8 @@ import (
 const (
 	// MaxReplyBody is the most of a 2xx reply Do reads for the validator and the caller.
 	MaxReplyBody = 1 << 20
-	// ErrorBodyLimit is the most of any other reply Do reads, and quotes in the error.
+	// ErrorBodyLimit is the most of any other reply Do reads (MaxRefusedReply for a Refused),
+	// and the most it quotes in the error.
 	ErrorBodyLimit = 1 << 10
 	// drainLimit is the most Do discards of an unread reply to keep the connection reusable.
 	drainLimit = 64 << 10
@@ -37,6 +38,30 @@ type Validator func(resp *http.Response, body []byte) error
 // text is scrubbed of the secrets req carries (URL query values, path tokens, credentials,
 // authorization headers) and of secret-looking parameters.
 func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) ([]byte, error) {
+	return c.DoWith(ctx, req, Replies{Validate: validate})
+}
+
+// Refused reads a non-2xx reply (a redirect excepted) for a protocol that says more than its
+// status code, such as OTLP's Status message, retry delay and retryable codes. Do has already
+// classified the reply as for any receiver: e holds the status, the start of the reply as
+// Detail, Retryable, the Retry-After Wait, Credential and Fix. Refused may change those fields
+// (Do scrubs Detail after it) and gets the first MaxRefusedReply bytes of the reply.
+type Refused func(resp *http.Response, reply []byte, e *Error)
+
+// MaxRefusedReply is the most of a non-2xx reply Do reads for a Refused.
+const MaxRefusedReply = 64 << 10
+
+// Replies are the protocol's readers of a reply, for DoWith.
+type Replies struct {
+	// Validate checks a 2xx reply's body (nil: any 2xx is delivered).
+	Validate Validator
+	// Refused refines the error of a non-2xx reply (nil: the status decides).
+	Refused Refused
+}
+
+// DoWith is Do with the protocol's own reading of refused replies as well.
+func (c *Client) DoWith(ctx context.Context, req *http.Request, r Replies) ([]byte, error) {
+	validate := r.Validate
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req = req.Clone(ctx)
@@ -61,23 +86,35 @@ func (c *Client) Do(ctx context.Context, req *http.Request, validate Validator) 
 	e := base
 	e.StatusCode = resp.StatusCode
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorBodyLimit))
-		e.Detail = s.scrub(oneLine(snippet))
+		limit := int64(ErrorBodyLimit)
+		if r.Refused != nil {
+			limit = MaxRefusedReply
+		}
+		reply, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+		e.Detail = oneLine(reply[:min(len(reply), ErrorBodyLimit)])
 		if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 			// Not followed (see CheckRedirect): say where to, without the target's path and query.
 			e.Detail = redirectDetail(req.URL, resp.Header.Get("Location"))
 			return nil, core.Permanent(&e)
 		}
-		if credentialStatus(resp.StatusCode) {
+		switch {
+		case credentialStatus(resp.StatusCode):
 			e.Credential, e.Fix = true, CredentialStatusFix(resp.StatusCode)
+		case retryableStatus(resp.StatusCode):
+			e.Retryable = true
+			e.Wait = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		}
+		if r.Refused != nil {
+			r.Refused(resp, reply, &e)
+		}
+		e.Detail = s.scrub(e.Detail)
+		switch {
+		case e.Credential:
 			return nil, core.Credential(&e, e.Fix)
+		case e.Retryable:
+			return nil, &e
 		}
-		if !retryableStatus(resp.StatusCode) {
-			return nil, core.Permanent(&e)
-		}
-		e.Retryable = true
-		e.Wait = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
-		return nil, &e
+		return nil, core.Permanent(&e)
 	}
 
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBody))

@@ -11,9 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -50,23 +48,16 @@ func init() {
 // is sent as several requests.
 const MaxRequestBytes = 4 << 20
 
-// Limits on what the sink reads of a reply.
-const (
-	maxReplyBytes = 64 << 10
-	drainLimit    = 64 << 10
-)
-
 // ContentType is the OTLP/HTTP binary protobuf encoding's.
 const ContentType = "application/x-protobuf"
 
 // Sink sends log records to one OTLP/HTTP receiver.
 type Sink struct {
-	cfg     *Config
-	target  string
-	client  *http.Client
-	timeout time.Duration
-	body    *template.Body
-	now     func() time.Time
+	cfg    *Config
+	target string
+	client *httpx.Client
+	body   *template.Body
+	now    func() time.Time
 	// resource and scope head every request; they are read-only once built.
 	resource *resourcepb.Resource
 	scope    *commonpb.InstrumentationScope
@@ -90,21 +81,19 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 // NewSink builds the sink from a parsed Config: its transport and, when the body comes from a
 // template, the template. It connects to nothing.
 func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
-	transport, err := httpx.NewTransport(cfg.HTTP)
+	opts := cfg.HTTP
+	opts.Now = env.Clock()
+	client, err := httpx.NewClient(opts)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sink{
 		cfg:     cfg,
 		target:  cfg.URL.String(),
-		client:  &http.Client{Transport: transport, CheckRedirect: httpx.CheckRedirect(cfg.HTTP.Redirects)},
-		timeout: cfg.HTTP.Timeout,
+		client:  client,
 		now:     env.Clock(),
 		scope:   &commonpb.InstrumentationScope{Name: ScopeName},
 		secrets: cfg.HTTP.Secrets,
-	}
-	if s.timeout <= 0 {
-		s.timeout = httpx.DefaultTimeout
 	}
 	s.resource = &resourcepb.Resource{}
 	for _, kv := range cfg.Resource {
@@ -117,7 +106,7 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 			ctx = context.Background()
 		}
 		if s.body, err = template.New(ctx, *cfg.Template); err != nil {
-			transport.CloseIdleConnections()
+			client.Close()
 			return nil, err
 		}
 	}
@@ -137,7 +126,7 @@ func (s *Sink) Close() error {
 	if s.body != nil {
 		s.body.Close()
 	}
-	s.client.CloseIdleConnections()
+	s.client.Close()
 	return nil
 }
 
@@ -285,8 +274,6 @@ func (s *Sink) send(ctx context.Context, records []*logspb.LogRecord) (refusal, 
 			return refusal{}, core.Permanent(fmt.Errorf("compressing %d log records: %v", len(records), err))
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
 	if err != nil {
 		// The URL was checked at start-up; do not quote it.
@@ -299,26 +286,11 @@ func (s *Sink) send(ctx context.Context, records []*logspb.LogRecord) (refusal, 
 	if s.cfg.Gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", httpx.UserAgent)
-	}
-	base := httpx.Error{Method: http.MethodPost, Endpoint: s.cfg.URL.Scheme + "://" + s.cfg.URL.Host}
-	resp, err := s.client.Do(req)
+	reply, err := s.client.DoWith(ctx, req, httpx.Replies{Refused: refused})
 	if err != nil {
-		e := base
-		e.Detail = s.scrub(httpx.NetworkDetail(ctx, err, s.timeout))
-		e.Retryable = true
-		return refusal{}, fmt.Errorf("sending %d log records: %w", len(records), &e)
+		return refusal{}, fmt.Errorf("sending %d log records: %w", len(records), err)
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
-		_ = resp.Body.Close()
-	}()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return s.success(reply, len(records)), nil
-	}
-	return refusal{}, fmt.Errorf("sending %d log records: %w", len(records), s.failure(base, resp, reply))
+	return s.success(reply, len(records)), nil
 }
 
 // success reads an ExportLogsServiceResponse. A reply that is not one (a proxy's empty 200)
@@ -352,43 +324,34 @@ func (s *Sink) warnOnce(msg string) {
 	}
 }
 
-// failure classifies a non-2xx reply as the OTLP/HTTP specification does, quoting the Status
-// message it carries.
-func (s *Sink) failure(base httpx.Error, resp *http.Response, reply []byte) error {
-	e := base
-	e.StatusCode = resp.StatusCode
+// refused reads a non-2xx reply as the OTLP/HTTP specification says: its Status message, which
+// codes may be retried (429, 502, 503 and 504 only), and the Status's retry delay when there is
+// no Retry-After.
+func refused(resp *http.Response, reply []byte, e *httpx.Error) {
 	var st Status
-	ok := false
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), ContentType) {
-		st, ok = DecodeStatus(reply)
+		var ok bool
+		if st, ok = DecodeStatus(reply); ok {
+			e.Detail = oneLine(st.Message)
+		}
 	}
 	switch {
-	case ok:
-		e.Detail = s.scrub(oneLine(st.Message))
-	case len(reply) > 0:
-		// Not the receiver's Status: a proxy's page, quoted as text.
-		e.Detail = s.scrub(oneLine(string(reply[:min(len(reply), httpx.ErrorBodyLimit)])))
-	}
-	switch {
-	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
-		e.Detail = redirectDetail(s.cfg.URL, resp.Header.Get("Location"))
-		return core.Permanent(&e)
-	case httpx.CredentialStatus(resp.StatusCode):
-		e.Credential, e.Fix = true, httpx.CredentialStatusFix(resp.StatusCode)+" (header=Authorization=..., or the header your receiver reads)"
-		return core.Credential(&e, e.Fix)
+	case e.Credential:
+		e.Fix += " (header=Authorization=..., or the header your receiver reads)"
 	case Retryable(resp.StatusCode):
 		e.Retryable = true
-		e.Wait = httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
 		if e.Wait == 0 {
 			e.Wait = st.RetryDelay
 		}
-		return &e
-	case resp.StatusCode == http.StatusRequestEntityTooLarge:
-		e.Detail = join(e.Detail, "the receiver takes smaller requests: lower batch_size")
-	case resp.StatusCode == http.StatusNotFound:
-		e.Detail = join(e.Detail, "check the receiver URL (herald sends to its path + "+LogsPath+")")
+	default:
+		e.Retryable, e.Wait = false, 0
+		switch resp.StatusCode {
+		case http.StatusRequestEntityTooLarge:
+			e.Detail = join(e.Detail, "the receiver takes smaller requests: lower batch_size")
+		case http.StatusNotFound:
+			e.Detail = join(e.Detail, "check the receiver URL (herald sends to its path + "+LogsPath+")")
+		}
 	}
-	return core.Permanent(&e)
 }
 
 // join appends a hint to a detail.
@@ -423,18 +386,6 @@ func (s *Sink) compress(raw []byte) ([]byte, error) {
 // parameters from text a receiver wrote.
 func (s *Sink) scrub(text string) string {
 	return redact.Text(redact.Scrub(text, s.secrets...))
-}
-
-// redirectDetail says where a redirect points, by scheme and host only, and what to do.
-func redirectDetail(from *url.URL, location string) string {
-	to, err := from.Parse(location)
-	if err != nil || location == "" {
-		return "the receiver redirects (no usable Location); herald does not follow redirects: write the receiver's final URL"
-	}
-	if to.Scheme == from.Scheme && to.Host == from.Host {
-		return "the receiver redirects to another path on the same host; write the URL it redirects to, or add redirects=same-host"
-	}
-	return fmt.Sprintf("the receiver redirects to %s://%s; herald does not send the sink's headers to another host: write the URL it redirects to", to.Scheme, to.Host)
 }
 
 // oneLine turns a receiver's message into one line, at most httpx.ErrorBodyLimit bytes.
