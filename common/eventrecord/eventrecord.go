@@ -4,6 +4,8 @@
 package eventrecord
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,4 +75,29 @@ func New(e *core.Event, now time.Time) *Record {
 		}
 	}
 	return r
+}
+
+// line is the object of Line: the Event's own fields, plus herald's.
+type line struct {
+	*corev1.Event
+	Cluster string           `json:"cluster,omitempty"`
+	Restart *core.PodRestart `json:"restart,omitempty"`
+}
+
+// Line is an event as one JSON object without a trailing newline: the Kubernetes Event as the
+// API server serves it (less metadata.managedFields, which say which controller wrote which
+// field, not what happened), plus "cluster" when set and, for a container restart, "restart".
+// It is what log:?format=json writes and the loki sink's default line, so a Loki query reads
+// the same fields as a log collector picking up herald's JSON log. Unlike Record it names no
+// schema. The event is copied, never changed.
+func Line(e *core.Event) ([]byte, error) {
+	ev := *e.Event
+	ev.ManagedFields = nil
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(line{Event: &ev, Cluster: e.Cluster, Restart: e.Restart}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -4,7 +4,6 @@ package log
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,8 @@ import (
 	"time"
 
 	"github.com/golang/glog"
-	corev1 "k8s.io/api/core/v1"
 
+	"github.com/heraldproject/herald/common/eventrecord"
 	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
@@ -117,25 +116,13 @@ func (s *Sink) Line(e *core.Event) string {
 
 var oneLine = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`)
 
-// record is the JSON form of an event: the Kubernetes Event's own fields, plus herald's.
-type record struct {
-	*corev1.Event
-	Cluster string           `json:"cluster,omitempty"`
-	Restart *core.PodRestart `json:"restart,omitempty"`
-}
-
-// JSON is the JSON form of an event, newline-terminated. managedFields are left out: they say
-// which controller wrote which field of the Event object, not what happened.
+// JSON is the JSON form of an event, newline-terminated: eventrecord.Line.
 func (s *Sink) JSON(e *core.Event) ([]byte, error) {
-	ev := *e.Event
-	ev.ManagedFields = nil
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(record{Event: &ev, Cluster: e.Cluster, Restart: e.Restart}); err != nil {
+	b, err := eventrecord.Line(e)
+	if err != nil {
 		return nil, err
 	}
-	return []byte(b.String()), nil
+	return append(b, '\n'), nil
 }
 
 // when is the time an event last happened: lastTimestamp, else eventTime (events.k8s.io
