@@ -158,11 +158,11 @@ func (k Kind[S]) TestConfigErrors(t *testing.T, cases [][2]string, secrets ...st
 }
 
 // TestParseErrors fails t unless parsing and building each case's value (its first string)
-// without the registry (TryBuild) fails with an error that holds its second string.
-func (k Kind[S]) TestParseErrors(t *testing.T, cases [][2]string) {
+// without the registry (TryBuild, with env) fails with an error that holds its second string.
+func (k Kind[S]) TestParseErrors(t *testing.T, env sinks.Env, cases [][2]string) {
 	t.Helper()
 	for _, c := range cases {
-		_, err := k.TryBuild(c[0], sinks.Env{}, clocktesting.NewFakeClock(Start))
+		_, err := k.TryBuild(c[0], env, clocktesting.NewFakeClock(Start))
 		if err == nil || !strings.Contains(err.Error(), c[1]) {
 			t.Errorf("%s:\n got %v\nwant %q", c[0], err, c[1])
 		}
