@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -46,7 +45,7 @@ const maxText = 20000
 func newReceiver(t *testing.T, clk *clocktesting.FakeClock, secret string) *receiver {
 	r := &receiver{token: "dt-token-0123456789abcdef", secret: secret}
 	r.Robot = chattest.NewRobot[message](t, chattest.RobotSpec{
-		Name: "DingTalk", Reply: reply, OK: "ok",
+		Name: "DingTalk", Reply: chattest.ReplyErrcode, OK: "ok",
 		Limits: []chattest.Rate{{Max: 20, Per: time.Minute}}, TooFast: 130101, TooFastMsg: "send too fast, exceed 20 times per minute",
 	}, clk, http.HandlerFunc(r.handle))
 	return r
@@ -54,11 +53,6 @@ func newReceiver(t *testing.T, clk *clocktesting.FakeClock, secret string) *rece
 
 func (r *receiver) sinkURL() string {
 	return r.URL + "/robot/send?access_token=" + r.token
-}
-
-func reply(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"errcode":%d,"errmsg":%q}`, code, msg)
 }
 
 func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {

@@ -22,18 +22,11 @@ import (
 )
 
 func TestEmbedLayout(t *testing.T) {
-	f := newFakeDiscord(t)
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {
 		t.Skip("no time zone data:", err)
 	}
-	s := build(t, "discord:"+f.hookURL()+"?mentions=role:234567890123456789,user:345678901234567890&username=herald&avatar_url=https://example.com/h.png", sinks.Env{Cluster: "prod-eu-1", Location: tokyo})
-	e := template.SampleEvent()
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.NoProblems(t)
-	got := f.Messages()
+	_, got := kit.Send(t, "mentions=role:234567890123456789,user:345678901234567890&username=herald&avatar_url=https://example.com/h.png", sinks.Env{Cluster: "prod-eu-1", Location: tokyo}, template.SampleEvent())
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}

@@ -21,18 +21,11 @@ import (
 )
 
 func TestAdaptiveCardLayout(t *testing.T) {
-	f := newFakeWorkflow(t)
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Skip("no time zone data:", err)
 	}
-	s := build(t, "teams:"+f.hookURL()+"&level=Warning&max_per_minute=10", sinks.Env{Cluster: "prod-eu-1", Location: berlin})
-	e := template.SampleRestartEvent()
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.NoProblems(t)
-	got := f.Messages()
+	_, got := kit.Send(t, "level=Warning&max_per_minute=10", sinks.Env{Cluster: "prod-eu-1", Location: berlin}, template.SampleRestartEvent())
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}

@@ -52,7 +52,7 @@ func newReceiver(t *testing.T, clk *clocktesting.FakeClock) *receiver {
 	mux.HandleFunc("/cgi-bin/gettoken", r.getToken)
 	mux.HandleFunc("/cgi-bin/message/send", r.appSend)
 	r.Robot = chattest.NewRobot[message](t, chattest.RobotSpec{
-		Name: "Work WeChat", Reply: reply, OK: "ok",
+		Name: "Work WeChat", Reply: chattest.ReplyErrcode, OK: "ok",
 		Limits: []chattest.Rate{{Max: 20, Per: time.Minute}}, TooFast: 45009, TooFastMsg: "api freq out of limit",
 	}, clk, mux)
 	return r
@@ -62,17 +62,12 @@ func (r *receiver) robotURL() string {
 	return r.URL + "/cgi-bin/webhook/send?key=" + r.key
 }
 
-func reply(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"errcode":%d,"errmsg":%q}`, code, msg)
-}
-
 func (r *receiver) robot(w http.ResponseWriter, req *http.Request) {
 	if r.Scripted(w) {
 		return
 	}
 	if req.Method != http.MethodPost {
-		reply(w, 40001, "method must be POST")
+		r.Reply(w, 40001, "method must be POST")
 		return
 	}
 	if req.URL.Query().Get("key") != r.key {
@@ -157,11 +152,11 @@ func (r *receiver) getToken(w http.ResponseWriter, req *http.Request) {
 	}
 	q := req.URL.Query()
 	if q.Get("corpid") != r.corpID {
-		reply(w, 40013, "invalid corpid")
+		r.Reply(w, 40013, "invalid corpid")
 		return
 	}
 	if q.Get("corpsecret") != r.corpSecret {
-		reply(w, 40001, "invalid credential")
+		r.Reply(w, 40001, "invalid credential")
 		return
 	}
 	r.mu.Lock()

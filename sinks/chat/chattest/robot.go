@@ -38,6 +38,13 @@ type RobotSpec struct {
 	TooFastMsg string
 }
 
+// ReplyErrcode writes a JSON answer {"errcode": code, "errmsg": msg}, as DingTalk and Work
+// WeChat answer.
+func ReplyErrcode(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"errcode":%d,"errmsg":%q}`, code, msg)
+}
+
 // Robot is what the fake group robots share: an HTTP server on a fake clock, scripted replies,
 // the messages it accepted (decoded as M) and when, the codes it refused with, and its rate
 // limits. The service's own handlers check a request as the service does and call Reject or
