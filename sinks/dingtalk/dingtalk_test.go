@@ -1,18 +1,14 @@
 package dingtalk_test
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
-	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/chat"
@@ -24,50 +20,19 @@ const secret = "SECf00dcafe0123456789abcdef0123456789abcdef0123456789abcdef01234
 
 var cst = time.FixedZone("CST", 8*3600)
 
+var env = sinks.Env{Cluster: "prod", Location: cst}
+
+// build parses a --sink value the way the registry does and builds the sink on clk.
 func build(t testing.TB, raw string, clk *clocktesting.FakeClock) *dingtalk.Sink {
 	t.Helper()
-	s, err := tryBuild(raw, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-func tryBuild(raw string, clk *clocktesting.FakeClock) (*dingtalk.Sink, error) {
-	u, err := uri.Parse("sink", raw)
-	if err != nil {
-		return nil, err
-	}
-	spec := append(append([]uri.Param{}, sinks.CommonParams...), dingtalk.Params...)
-	p := uri.NewParams("--sink #1 (dingtalk)", u.Target.Query(), spec)
-	for _, c := range sinks.CommonParams {
-		p.Has(c.Name)
-	}
-	env := sinks.Env{Cluster: "prod", Location: cst}
-	cfg, err := dingtalk.ParseConfig(sinks.Target{ID: "dingtalk#1", URL: u.Target, Params: p}, env)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Clock = clk
-	return dingtalk.NewSink(cfg, env)
+	return kind.Build(t, raw, env, clk)
 }
 
 func event(ns, kind, name, reason, msg string) *core.Event {
-	return &core.Event{Event: &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: name + ".17a"},
-		InvolvedObject: corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name},
-		Reason:         reason, Message: msg, Type: "Warning", Count: 3,
-		LastTimestamp: metav1.NewTime(chattest.Start.Add(53 * time.Second)),
-	}, Observed: chattest.Start}
+	return chattest.RobotEvent(ns, kind, name, reason, msg, 3)
 }
 
-func export(t *testing.T, s core.Sink, events ...*core.Event) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.Export(ctx, events)
-}
+var export = chattest.Export
 
 // kube-eventer's documented flag, signature included, plus the mentions herald adds.
 func TestKubeEventerFlagSignedText(t *testing.T) {
@@ -77,7 +42,7 @@ func TestKubeEventerFlagSignedText(t *testing.T) {
 	if err := export(t, s, event("shop", "Pod", "web-1", "BackOff", "Back-off restarting failed container")); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	want := "c550367cdf1e84dfabab013b277cc6bc2\n[Warning] BackOff · Pod shop/web-1\nCluster: prod · Count: 3 · 2026-11-24 02:00:53 CST\nBack-off restarting failed container\n@13800001111 @manager01"
 	if m.MsgType != "text" || m.Text != want {
 		t.Fatalf("message %q\nwant %q", m.Text, want)
@@ -94,7 +59,7 @@ func TestMarkdownWithConsoleLinks(t *testing.T) {
 	if err := export(t, s, event("shop", "Deployment", "web", "ScalingReplicaSet", "Scaled up <b>")); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if m.MsgType != "markdown" || m.Title != "ScalingReplicaSet Deployment shop/web" || !m.IsAtAll {
 		t.Fatalf("message %+v", m)
 	}
@@ -187,7 +152,7 @@ func TestErrcodes(t *testing.T) {
 		clk := clocktesting.NewFakeClock(chattest.Start)
 		rc := newReceiver(t, clk, "")
 		s := build(t, "dingtalk:"+rc.sinkURL(), clk)
-		rc.script(c.reply)
+		rc.Script(c.reply)
 		err := export(t, s, event("shop", "Pod", "web-1", "BackOff", "x"))
 		httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: 200, Want: c.want, Wait: c.wait}, err)
 	}
@@ -205,7 +170,7 @@ func TestSizeLimit(t *testing.T) {
 		if err := export(t, s, event("shop", "Pod", "web-1", "BackOff", strings.Repeat("数据库连接被拒绝 ", 3000))); err != nil {
 			t.Fatal(err)
 		}
-		m := rc.got()[0]
+		m := rc.Got()[0]
 		if len(m.Text) > dingtalk.Limit || len(m.Text) < dingtalk.Limit-10 || !strings.HasSuffix(m.Text, chat.Marker) {
 			t.Fatalf("%s: text of %d bytes, limit %d", mt, len(m.Text), dingtalk.Limit)
 		}
@@ -213,20 +178,14 @@ func TestSizeLimit(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	cases := []struct{ raw, want string }{
+	kind.TestParseErrors(t, env, [][2]string{
 		{"dingtalk:https://oapi.dingtalk.com/robot/send", `parameter "access_token": missing`},
 		{"dingtalk:?access_token=x", `no robot webhook URL`},
 		{"dingtalk:https://oapi.dingtalk.com/robot/send?access_token=x&sign=abc", `DingTalk signing secrets start with SEC`},
 		{"dingtalk:https://oapi.dingtalk.com/robot/send?access_token=x&msg_type=card", `"card" is not allowed`},
 		{"dingtalk:https://oapi.dingtalk.com/robot/send?access_token=x&at_mobile=1", `did you mean "at_mobiles"?`},
 		{"dingtalk:https://oapi.dingtalk.com/robot/send?access_token=x&at_all=maybe", `parameter "at_all"`},
-	}
-	for _, c := range cases {
-		_, err := tryBuild(c.raw, clocktesting.NewFakeClock(chattest.Start))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s:\n got %v\nwant %q", c.raw, err, c.want)
-		}
-	}
+	})
 }
 
 func TestTemplateOverride(t *testing.T) {
@@ -237,7 +196,7 @@ func TestTemplateOverride(t *testing.T) {
 	if err := export(t, s, event("shop", "Pod", "web-1", "BackOff", "say \"hi\"\nplease")); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if m.Title != "BackOff" || m.Text != "**BackOff** say \"hi\"\nplease" {
 		t.Fatalf("message %+v", m)
 	}
@@ -253,22 +212,7 @@ func TestStorm(t *testing.T) {
 			clk := clocktesting.NewFakeClock(chattest.Start)
 			rc := newReceiver(t, clk, secret)
 			s := build(t, "dingtalk:"+rc.sinkURL()+"&sign="+secret+"&msg_type="+mt+"&at_mobiles=13800001111", clk)
-			res := chattest.Storm(t, clk, s, chattest.StormEvents(1000, chattest.Start, 60*time.Millisecond), 500, 30*time.Minute)
-			if len(res.Errors) > 0 || res.Delivered != 1000 {
-				t.Fatalf("delivered %d, errors %v", res.Delivered, res.Errors)
-			}
-			if r := rc.rejections(); len(r) > 0 {
-				t.Fatalf("the robot rejected %v", r)
-			}
-			total := 0
-			for _, m := range rc.got() {
-				total += chattest.CountEvents(t, m.Text)
-			}
-			worst := chattest.MaxInWindow(rc.sentAt, time.Minute)
-			if total != 1000 || worst > 20 {
-				t.Fatalf("messages account for %d events (want 1000), %d in one minute (want ≤ 20)", total, worst)
-			}
-			t.Logf("%s: 1000 events over 60 s → %d messages over %s, at most %d in a minute", mt, len(rc.got()), res.End.Sub(chattest.Start).Round(time.Second), worst)
+			rc.TestStorm(t, s, func(m message) string { return m.Text })
 		})
 	}
 }
@@ -283,10 +227,10 @@ func TestRestartLayout(t *testing.T) {
 		if err := export(t, s, e); err != nil {
 			t.Fatal(err)
 		}
-		if r := rc.rejections(); len(r) > 0 {
+		if r := rc.Rejections(); len(r) > 0 {
 			t.Fatalf("the receiver refused: %v", r)
 		}
-		text := rc.got()[0].Text
+		text := rc.Got()[0].Text
 		if strings.Contains(text, "```") || !strings.Contains(text, "Previous log:\n\n> ") {
 			t.Errorf("the previous log is not quoted lines after its label (DingTalk documents no code block):\n%.2000s", text)
 		}

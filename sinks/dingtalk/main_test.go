@@ -1,13 +1,16 @@
 package dingtalk_test
 
 import (
-	"flag"
-	"os"
 	"testing"
+
+	"k8s.io/utils/clock"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
+	"github.com/heraldproject/herald/sinks/dingtalk"
 )
 
-// TestMain sends glog to stderr: by default it writes log files into the temp directory.
-func TestMain(m *testing.M) {
-	_ = flag.Set("logtostderr", "true")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { chattest.Main(m) }
+
+// kind builds the DingTalk sink without the registry, on a fake clock (sinks/chat/chattest).
+var kind = chattest.Kind[*dingtalk.Sink]{Scheme: "dingtalk", Name: "DingTalk", Params: dingtalk.Params,
+	New: chattest.Builder(dingtalk.ParseConfig, dingtalk.NewSink, func(c *dingtalk.Config, clk clock.Clock) { c.Clock = clk })}

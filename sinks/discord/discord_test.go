@@ -2,7 +2,6 @@ package discord_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/template"
-	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/chat"
@@ -24,18 +22,11 @@ import (
 )
 
 func TestEmbedLayout(t *testing.T) {
-	f := newFakeDiscord(t)
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {
 		t.Skip("no time zone data:", err)
 	}
-	s := build(t, "discord:"+f.hookURL()+"?mentions=role:234567890123456789,user:345678901234567890&username=herald&avatar_url=https://example.com/h.png", sinks.Env{Cluster: "prod-eu-1", Location: tokyo})
-	e := template.SampleEvent()
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	got := f.messages()
+	_, got := kit.Send(t, "mentions=role:234567890123456789,user:345678901234567890&username=herald&avatar_url=https://example.com/h.png", sinks.Env{Cluster: "prod-eu-1", Location: tokyo}, template.SampleEvent())
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}
@@ -75,28 +66,18 @@ func TestEmbedLayout(t *testing.T) {
 }
 
 func TestNormalEventsAreGreen(t *testing.T) {
-	f := newFakeDiscord(t)
-	s := build(t, "discord:"+f.hookURL()+"?level=Normal", sinks.Env{})
 	e := event("shop", "web-1", "Pulled", "pulled image")
 	e.Type = "Normal"
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	if c := f.messages()[0].Message.Embeds[0].Color; c == nil || *c != discord.ColorNormal {
+	_, got := kit.Send(t, "level=Normal", sinks.Env{}, e)
+	if c := got[0].Message.Embeds[0].Color; c == nil || *c != discord.ColorNormal {
 		t.Errorf("colour %v, want green", c)
 	}
 }
 
 func TestEventTextNeverPingsOrFormats(t *testing.T) {
-	f := newFakeDiscord(t)
-	s := build(t, "discord:"+f.hookURL(), sinks.Env{})
 	e := event("shop", "web-1", "Failed", "**bold** @everyone <@&234567890123456789> [click](https://evil.example)\n# heading")
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	m := f.messages()[0].Message
+	_, got := kit.Send(t, "", sinks.Env{}, e)
+	m := got[0].Message
 	if m.Content != "" {
 		t.Errorf("content %q: event text must stay out of the content, the only part that pings", m.Content)
 	}
@@ -115,13 +96,8 @@ func TestEventTextNeverPingsOrFormats(t *testing.T) {
 }
 
 func TestWaitAndThread(t *testing.T) {
-	f := newFakeDiscord(t)
-	s := build(t, "discord:"+f.hookURL()+"?wait=true&thread_id=345678901234567890&level=Warning&max_per_minute=5", sinks.Env{})
-	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "x")}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	if q := f.messages()[0].Query; q.Get("wait") != "true" || q.Get("thread_id") != "345678901234567890" || len(q) != 2 {
+	_, got := kit.Send(t, "wait=true&thread_id=345678901234567890&level=Warning&max_per_minute=5", sinks.Env{}, event("shop", "web-1", "BackOff", "x"))
+	if q := got[0].Query; q.Get("wait") != "true" || q.Get("thread_id") != "345678901234567890" || len(q) != 2 {
 		t.Errorf("query %v, want wait=true and thread_id only", q)
 	}
 }
@@ -153,7 +129,7 @@ func TestDiscordReplies(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeDiscord(t)
-			f.reply = func(_ int, w http.ResponseWriter) bool {
+			f.Reply = func(_ int, w http.ResponseWriter) bool {
 				if c.header != "" {
 					w.Header().Set("Retry-After", c.header)
 				}
@@ -181,62 +157,25 @@ func TestLongTextsAreCutToDiscordLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.noProblems(t)
-	if em := f.messages()[0].Message.Embeds[0]; !strings.HasSuffix(em.Description, chat.Marker) {
+	f.NoProblems(t)
+	if em := f.Messages()[0].Message.Embeds[0]; !strings.HasSuffix(em.Description, chat.Marker) {
 		t.Errorf("the cut description does not end with the marker")
 	}
-	log := f.messages()[1].Message.Embeds[0].Description
+	log := f.Messages()[1].Message.Embeds[0].Description
 	if !strings.Contains(log, "THE LAST LINE") || !strings.HasPrefix(log, "**Previous log**\n```\n"+chat.Marker) || !strings.HasSuffix(log, "\n```") || strings.Count(log, "```") != 2 {
 		t.Errorf("description %q: want the end of the log in one code block", log)
 	}
 }
 
 func TestDigestAccountsForEveryEvent(t *testing.T) {
-	f := newFakeDiscord(t)
-	s := build(t, "discord:"+f.hookURL()+"?mentions=here", sinks.Env{Cluster: "prod"})
-	events := storm(500)
-	if err := s.Export(context.Background(), events); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	got := f.messages()
-	if len(got) != 1 {
-		t.Fatalf("a batch of 500 became %d messages, want one digest", len(got))
-	}
-	named, counted := account(t, got[0].Message)
-	if len(named)+counted != len(events) {
-		t.Errorf("the digest names %d events and counts %d more: %d, want %d", len(named), counted, len(named)+counted, len(events))
-	}
-	if len(named) < 10 {
-		t.Errorf("the digest names only %d events", len(named))
-	}
-	if c := got[0].Message.Embeds[0].Color; c == nil || *c != discord.ColorDigestWarning {
+	got := kit.DigestAccounts(t, "mentions=here", 10)
+	if c := got.Message.Embeds[0].Color; c == nil || *c != discord.ColorDigestWarning {
 		t.Errorf("digest colour %v, want red", c)
 	}
 }
 
 func TestPreviewIsTheBodySent(t *testing.T) {
-	f := newFakeDiscord(t)
-	s := build(t, "discord:"+f.hookURL(), sinks.Env{})
-	e := template.SampleRestartEvent()
-	preview, err := s.(sinks.Previewer).Preview(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	var a, b any
-	if err := json.Unmarshal([]byte(preview), &a); err != nil {
-		t.Fatalf("preview is not JSON: %v", err)
-	}
-	if err := json.Unmarshal(f.messages()[0].Body, &b); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Errorf("preview\n%s\ndiffers from the body sent\n%s", preview, f.messages()[0].Body)
-	}
+	kit.TestPreviewIsTheBodySent(t, template.SampleRestartEvent())
 }
 
 func TestBodyTemplateOverride(t *testing.T) {
@@ -246,14 +185,14 @@ func TestBodyTemplateOverride(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", `say "hi"`)}); err != nil {
 		t.Fatal(err)
 	}
-	f.noProblems(t)
-	if m := f.messages()[0].Message; m.Content != `BackOff: say "hi"` || len(m.Embeds) != 0 {
+	f.NoProblems(t)
+	if m := f.Messages()[0].Message; m.Content != `BackOff: say "hi"` || len(m.Embeds) != 0 {
 		t.Errorf("template body %+v", m)
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
-	cases := []struct{ value, want string }{
+	kit.TestConfigErrors(t, [][2]string{
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?username=Discord%20Alerts", `"username"`},
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?username=" + strings.Repeat("x", 81), `"username"`},
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?mentions=@oncall", `"mentions"`},
@@ -262,18 +201,7 @@ func TestConfigErrors(t *testing.T) {
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?thread_id=general", `"thread_id"`},
 		{"discord:https://discord.com/api/webhooks/1/SECRETTOKEN?mention=everyone", `did you mean "mentions"`},
 		{"discord:discord.com/api/webhooks/1/SECRETTOKEN", "webhook URL"},
-	}
-	for _, c := range cases {
-		_, err := sinks.Build(1, c.value, sinks.Env{Ctx: context.Background()})
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %v, want one containing %q", c.value, err, c.want)
-			continue
-		}
-		if !strings.Contains(err.Error(), "--sink #1 (discord)") {
-			t.Errorf("%s: the error does not name the sink: %v", c.value, err)
-		}
-		httpxtest.AssertNoSecret(t, err, "SECRETTOKEN")
-	}
+	}, "SECRETTOKEN")
 }
 
 func TestTokenIsRedactedInTheLoggedValue(t *testing.T) {
@@ -298,17 +226,6 @@ func TestMentionForms(t *testing.T) {
 	if !slices.Equal(cfg.Allowed.Parse, []string{"everyone"}) || len(cfg.Allowed.Roles) != 1 || len(cfg.Allowed.Users) != 1 {
 		t.Errorf("allowed %+v", cfg.Allowed)
 	}
-}
-
-// target parses a --sink value the way sinks.Build does, for ParseConfig.
-func target(t testing.TB, value string) sinks.Target {
-	t.Helper()
-	u, err := uri.Parse("sink", value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := append(append([]uri.Param{}, sinks.CommonParams...), discord.Params...)
-	return sinks.Target{ID: "discord#1", URL: u.Target, Params: uri.NewParams("--sink #1 (discord)", u.Target.Query(), spec)}
 }
 
 var (
@@ -348,13 +265,8 @@ func account(t testing.TB, m dcMessage) (named []string, counted int) {
 // 1 MiB termination message; the receiver checks Discord's embed limits.
 func TestRestartLayout(t *testing.T) {
 	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
-		f := newFakeDiscord(t)
-		s := build(t, "discord:"+f.hookURL(), sinks.Env{Cluster: "prod-eu-1"})
-		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-			t.Fatal(err)
-		}
-		f.noProblems(t)
-		em := f.messages()[0].Message.Embeds[0]
+		_, got := kit.Send(t, "", sinks.Env{Cluster: "prod-eu-1"}, e)
+		em := got[0].Message.Embeds[0]
 		if !strings.HasPrefix(em.Title, "container app of pod shop/checkout-7d4b9c6f5-x2x9z restarted: exit code 137 (OOMKilled)") {
 			t.Errorf("title %q", em.Title)
 		}

@@ -1,24 +1,30 @@
 package discord_test
 
 import (
-	"flag"
-	"os"
 	"testing"
 
+	"k8s.io/utils/clock"
+
 	"github.com/heraldproject/herald/sinks/chat/chattest"
+	"github.com/heraldproject/herald/sinks/discord"
 )
 
-// TestMain sends glog to stderr: by default it writes log files into the temp directory.
-func TestMain(m *testing.M) {
-	_ = flag.Set("logtostderr", "true")
-	os.Exit(m.Run())
+func TestMain(m *testing.M) { chattest.Main(m) }
+
+// kit is the Discord sink and its fake service, for the tests every chat sink shares
+// (sinks/chat/chattest).
+var kit = chattest.Chat[*discord.Sink, dcMessage]{
+	Kind: chattest.Kind[*discord.Sink]{Scheme: "discord", Name: "Discord", Params: discord.Params,
+		New: chattest.Builder(discord.ParseConfig, discord.NewSink, func(c *discord.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
+	Fake: func(t testing.TB, params string) (*chattest.Receiver[dcMessage], string) {
+		f := newFakeDiscord(t)
+		return f.Receiver, chattest.WithParams("discord:"+f.hookURL(), params)
+	},
+	Account: account,
 }
 
-// The helpers every chat sink's tests share (sinks/chat/chattest).
 var (
-	lastSeen = chattest.LastSeen
-	event    = chattest.Event
-	build    = chattest.Build
-	storm    = chattest.LongStorm
-	longText = chattest.LongText
+	event  = chattest.Event
+	build  = chattest.Build
+	target = kit.Target
 )

@@ -7,15 +7,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // Discord's documented limits (Execute Webhook; Message resource, "Embed Limits"), written
@@ -172,30 +172,16 @@ func validateDiscord(body []byte) (dcMessage, int, string) {
 	return m, 0, ""
 }
 
-type received struct {
-	At      time.Time
-	Query   url.Values
-	Body    []byte
-	Message dcMessage
-}
-
 // fakeDiscord serves one webhook at /api/webhooks/{id}/{token}, checking each request as
-// Discord does. reply, when set, answers instead after the checks.
+// Discord does. Reply, when set, answers instead after the checks.
 type fakeDiscord struct {
-	*httptest.Server
+	*chattest.Receiver[dcMessage]
 	id, token string
-	now       func() time.Time
-	reply     func(n int, w http.ResponseWriter) bool
-
-	mu       sync.Mutex
-	got      []received
-	problems []string
 }
 
 func newFakeDiscord(t testing.TB) *fakeDiscord {
-	f := &fakeDiscord{id: "123456789012345678", token: "wHk-T0ken_abcdefghijklmnopqrstuvwxyz0123456789", now: time.Now}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f := &fakeDiscord{id: "123456789012345678", token: "wHk-T0ken_abcdefghijklmnopqrstuvwxyz0123456789"}
+	f.Receiver = chattest.NewReceiver[dcMessage](t, "Discord", f.serve)
 	return f
 }
 
@@ -204,9 +190,7 @@ func (f *fakeDiscord) hookURL() string { return f.URL + "/api/webhooks/" + f.id 
 func (f *fakeDiscord) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	fail := func(status, code int, msg string) {
-		f.mu.Lock()
-		f.problems = append(f.problems, fmt.Sprintf("%d %d %s", status, code, msg))
-		f.mu.Unlock()
+		f.Refuse(fmt.Sprintf("%d %d %s", status, code, msg))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"message": %q, "code": %d}`, msg, code)
@@ -232,11 +216,8 @@ func (f *fakeDiscord) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, code, msg)
 		return
 	}
-	f.mu.Lock()
-	n := len(f.got)
-	f.got = append(f.got, received{At: f.now(), Query: r.URL.Query(), Body: body, Message: m})
-	f.mu.Unlock()
-	if f.reply != nil && f.reply(n, w) {
+	n, answered := f.Accept(r, body, m, w)
+	if answered {
 		return
 	}
 	if r.URL.Query().Get("wait") == "true" {
@@ -245,21 +226,6 @@ func (f *fakeDiscord) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (f *fakeDiscord) messages() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.got...)
-}
-
-func (f *fakeDiscord) noProblems(t testing.TB) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, p := range f.problems {
-		t.Errorf("the Discord receiver refused a message: %s", p)
-	}
 }
 
 // field returns the value of an embed field.

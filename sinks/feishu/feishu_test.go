@@ -1,18 +1,14 @@
 package feishu_test
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
-	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/chat"
@@ -24,50 +20,19 @@ const secret = "qX9aT3bY7cZ1dW5e"
 
 var cst = time.FixedZone("CST", 8*3600)
 
+var env = sinks.Env{Cluster: "prod", Location: cst}
+
+// build parses a --sink value the way the registry does and builds the sink on clk.
 func build(t testing.TB, raw string, clk *clocktesting.FakeClock) *feishu.Sink {
 	t.Helper()
-	s, err := tryBuild(raw, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-func tryBuild(raw string, clk *clocktesting.FakeClock) (*feishu.Sink, error) {
-	u, err := uri.Parse("sink", raw)
-	if err != nil {
-		return nil, err
-	}
-	spec := append(append([]uri.Param{}, sinks.CommonParams...), feishu.Params...)
-	p := uri.NewParams("--sink #1 (feishu)", u.Target.Query(), spec)
-	for _, c := range sinks.CommonParams {
-		p.Has(c.Name)
-	}
-	env := sinks.Env{Cluster: "prod", Location: cst}
-	cfg, err := feishu.ParseConfig(sinks.Target{ID: "feishu#1", URL: u.Target, Params: p}, env)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Clock = clk
-	return feishu.NewSink(cfg, env)
+	return kind.Build(t, raw, env, clk)
 }
 
 func event(ns, name, reason, msg string) *core.Event {
-	return &core.Event{Event: &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: name + ".17a"},
-		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name},
-		Reason:         reason, Message: msg, Type: "Warning", Count: 2,
-		LastTimestamp: metav1.NewTime(chattest.Start.Add(53 * time.Second)),
-	}, Observed: chattest.Start}
+	return chattest.RobotEvent(ns, "Pod", name, reason, msg, 2)
 }
 
-func export(t *testing.T, s core.Sink, events ...*core.Event) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.Export(ctx, events)
-}
+var export = chattest.Export
 
 func TestSignedCard(t *testing.T) {
 	clk := clocktesting.NewFakeClock(chattest.Start)
@@ -76,7 +41,7 @@ func TestSignedCard(t *testing.T) {
 	if err := export(t, s, event("shop", "web-1", "BackOff", "Back-off <b>restarting</b>")); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if m.MsgType != "interactive" || m.Header != "Warning · BackOff · Pod shop/web-1" || m.Color != "red" {
 		t.Fatalf("card %+v", m)
 	}
@@ -93,7 +58,7 @@ func TestText(t *testing.T) {
 	if err := export(t, s, event("shop", "web-1", "BackOff", "x")); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if m.MsgType != "text" || !strings.HasPrefix(m.Text, "[Warning] BackOff · Pod shop/web-1\n") || !strings.HasSuffix(m.Text, `<at user_id="ou_abc"></at>`) {
 		t.Fatalf("text %+v", m)
 	}
@@ -154,7 +119,7 @@ func TestCodes(t *testing.T) {
 		clk := clocktesting.NewFakeClock(chattest.Start)
 		rc := newReceiver(t, clk, "")
 		s := build(t, "feishu:"+rc.hook(), clk)
-		rc.script(c.reply)
+		rc.Script(c.reply)
 		err := export(t, s, event("shop", "web-1", "BackOff", "x"))
 		httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: 200, Want: c.want}, err)
 	}
@@ -173,7 +138,7 @@ func TestSizeLimit(t *testing.T) {
 		if err := export(t, s, event("shop", "web-1", "BackOff", strings.Repeat("\"容器\"\n", 5000))); err != nil {
 			t.Fatal(err)
 		}
-		m := rc.got()[0]
+		m := rc.Got()[0]
 		if len(m.Raw) > feishu.Limit || len(m.Raw) < feishu.Limit-200 || !strings.HasSuffix(m.Text, chat.Marker) {
 			t.Fatalf("%s: body of %d bytes, limit %d", mt, len(m.Raw), feishu.Limit)
 		}
@@ -181,19 +146,13 @@ func TestSizeLimit(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	cases := []struct{ raw, want string }{
+	kind.TestParseErrors(t, env, [][2]string{
 		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/", "no token after /hook/"},
 		{"feishu:?secret=x", "no bot webhook URL"},
 		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/t?msg_type=post", `"post" is not allowed`},
 		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/t?secrte=x", `did you mean "secret"?`},
 		{"feishu:https://open.feishu.cn/open-apis/bot/v2/hook/t?burst=8", `parameter "burst": Feishu accepts at most 5 messages a second`},
-	}
-	for _, c := range cases {
-		_, err := tryBuild(c.raw, clocktesting.NewFakeClock(chattest.Start))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s:\n got %v\nwant %q", c.raw, err, c.want)
-		}
-	}
+	})
 }
 
 func TestTemplateOverrideIsSigned(t *testing.T) {
@@ -204,7 +163,7 @@ func TestTemplateOverrideIsSigned(t *testing.T) {
 	if err := export(t, s, event("shop", "web-1", "BackOff", "a \"quoted\"\nline")); err != nil {
 		t.Fatal(err)
 	}
-	if m := rc.got()[0]; m.Text != "BackOff: a \"quoted\"\nline" {
+	if m := rc.Got()[0]; m.Text != "BackOff: a \"quoted\"\nline" {
 		t.Fatalf("text %q", m.Text)
 	}
 }
@@ -215,26 +174,13 @@ func TestStorm(t *testing.T) {
 			clk := clocktesting.NewFakeClock(chattest.Start)
 			rc := newReceiver(t, clk, secret)
 			s := build(t, "feishu:"+rc.hook()+"?secret="+secret+"&msg_type="+mt, clk)
-			res := chattest.Storm(t, clk, s, chattest.StormEvents(1000, chattest.Start, 60*time.Millisecond), 500, 30*time.Minute)
-			if len(res.Errors) > 0 || res.Delivered != 1000 {
-				t.Fatalf("delivered %d, errors %v", res.Delivered, res.Errors)
-			}
-			if r := rc.rejections(); len(r) > 0 {
-				t.Fatalf("the bot rejected %v", r)
-			}
-			total := 0
-			for _, m := range rc.got() {
+			rc.TestStorm(t, s, func(m message) string {
 				if mt == "interactive" && strings.Contains(m.Header, " events") {
 					// The card's header holds the digest's title.
-					m.Text = m.Header + "\n" + m.Text
+					return m.Header + "\n" + m.Text
 				}
-				total += chattest.CountEvents(t, m.Text)
-			}
-			worst := chattest.MaxInWindow(rc.sentAt, time.Minute)
-			if total != 1000 || worst > 20 {
-				t.Fatalf("messages account for %d events (want 1000), %d in one minute (want ≤ 20)", total, worst)
-			}
-			t.Logf("%s: 1000 events over 60 s → %d messages over %s, at most %d in a minute", mt, len(rc.got()), res.End.Sub(chattest.Start).Round(time.Second), worst)
+				return m.Text
+			})
 		})
 	}
 }
@@ -249,10 +195,10 @@ func TestRestartLayout(t *testing.T) {
 		if err := export(t, s, e); err != nil {
 			t.Fatal(err)
 		}
-		if r := rc.rejections(); len(r) > 0 {
+		if r := rc.Rejections(); len(r) > 0 {
 			t.Fatalf("the receiver refused: %v", r)
 		}
-		m := rc.got()[0]
+		m := rc.Got()[0]
 		if m.MsgType != "interactive" || !strings.Contains(m.Header, "ContainerRestarted") || !strings.Contains(m.Text, "Previous log:\n```\n") {
 			t.Errorf("message type %q, header %q, or the previous log is not a code block:\n%.2000s", m.MsgType, m.Header, m.Text)
 		}

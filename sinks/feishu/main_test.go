@@ -1,13 +1,16 @@
 package feishu_test
 
 import (
-	"flag"
-	"os"
 	"testing"
+
+	"k8s.io/utils/clock"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
+	"github.com/heraldproject/herald/sinks/feishu"
 )
 
-// TestMain sends glog to stderr: by default it writes log files into the temp directory.
-func TestMain(m *testing.M) {
-	_ = flag.Set("logtostderr", "true")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { chattest.Main(m) }
+
+// kind builds the Feishu sink without the registry, on a fake clock (sinks/chat/chattest).
+var kind = chattest.Kind[*feishu.Sink]{Scheme: "feishu", Name: "Feishu", Params: feishu.Params,
+	New: chattest.Builder(feishu.ParseConfig, feishu.NewSink, func(c *feishu.Config, clk clock.Clock) { c.Clock = clk })}

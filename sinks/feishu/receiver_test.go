@@ -9,15 +9,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // receiver is a loopback Feishu custom bot at /open-apis/bot/v2/hook/TOKEN. It checks what
@@ -25,17 +25,10 @@ import (
 // Request), the signature and its timestamp within an hour (19021), the keyword when one is
 // set (19024), and more than 5 messages a second or 100 a minute (11232).
 type receiver struct {
-	*httptest.Server
-	clk     *clocktesting.FakeClock
+	*chattest.Robot[message]
 	token   string
 	secret  string
 	keyword string
-
-	mu       sync.Mutex
-	messages []message
-	rejected []string
-	sentAt   []time.Time
-	next     []string
 }
 
 // message is one accepted message: its type, its visible text (a card's header and lark_md
@@ -51,9 +44,11 @@ type message struct {
 const maxBody = 20 * 1024
 
 func newReceiver(t *testing.T, clk *clocktesting.FakeClock, secret string) *receiver {
-	r := &receiver{clk: clk, token: "0f3a9c5e-7b1d-4e2a-9c8f-6d5b4a3c2e1f", secret: secret}
-	r.Server = httptest.NewServer(http.HandlerFunc(r.handle))
-	t.Cleanup(r.Close)
+	r := &receiver{token: "0f3a9c5e-7b1d-4e2a-9c8f-6d5b4a3c2e1f", secret: secret}
+	r.Robot = chattest.NewRobot[message](t, chattest.RobotSpec{
+		Name: "Feishu", Reply: reply, OK: "success",
+		Limits: []chattest.Rate{{Max: 5, Per: time.Second}, {Max: 100, Per: time.Minute}}, TooFast: 11232, TooFastMsg: "frequency limited psm[lark.oapi.app_platform_runtime]",
+	}, clk, http.HandlerFunc(r.handle))
 	return r
 }
 
@@ -64,31 +59,17 @@ func reply(w http.ResponseWriter, code int, msg string) {
 	fmt.Fprintf(w, `{"code":%d,"msg":%q,"data":{}}`, code, msg)
 }
 
-func (r *receiver) reject(w http.ResponseWriter, code int, msg string) {
-	r.mu.Lock()
-	r.rejected = append(r.rejected, fmt.Sprint(code))
-	r.mu.Unlock()
-	reply(w, code, msg)
-}
-
 func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
-	r.mu.Lock()
-	if len(r.next) > 0 {
-		n := r.next[0]
-		r.next = r.next[1:]
-		r.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, n)
+	if r.Scripted(w) {
 		return
 	}
-	r.mu.Unlock()
 	if req.Method != http.MethodPost || req.URL.Path != "/open-apis/bot/v2/hook/"+r.token {
-		r.reject(w, 19001, "param invalid: incoming webhook access token invalid")
+		r.Reject(w, 19001, "param invalid: incoming webhook access token invalid")
 		return
 	}
 	raw, _ := io.ReadAll(req.Body)
 	if len(raw) > maxBody || !utf8.Valid(raw) {
-		r.reject(w, 9499, "Bad Request")
+		r.Reject(w, 9499, "Bad Request")
 		return
 	}
 	var body struct {
@@ -121,15 +102,15 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		r.reject(w, 9499, "Bad Request: "+err.Error())
+		r.Reject(w, 9499, "Bad Request: "+err.Error())
 		return
 	}
 	if r.secret != "" {
 		sec, err := strconv.ParseInt(body.Timestamp, 10, 64)
-		d := r.clk.Now().Sub(time.Unix(sec, 0))
+		d := r.Clock.Now().Sub(time.Unix(sec, 0))
 		mac := hmac.New(sha256.New, []byte(body.Timestamp+"\n"+r.secret))
 		if err != nil || d > time.Hour || d < -time.Hour || body.Sign != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
-			r.reject(w, 19021, "sign match fail or timestamp is not within one hour from current time")
+			r.Reject(w, 19021, "sign match fail or timestamp is not within one hour from current time")
 			return
 		}
 	}
@@ -137,70 +118,33 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	switch body.MsgType {
 	case "text":
 		if body.Content == nil || body.Content.Text == nil || *body.Content.Text == "" {
-			r.reject(w, 9499, "Bad Request: content.text")
+			r.Reject(w, 9499, "Bad Request: content.text")
 			return
 		}
 		m.Text = *body.Content.Text
 	case "interactive":
 		c := body.Card
 		if c == nil || c.Header == nil || c.Header.Title == nil || c.Header.Title.Content == nil || c.Header.Title.Tag != "plain_text" || len(c.Elements) == 0 {
-			r.reject(w, 9499, "Bad Request: card")
+			r.Reject(w, 9499, "Bad Request: card")
 			return
 		}
 		m.Header, m.Color = *c.Header.Title.Content, c.Header.Template
 		var parts []string
 		for _, e := range c.Elements {
 			if e.Tag != "div" || e.Text == nil || (e.Text.Tag != "lark_md" && e.Text.Tag != "plain_text") {
-				r.reject(w, 9499, "Bad Request: element")
+				r.Reject(w, 9499, "Bad Request: element")
 				return
 			}
 			parts = append(parts, e.Text.Content)
 		}
 		m.Text = strings.Join(parts, "\n")
 	default:
-		r.reject(w, 9499, "Bad Request: msg_type")
+		r.Reject(w, 9499, "Bad Request: msg_type")
 		return
 	}
 	if r.keyword != "" && !strings.Contains(m.Header+m.Text, r.keyword) {
-		r.reject(w, 19024, "Key Words Not Found")
+		r.Reject(w, 19024, "Key Words Not Found")
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.clk.Now()
-	perSecond, perMinute := 0, 0
-	for _, at := range r.sentAt {
-		if now.Sub(at) < time.Second {
-			perSecond++
-		}
-		if now.Sub(at) < time.Minute {
-			perMinute++
-		}
-	}
-	if perSecond >= 5 || perMinute >= 100 {
-		r.rejected = append(r.rejected, "11232")
-		reply(w, 11232, "frequency limited psm[lark.oapi.app_platform_runtime]")
-		return
-	}
-	r.sentAt = append(r.sentAt, now)
-	r.messages = append(r.messages, m)
-	reply(w, 0, "success")
-}
-
-func (r *receiver) script(replies ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.next = append(r.next, replies...)
-}
-
-func (r *receiver) got() []message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]message(nil), r.messages...)
-}
-
-func (r *receiver) rejections() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.rejected...)
+	r.Accept(w, m)
 }

@@ -1,24 +1,30 @@
 package slack_test
 
 import (
-	"flag"
-	"os"
 	"testing"
 
+	"k8s.io/utils/clock"
+
 	"github.com/heraldproject/herald/sinks/chat/chattest"
+	"github.com/heraldproject/herald/sinks/slack"
 )
 
-// TestMain sends glog to stderr: by default it writes log files into the temp directory.
-func TestMain(m *testing.M) {
-	_ = flag.Set("logtostderr", "true")
-	os.Exit(m.Run())
+func TestMain(m *testing.M) { chattest.Main(m) }
+
+// kit is the Slack sink and its fake service, for the tests every chat sink shares
+// (sinks/chat/chattest).
+var kit = chattest.Chat[*slack.Sink, slackMessage]{
+	Kind: chattest.Kind[*slack.Sink]{Scheme: "slack", Name: "Slack", Params: slack.Params,
+		New: chattest.Builder(slack.ParseConfig, slack.NewSink, func(c *slack.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
+	Fake: func(t testing.TB, params string) (*chattest.Receiver[slackMessage], string) {
+		f := newFakeSlack(t)
+		return f.Receiver, chattest.WithParams("slack:"+f.hookURL(), params)
+	},
+	Account: account,
 }
 
-// The helpers every chat sink's tests share (sinks/chat/chattest).
 var (
-	lastSeen = chattest.LastSeen
-	event    = chattest.Event
-	build    = chattest.Build
-	storm    = chattest.LongStorm
-	longText = chattest.LongText
+	event  = chattest.Event
+	build  = chattest.Build
+	target = kit.Target
 )

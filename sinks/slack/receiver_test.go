@@ -7,13 +7,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // Slack's documented limits, written here apart from the sink's own constants so that a sink
@@ -136,37 +135,20 @@ func validateSlack(body []byte) (slackMessage, string, string) {
 	return m, "", ""
 }
 
-// received is one accepted message and the receiver's clock when it came.
-type received struct {
-	At      time.Time
-	Path    string
-	Header  http.Header
-	Body    []byte
-	Message slackMessage
-}
-
 // fakeSlack serves an incoming webhook at hookPath and chat.postMessage at /api/chat.postMessage,
-// checking each request as Slack does. reply, when set, answers instead after the checks.
+// checking each request as Slack does. Reply, when set, answers instead after the checks.
 type fakeSlack struct {
-	*httptest.Server
-	t        testing.TB
+	*chattest.Receiver[slackMessage]
 	hookPath string
 	token    string
 	channel  string
-	now      func() time.Time
-	reply    func(n int, w http.ResponseWriter) bool
-
-	mu       sync.Mutex
-	got      []received
-	problems []string
 }
 
 const apiPath = "/api/chat.postMessage"
 
 func newFakeSlack(t testing.TB) *fakeSlack {
-	f := &fakeSlack{t: t, hookPath: "/services/T0001/B0001/s3cr3tHookToken0123456789", token: "xoxb-1-test-bot-token", channel: "C0ALERTS", now: time.Now}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f := &fakeSlack{hookPath: "/services/T0001/B0001/s3cr3tHookToken0123456789", token: "xoxb-1-test-bot-token", channel: "C0ALERTS"}
+	f.Receiver = chattest.NewReceiver[slackMessage](t, "Slack", f.serve)
 	return f
 }
 
@@ -176,9 +158,7 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	api := r.URL.Path == apiPath
 	fail := func(status int, code, why string) {
-		f.mu.Lock()
-		f.problems = append(f.problems, code+": "+why)
-		f.mu.Unlock()
+		f.Refuse(code + ": " + why)
 		if api {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"ok":false,"error":%q}`, code)
@@ -212,11 +192,8 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusOK, "channel_not_found", "channel "+m.Channel)
 		return
 	}
-	f.mu.Lock()
-	n := len(f.got)
-	f.got = append(f.got, received{At: f.now(), Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Message: m})
-	f.mu.Unlock()
-	if f.reply != nil && f.reply(n, w) {
+	n, answered := f.Accept(r, body, m, w)
+	if answered {
 		return
 	}
 	if api {
@@ -226,22 +203,6 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html")
 	fmt.Fprint(w, "ok")
-}
-
-func (f *fakeSlack) messages() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.got...)
-}
-
-// noProblems fails the test when the receiver refused anything.
-func (f *fakeSlack) noProblems(t testing.TB) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, p := range f.problems {
-		t.Errorf("the Slack receiver refused a message: %s", p)
-	}
 }
 
 // texts returns the texts of a message's blocks of the given type ("" for all), in order.

@@ -2,7 +2,6 @@ package slack_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/template"
-	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/chat"
@@ -34,8 +32,8 @@ func TestWebhookPostsBlockKitLayout(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
 		t.Fatal(err)
 	}
-	f.noProblems(t)
-	got := f.messages()
+	f.NoProblems(t)
+	got := f.Messages()
 	if len(got) != 1 {
 		t.Fatalf("got %d messages, want 1", len(got))
 	}
@@ -80,14 +78,9 @@ func TestWebhookPostsBlockKitLayout(t *testing.T) {
 }
 
 func TestMarkupInEventsIsEscaped(t *testing.T) {
-	f := newFakeSlack(t)
-	s := build(t, "slack:"+f.hookURL(), sinks.Env{})
 	e := event("shop", "web-1", "Failed<x>", "see <https://evil.example|click> & <!channel>")
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	m := f.messages()[0].Message
+	f, _ := kit.Send(t, "", sinks.Env{}, e)
+	m := f.Messages()[0].Message
 	// mrkdwn and the notification text parse <...> as links and mentions; plain_text does not.
 	for _, text := range append(m.texts("mrkdwn"), m.Text) {
 		if strings.Contains(text, "<!channel>") || strings.Contains(text, "<https://evil") {
@@ -109,8 +102,8 @@ func TestChatPostMessage(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "restarting")}); err != nil {
 		t.Fatal(err)
 	}
-	f.noProblems(t)
-	got := f.messages()
+	f.NoProblems(t)
+	got := f.Messages()
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}
@@ -143,7 +136,7 @@ func TestChatPostMessageReplies(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeSlack(t)
-			f.reply = func(_ int, w http.ResponseWriter) bool {
+			f.Reply = func(_ int, w http.ResponseWriter) bool {
 				if c.header != "" {
 					w.Header().Set("Retry-After", c.header)
 				}
@@ -189,7 +182,7 @@ func TestWebhookTextErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.body, func(t *testing.T) {
 			f := newFakeSlack(t)
-			f.reply = func(_ int, w http.ResponseWriter) bool {
+			f.Reply = func(_ int, w http.ResponseWriter) bool {
 				if c.retryAfter != "" {
 					w.Header().Set("Retry-After", c.retryAfter)
 				}
@@ -218,8 +211,8 @@ func TestLongTextsAreCutToSlackLimits(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
 		t.Fatal(err)
 	}
-	f.noProblems(t)
-	m := f.messages()[0].Message
+	f.NoProblems(t)
+	m := f.Messages()[0].Message
 	texts := strings.Join(m.texts(""), "\n")
 	if !strings.Contains(texts, chat.Marker) {
 		t.Error("a cut text carries no marker")
@@ -233,50 +226,14 @@ func TestLongTextsAreCutToSlackLimits(t *testing.T) {
 }
 
 func TestDigestAccountsForEveryEvent(t *testing.T) {
-	f := newFakeSlack(t)
-	s := build(t, "slack:"+f.hookURL()+"?mentions=here", sinks.Env{Cluster: "prod"})
-	events := storm(500)
-	if err := s.Export(context.Background(), events); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	got := f.messages()
-	if len(got) != 1 {
-		t.Fatalf("a batch of 500 became %d messages, want one digest", len(got))
-	}
-	named, counted := account(t, got[0].Message)
-	if len(named)+counted != len(events) {
-		t.Errorf("the digest names %d events and counts %d more: %d, want %d", len(named), counted, len(named)+counted, len(events))
-	}
-	if len(named) < 20 {
-		t.Errorf("the digest names only %d events", len(named))
-	}
-	if !strings.Contains(got[0].Message.Blocks[0].Text.Text, "500 events in prod") {
-		t.Errorf("header %q", got[0].Message.Blocks[0].Text.Text)
+	got := kit.DigestAccounts(t, "mentions=here", 20)
+	if h := got.Message.Blocks[0].Text.Text; !strings.Contains(h, "500 events in prod") {
+		t.Errorf("header %q", h)
 	}
 }
 
 func TestPreviewIsTheBodySent(t *testing.T) {
-	f := newFakeSlack(t)
-	s := build(t, "slack:"+f.hookURL(), sinks.Env{})
-	e := template.SampleEvent()
-	preview, err := s.(sinks.Previewer).Preview(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	var a, b any
-	if err := json.Unmarshal([]byte(preview), &a); err != nil {
-		t.Fatalf("preview is not JSON: %v", err)
-	}
-	if err := json.Unmarshal(f.messages()[0].Body, &b); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Errorf("preview\n%s\ndiffers from the body sent\n%s", preview, f.messages()[0].Body)
-	}
+	kit.TestPreviewIsTheBodySent(t, template.SampleEvent())
 }
 
 func TestBodyTemplateOverride(t *testing.T) {
@@ -286,8 +243,8 @@ func TestBodyTemplateOverride(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", `say "hi"`)}); err != nil {
 		t.Fatal(err)
 	}
-	f.noProblems(t)
-	m := f.messages()[0].Message
+	f.NoProblems(t)
+	m := f.Messages()[0].Message
 	if m.Text != `BackOff: say "hi"` || len(m.Blocks) != 0 || m.Channel != f.channel {
 		t.Errorf("template body %+v, want the rendered text with the channel added", m)
 	}
@@ -295,7 +252,7 @@ func TestBodyTemplateOverride(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	t.Setenv("TOK", "xoxb-very-secret-token")
-	cases := []struct{ value, want string }{
+	kit.TestConfigErrors(t, [][2]string{
 		{"slack:?token=${TOK}", `parameter "channel"`},
 		{"slack:https://hooks.slack.com/services/T/B/X?mentions=@alice", `"mentions"`},
 		{"slack:https://hooks.slack.com/services/T/B/X?icon_emoji=fire", `"icon_emoji"`},
@@ -303,18 +260,7 @@ func TestConfigErrors(t *testing.T) {
 		{"slack:hooks.slack.com/services/T/B/X", "incoming webhook URL"},
 		{"slack:ftp://x/y?token=${TOK}&channel=C1", "API endpoint"},
 		{"slack:https://hooks.slack.com/services/T/B/X?max_per_minute=5&burst=5", `"burst"`},
-	}
-	for _, c := range cases {
-		_, err := sinks.Build(1, c.value, sinks.Env{Ctx: context.Background()})
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %v, want one containing %q", c.value, err, c.want)
-			continue
-		}
-		if !strings.Contains(err.Error(), "--sink #1 (slack)") {
-			t.Errorf("%s: the error does not name the sink: %v", c.value, err)
-		}
-		httpxtest.AssertNoSecret(t, err, "xoxb-very-secret-token")
-	}
+	}, "xoxb-very-secret-token")
 }
 
 func TestSecretsAreRedactedInTheLoggedValue(t *testing.T) {
@@ -341,17 +287,6 @@ func TestDefaultAPIEndpoint(t *testing.T) {
 	if cfg.Mode != slack.API || cfg.URL.String() != slack.DefaultAPIURL {
 		t.Errorf("mode %v URL %s", cfg.Mode, cfg.URL)
 	}
-}
-
-// target parses a --sink value the way sinks.Build does, for ParseConfig.
-func target(t testing.TB, value string) sinks.Target {
-	t.Helper()
-	u, err := uri.Parse("sink", value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := append(append([]uri.Param{}, sinks.CommonParams...), slack.Params...)
-	return sinks.Target{ID: "slack#1", URL: u.Target, Params: uri.NewParams("--sink #1 (slack)", u.Target.Query(), spec)}
 }
 
 var (
@@ -387,13 +322,8 @@ func account(t testing.TB, m slackMessage) (named []string, counted int) {
 // 1 MiB termination message; the receiver checks Slack's limits.
 func TestRestartLayout(t *testing.T) {
 	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
-		f := newFakeSlack(t)
-		s := build(t, "slack:"+f.hookURL()+"?mentions=here", sinks.Env{Cluster: "prod-eu-1"})
-		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-			t.Fatal(err)
-		}
-		f.noProblems(t)
-		m := f.messages()[0].Message
+		_, got := kit.Send(t, "mentions=here", sinks.Env{Cluster: "prod-eu-1"}, e)
+		m := got[0].Message
 		if h := m.Blocks[0]; h.Type != "header" || !strings.HasPrefix(h.Text.Text, "container app of pod shop/checkout-7d4b9c6f5-x2x9z restarted: exit code 137 (OOMKilled)") {
 			t.Errorf("header %+v", h.Text)
 		}

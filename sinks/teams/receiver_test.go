@@ -7,15 +7,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 	"unicode/utf8"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // teamsMaxBody is Microsoft's documented message size limit ("28 KB"), read generously as
@@ -140,30 +138,16 @@ func validateTeams(body []byte) (teamsMessage, int, string) {
 	return m, 0, ""
 }
 
-type received struct {
-	At      time.Time
-	Query   url.Values
-	Body    []byte
-	Message teamsMessage
-}
-
 // fakeWorkflow serves one Workflows webhook trigger, checking each request as the service
-// does, and answers 202 Accepted. reply, when set, answers instead after the checks.
+// does, and answers 202 Accepted. Reply, when set, answers instead after the checks.
 type fakeWorkflow struct {
-	*httptest.Server
+	*chattest.Receiver[teamsMessage]
 	path, sig string
-	now       func() time.Time
-	reply     func(n int, w http.ResponseWriter) bool
-
-	mu       sync.Mutex
-	got      []received
-	problems []string
 }
 
 func newFakeWorkflow(t testing.TB) *fakeWorkflow {
-	f := &fakeWorkflow{path: "/workflows/0a1b2c3d4e5f/triggers/manual/paths/invoke", sig: "S1gnatureOfTheFlow-abcdefghijklmnop", now: time.Now}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f := &fakeWorkflow{path: "/workflows/0a1b2c3d4e5f/triggers/manual/paths/invoke", sig: "S1gnatureOfTheFlow-abcdefghijklmnop"}
+	f.Receiver = chattest.NewReceiver[teamsMessage](t, "Workflows", f.serve)
 	return f
 }
 
@@ -175,9 +159,7 @@ func (f *fakeWorkflow) hookURL() string {
 func (f *fakeWorkflow) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	fail := func(status int, msg string) {
-		f.mu.Lock()
-		f.problems = append(f.problems, fmt.Sprintf("%d %s", status, msg))
-		f.mu.Unlock()
+		f.Refuse(fmt.Sprintf("%d %s", status, msg))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		code, _, _ := strings.Cut(msg, ":")
@@ -204,29 +186,10 @@ func (f *fakeWorkflow) serve(w http.ResponseWriter, r *http.Request) {
 		fail(status, msg)
 		return
 	}
-	f.mu.Lock()
-	n := len(f.got)
-	f.got = append(f.got, received{At: f.now(), Query: q, Body: body, Message: m})
-	f.mu.Unlock()
-	if f.reply != nil && f.reply(n, w) {
+	if _, answered := f.Accept(r, body, m, w); answered {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-func (f *fakeWorkflow) messages() []received {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]received(nil), f.got...)
-}
-
-func (f *fakeWorkflow) noProblems(t testing.TB) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, p := range f.problems {
-		t.Errorf("the Workflows receiver refused a message: %s", p)
-	}
 }
 
 // card returns the first card's body.

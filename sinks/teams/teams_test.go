@@ -2,7 +2,6 @@ package teams_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
 	"github.com/heraldproject/herald/common/template"
-	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/chat"
@@ -23,18 +21,11 @@ import (
 )
 
 func TestAdaptiveCardLayout(t *testing.T) {
-	f := newFakeWorkflow(t)
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Skip("no time zone data:", err)
 	}
-	s := build(t, "teams:"+f.hookURL()+"&level=Warning&max_per_minute=10", sinks.Env{Cluster: "prod-eu-1", Location: berlin})
-	e := template.SampleRestartEvent()
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	got := f.messages()
+	_, got := kit.Send(t, "level=Warning&max_per_minute=10", sinks.Env{Cluster: "prod-eu-1", Location: berlin}, template.SampleRestartEvent())
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}
@@ -62,15 +53,10 @@ func TestAdaptiveCardLayout(t *testing.T) {
 }
 
 func TestNormalEventsAreGood(t *testing.T) {
-	f := newFakeWorkflow(t)
-	s := build(t, "teams:"+f.hookURL()+"&level=Normal", sinks.Env{})
 	e := event("shop", "web-1", "Pulled", "pulled image")
 	e.Type = "Normal"
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	if c := f.messages()[0].Message.card()[0].Color; c != "Good" {
+	_, got := kit.Send(t, "level=Normal", sinks.Env{}, e)
+	if c := got[0].Message.card()[0].Color; c != "Good" {
 		t.Errorf("title colour %q, want Good", c)
 	}
 }
@@ -101,7 +87,7 @@ func TestWorkflowReplies(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeWorkflow(t)
-			f.reply = func(_ int, w http.ResponseWriter) bool {
+			f.Reply = func(_ int, w http.ResponseWriter) bool {
 				if c.retryAfter != "" {
 					w.Header().Set("Retry-After", c.retryAfter)
 				}
@@ -133,8 +119,8 @@ func TestLongTextsFitTheBodyLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.noProblems(t)
-	got := f.messages()
+	f.NoProblems(t)
+	got := f.Messages()
 	if len(got[0].Body) < teams.MaxBody*9/10 {
 		t.Errorf("body is only %d bytes: the message was cut more than needed", len(got[0].Body))
 	}
@@ -152,50 +138,13 @@ func TestLongTextsFitTheBodyLimit(t *testing.T) {
 }
 
 func TestDigestAccountsForEveryEvent(t *testing.T) {
-	f := newFakeWorkflow(t)
-	s := build(t, "teams:"+f.hookURL(), sinks.Env{Cluster: "prod"})
-	events := storm(500)
-	if err := s.Export(context.Background(), events); err != nil {
-		t.Fatal(err)
-	}
-	f.noProblems(t)
-	got := f.messages()
-	if len(got) != 1 {
-		t.Fatalf("a batch of 500 became %d messages, want one digest", len(got))
-	}
-	named, counted := account(t, got[0].Message)
-	if len(named)+counted != len(events) {
-		t.Errorf("the digest names %d events and counts %d more: %d, want %d", len(named), counted, len(named)+counted, len(events))
-	}
-	if len(named) < 40 {
-		t.Errorf("the digest names only %d events", len(named))
-	}
-	if len(got[0].Body) > teams.MaxBody {
-		t.Errorf("digest body %d bytes", len(got[0].Body))
+	if got := kit.DigestAccounts(t, "", 40); len(got.Body) > teams.MaxBody {
+		t.Errorf("digest body %d bytes", len(got.Body))
 	}
 }
 
 func TestPreviewIsTheBodySent(t *testing.T) {
-	f := newFakeWorkflow(t)
-	s := build(t, "teams:"+f.hookURL(), sinks.Env{})
-	e := template.SampleEvent()
-	preview, err := s.(sinks.Previewer).Preview(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-		t.Fatal(err)
-	}
-	var a, b any
-	if err := json.Unmarshal([]byte(preview), &a); err != nil {
-		t.Fatalf("preview is not JSON: %v", err)
-	}
-	if err := json.Unmarshal(f.messages()[0].Body, &b); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Errorf("preview\n%s\ndiffers from the body sent\n%s", preview, f.messages()[0].Body)
-	}
+	kit.TestPreviewIsTheBodySent(t, template.SampleEvent())
 }
 
 func TestBodyTemplateOverride(t *testing.T) {
@@ -205,8 +154,8 @@ func TestBodyTemplateOverride(t *testing.T) {
 	if err := s.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", `say "hi"`)}); err != nil {
 		t.Fatal(err)
 	}
-	f.noProblems(t)
-	if texts := f.messages()[0].Message.texts(); len(texts) != 1 || texts[0] != `BackOff: say "hi"` {
+	f.NoProblems(t)
+	if texts := f.Messages()[0].Message.texts(); len(texts) != 1 || texts[0] != `BackOff: say "hi"` {
 		t.Errorf("texts %q", texts)
 	}
 
@@ -217,23 +166,12 @@ func TestBodyTemplateOverride(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	cases := []struct{ value, want string }{
+	kit.TestConfigErrors(t, [][2]string{
 		{"teams:https://prod-00.westeurope.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke?api-version=2016-06-01", "no sig= parameter"},
 		{"teams:prod-00.westeurope.logic.azure.com/workflows/x?sig=SECRETSIGNATURE", "Workflows webhook URL"},
 		{"teams:https://prod-00.westeurope.logic.azure.com/workflows/x?sig=SECRETSIGNATURE&levl=Warning", `did you mean "level"`},
 		{"teams:https://prod-00.westeurope.logic.azure.com/workflows/x?sig=SECRETSIGNATURE&max_per_minute=0", `"max_per_minute"`},
-	}
-	for _, c := range cases {
-		_, err := sinks.Build(1, c.value, sinks.Env{Ctx: context.Background()})
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %v, want one containing %q", c.value, err, c.want)
-			continue
-		}
-		if !strings.Contains(err.Error(), "--sink #1 (teams)") {
-			t.Errorf("%s: the error does not name the sink: %v", c.value, err)
-		}
-		httpxtest.AssertNoSecret(t, err, "SECRETSIGNATURE")
-	}
+	}, "SECRETSIGNATURE")
 }
 
 func TestSignatureIsRedactedAndKept(t *testing.T) {
@@ -249,24 +187,10 @@ func TestSignatureIsRedactedAndKept(t *testing.T) {
 	if err := b.Sink.Export(context.Background(), []*core.Event{event("shop", "web-1", "BackOff", "x")}); err == nil {
 		t.Fatal("the receiver accepts only its own four parameters; an unknown one must reach it and fail")
 	}
-	var got string
-	f.mu.Lock()
-	got = strings.Join(f.problems, "\n")
-	f.mu.Unlock()
+	got := strings.Join(f.Problems(), "\n")
 	if !strings.Contains(got, "future=1") || strings.Contains(got, "name=") {
 		t.Errorf("want the unknown parameter passed to the URL and herald's own removed; the receiver saw: %s", got)
 	}
-}
-
-// target parses a --sink value the way sinks.Build does, for ParseConfig.
-func target(t testing.TB, value string) sinks.Target {
-	t.Helper()
-	u, err := uri.Parse("sink", value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := append(append([]uri.Param{}, sinks.CommonParams...), teams.Params...)
-	return sinks.Target{ID: "teams#1", URL: u.Target, Params: uri.NewParams("--sink #1 (teams)", u.Target.Query(), spec)}
 }
 
 var (
@@ -305,13 +229,8 @@ func account(t testing.TB, m teamsMessage) (named []string, counted int) {
 // 1 MiB termination message; the receiver checks the card and Teams' size limit.
 func TestRestartLayout(t *testing.T) {
 	chattest.ForEachRestart(t, func(t *testing.T, e *core.Event, large bool) string {
-		f := newFakeWorkflow(t)
-		s := build(t, "teams:"+f.hookURL(), sinks.Env{Cluster: "prod-eu-1"})
-		if err := s.Export(context.Background(), []*core.Event{e}); err != nil {
-			t.Fatal(err)
-		}
-		f.noProblems(t)
-		got := f.messages()[0]
+		f, _ := kit.Send(t, "", sinks.Env{Cluster: "prod-eu-1"}, e)
+		got := f.Messages()[0]
 		m := got.Message
 		for title, want := range map[string]string{"Owner": "ReplicaSet checkout-7d4b9c6f5", "Node": "node-3", "Cluster": "prod-eu-1", "Container": "app", "Exit code": "137 (OOMKilled)", "Restarts": "5"} {
 			if v := m.fact(title); v != want {

@@ -1,13 +1,16 @@
 package wechat_test
 
 import (
-	"flag"
-	"os"
 	"testing"
+
+	"k8s.io/utils/clock"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
+	"github.com/heraldproject/herald/sinks/wechat"
 )
 
-// TestMain sends glog to stderr: by default it writes log files into the temp directory.
-func TestMain(m *testing.M) {
-	_ = flag.Set("logtostderr", "true")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { chattest.Main(m) }
+
+// kind builds the Work WeChat sink without the registry, on a fake clock (sinks/chat/chattest).
+var kind = chattest.Kind[*wechat.Sink]{Scheme: "wechat", Name: "Work WeChat", Params: wechat.Params,
+	New: chattest.Builder(wechat.ParseConfig, wechat.NewSink, func(c *wechat.Config, clk clock.Clock) { c.Clock = clk })}

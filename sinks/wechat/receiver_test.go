@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/heraldproject/herald/sinks/chat/chattest"
 )
 
 // receiver is a loopback Work WeChat: a group robot at /cgi-bin/webhook/send?key=... and the
@@ -22,22 +23,15 @@ import (
 // a content over the limit or a field of the wrong type, 44004 for empty content, 45009 when
 // a robot gets more than 20 messages in a minute, 42001 for an expired token.
 type receiver struct {
-	*httptest.Server
-	t   *testing.T
-	clk *clocktesting.FakeClock
+	*chattest.Robot[message]
 	key string
 	// Application API.
 	corpID, corpSecret string
 	tokenLife          time.Duration
 
-	mu       sync.Mutex
-	messages []message
-	rejected []string // errcodes sent back
-	sentAt   []time.Time
-	tokens   map[string]time.Time // token -> expiry
-	tokenN   int
-	// next replies, consumed first (a JSON body, or "HTTP nnn").
-	next []string
+	mu     sync.Mutex
+	tokens map[string]time.Time // token -> expiry
+	tokenN int
 }
 
 // message is one accepted message, decoded.
@@ -52,13 +46,15 @@ type message struct {
 }
 
 func newReceiver(t *testing.T, clk *clocktesting.FakeClock) *receiver {
-	r := &receiver{t: t, clk: clk, key: "robot-key-0123456789", corpID: "ww0123", corpSecret: "corp-secret-abcdef", tokenLife: 7200 * time.Second, tokens: map[string]time.Time{}}
+	r := &receiver{key: "robot-key-0123456789", corpID: "ww0123", corpSecret: "corp-secret-abcdef", tokenLife: 7200 * time.Second, tokens: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/cgi-bin/webhook/send", r.robot)
 	mux.HandleFunc("/cgi-bin/gettoken", r.getToken)
 	mux.HandleFunc("/cgi-bin/message/send", r.appSend)
-	r.Server = httptest.NewServer(mux)
-	t.Cleanup(r.Close)
+	r.Robot = chattest.NewRobot[message](t, chattest.RobotSpec{
+		Name: "Work WeChat", Reply: chattest.ReplyErrcode, OK: "ok",
+		Limits: []chattest.Rate{{Max: 20, Per: time.Minute}}, TooFast: 45009, TooFastMsg: "api freq out of limit",
+	}, clk, mux)
 	return r
 }
 
@@ -66,78 +62,24 @@ func (r *receiver) robotURL() string {
 	return r.URL + "/cgi-bin/webhook/send?key=" + r.key
 }
 
-func reply(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"errcode":%d,"errmsg":%q}`, code, msg)
-}
-
-// scripted answers with the next scripted reply, if any.
-func (r *receiver) scripted(w http.ResponseWriter) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.next) == 0 {
-		return false
-	}
-	n := r.next[0]
-	r.next = r.next[1:]
-	if code, ok := strings.CutPrefix(n, "HTTP "); ok {
-		var c int
-		fmt.Sscan(code, &c)
-		w.WriteHeader(c)
-		return true
-	}
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, n)
-	return true
-}
-
 func (r *receiver) robot(w http.ResponseWriter, req *http.Request) {
-	if r.scripted(w) {
+	if r.Scripted(w) {
 		return
 	}
 	if req.Method != http.MethodPost {
-		reply(w, 40001, "method must be POST")
+		r.Reply(w, 40001, "method must be POST")
 		return
 	}
 	if req.URL.Query().Get("key") != r.key {
-		r.reject(w, 93000, "invalid webhook url")
+		r.Reject(w, 93000, "invalid webhook url")
 		return
 	}
 	m, code, msg := decodeMessage(req, false)
 	if code != 0 {
-		r.reject(w, code, msg)
+		r.Reject(w, code, msg)
 		return
 	}
-	r.accept(w, m)
-}
-
-func (r *receiver) reject(w http.ResponseWriter, code int, msg string) {
-	r.mu.Lock()
-	r.rejected = append(r.rejected, fmt.Sprint(code))
-	r.mu.Unlock()
-	reply(w, code, msg)
-}
-
-// accept records m, unless it is the 21st message within a minute.
-func (r *receiver) accept(w http.ResponseWriter, m message) {
-	r.mu.Lock()
-	now := r.clk.Now()
-	n := 0
-	for _, at := range r.sentAt {
-		if now.Sub(at) < time.Minute {
-			n++
-		}
-	}
-	if n >= 20 {
-		r.rejected = append(r.rejected, "45009")
-		r.mu.Unlock()
-		reply(w, 45009, "api freq out of limit")
-		return
-	}
-	r.sentAt = append(r.sentAt, now)
-	r.messages = append(r.messages, m)
-	r.mu.Unlock()
-	reply(w, 0, "ok")
+	r.Accept(w, m)
 }
 
 // decodeMessage checks a message body as Work WeChat does.
@@ -205,29 +147,29 @@ func decodeMessage(req *http.Request, app bool) (message, int, string) {
 }
 
 func (r *receiver) getToken(w http.ResponseWriter, req *http.Request) {
-	if r.scripted(w) {
+	if r.Scripted(w) {
 		return
 	}
 	q := req.URL.Query()
 	if q.Get("corpid") != r.corpID {
-		reply(w, 40013, "invalid corpid")
+		r.Reply(w, 40013, "invalid corpid")
 		return
 	}
 	if q.Get("corpsecret") != r.corpSecret {
-		reply(w, 40001, "invalid credential")
+		r.Reply(w, 40001, "invalid credential")
 		return
 	}
 	r.mu.Lock()
 	r.tokenN++
 	tok := fmt.Sprintf("token-%d-abcdefgh", r.tokenN)
-	r.tokens[tok] = r.clk.Now().Add(r.tokenLife)
+	r.tokens[tok] = r.Clock.Now().Add(r.tokenLife)
 	r.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","access_token":%q,"expires_in":%d}`, tok, int(r.tokenLife/time.Second))
 }
 
 func (r *receiver) appSend(w http.ResponseWriter, req *http.Request) {
-	if r.scripted(w) {
+	if r.Scripted(w) {
 		return
 	}
 	tok := req.URL.Query().Get("access_token")
@@ -236,21 +178,21 @@ func (r *receiver) appSend(w http.ResponseWriter, req *http.Request) {
 	r.mu.Unlock()
 	switch {
 	case tok == "":
-		r.reject(w, 41001, "access_token missing")
+		r.Reject(w, 41001, "access_token missing")
 		return
 	case !ok:
-		r.reject(w, 40014, "invalid access_token")
+		r.Reject(w, 40014, "invalid access_token")
 		return
-	case !r.clk.Now().Before(exp):
-		r.reject(w, 42001, "access_token expired")
+	case !r.Clock.Now().Before(exp):
+		r.Reject(w, 42001, "access_token expired")
 		return
 	}
 	m, code, msg := decodeMessage(req, true)
 	if code != 0 {
-		r.reject(w, code, msg)
+		r.Reject(w, code, msg)
 		return
 	}
-	r.accept(w, m)
+	r.Accept(w, m)
 }
 
 // expireTokens makes every token the receiver issued expired, as a token revoked early.
@@ -260,22 +202,4 @@ func (r *receiver) expireTokens() {
 	for k := range r.tokens {
 		r.tokens[k] = time.Time{}
 	}
-}
-
-func (r *receiver) script(replies ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.next = append(r.next, replies...)
-}
-
-func (r *receiver) got() []message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]message(nil), r.messages...)
-}
-
-func (r *receiver) rejections() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.rejected...)
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/heraldproject/herald/common/httpx"
 	"github.com/heraldproject/herald/common/httpx/httpxtest"
-	"github.com/heraldproject/herald/common/uri"
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
 	"github.com/heraldproject/herald/sinks/chat"
@@ -26,52 +25,21 @@ import (
 
 var cst = time.FixedZone("CST", 8*3600)
 
+var env = sinks.Env{Cluster: "prod", Location: cst}
+
 // build parses a --sink value the way the registry does and builds the sink on clk.
 func build(t testing.TB, raw string, clk *clocktesting.FakeClock) *wechat.Sink {
 	t.Helper()
-	s, err := tryBuild(raw, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-func tryBuild(raw string, clk *clocktesting.FakeClock) (*wechat.Sink, error) {
-	u, err := uri.Parse("sink", raw)
-	if err != nil {
-		return nil, err
-	}
-	spec := append(append([]uri.Param{}, sinks.CommonParams...), wechat.Params...)
-	p := uri.NewParams("--sink #1 (wechat)", u.Target.Query(), spec)
-	for _, c := range sinks.CommonParams { // the registry reads these
-		p.Has(c.Name)
-	}
-	env := sinks.Env{Cluster: "prod", Location: cst}
-	cfg, err := wechat.ParseConfig(sinks.Target{ID: "wechat#1", URL: u.Target, Params: p}, env)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Clock = clk
-	return wechat.NewSink(cfg, env)
+	return kind.Build(t, raw, env, clk)
 }
 
 func event(ns, name, reason, msg string) *core.Event {
-	return &core.Event{Event: &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: name + ".17a"},
-		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name},
-		Reason:         reason, Message: msg, Type: "Warning", Count: 5,
-		Source:        corev1.EventSource{Host: "node-3"},
-		LastTimestamp: metav1.NewTime(chattest.Start.Add(53 * time.Second)),
-	}, Observed: chattest.Start}
+	e := chattest.RobotEvent(ns, "Pod", name, reason, msg, 5)
+	e.Source.Host = "node-3"
+	return e
 }
 
-func export(t *testing.T, s core.Sink, events ...*core.Event) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.Export(ctx, events)
-}
+var export = chattest.Export
 
 func TestRobotTextMessage(t *testing.T) {
 	clk := clocktesting.NewFakeClock(chattest.Start)
@@ -82,7 +50,7 @@ func TestRobotTextMessage(t *testing.T) {
 	if err := export(t, s, e); err != nil {
 		t.Fatal(err)
 	}
-	got := rc.got()
+	got := rc.Got()
 	if len(got) != 1 {
 		t.Fatalf("%d messages, want 1", len(got))
 	}
@@ -113,7 +81,7 @@ func TestRobotMarkdownMentionsInContent(t *testing.T) {
 	if err := export(t, s, event("shop", "web-1", "BackOff", "a <@all> b")); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if m.MsgType != "markdown" || len(m.Mentioned) != 0 {
 		t.Fatalf("message %+v", m)
 	}
@@ -128,7 +96,7 @@ func TestRobotMarkdownMentionsInContent(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	cases := []struct{ raw, want string }{
+	kind.TestParseErrors(t, env, [][2]string{
 		{"wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&msg_type=markdown&mentioned_mobile_list=138", `parameter "mentioned_mobile_list": Work WeChat's markdown messages cannot mention by mobile number; use msg_type=text`},
 		{"wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&msg_type=markdown&mentioned_list=@all", `parameter "mentioned_list"`},
 		{"wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send", `the robot URL has no key`},
@@ -141,13 +109,7 @@ func TestConfigErrors(t *testing.T) {
 		{"wechat:?corp_id=ww1&corp_secret=s&agent_id=1&endpoint=qyapi", `parameter "endpoint"`},
 		{"wechat:?corp_id=ww1&corp_secret=s&agent_id=1&mentioned_list=a", `parameter "mentioned_list": is a group robot parameter`},
 		{"wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&max_per_minute=10&burst=10", `parameter "burst"`},
-	}
-	for _, c := range cases {
-		_, err := tryBuild(c.raw, clocktesting.NewFakeClock(chattest.Start))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s:\n got %v\nwant %q", c.raw, err, c.want)
-		}
-	}
+	})
 }
 
 func TestSizeLimits(t *testing.T) {
@@ -163,7 +125,7 @@ func TestSizeLimits(t *testing.T) {
 			if err := export(t, s, event("shop", "web-1", "BackOff", strings.Repeat("容器启动失败", 1000))); err != nil {
 				t.Fatal(err)
 			}
-			m := rc.got()[0]
+			m := rc.Got()[0]
 			if len(m.Content) > c.limit || len(m.Content) < c.limit-8 || !strings.HasSuffix(m.Content, chat.Marker) {
 				t.Fatalf("content of %d bytes (limit %d), ends %q", len(m.Content), c.limit, m.Content[len(m.Content)-9:])
 			}
@@ -200,7 +162,7 @@ func TestErrcodes(t *testing.T) {
 		clk := clocktesting.NewFakeClock(chattest.Start)
 		rc := newReceiver(t, clk)
 		s := build(t, "wechat:"+rc.robotURL(), clk)
-		rc.script(c.reply)
+		rc.Script(c.reply)
 		err := export(t, s, event("shop", "web-1", "BackOff", "x"))
 		httpxtest.CheckOutcome(t, httpxtest.StatusCase{Status: 200, Want: c.want, Wait: c.wait}, err)
 	}
@@ -245,7 +207,7 @@ func TestApplicationMessages(t *testing.T) {
 	if got := rc.tokenN; got != 1 {
 		t.Fatalf("%d gettoken calls for 3 messages, want 1 (cached)", got)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if m.ToUser != "zhangsan|lisi" || m.AgentID != 1000002 || m.MsgType != "text" || !strings.HasPrefix(m.Content, "c550367\n[Warning] BackOff") {
 		t.Fatalf("message %+v", m)
 	}
@@ -263,8 +225,8 @@ func TestApplicationMessages(t *testing.T) {
 	if err := export(t, s, event("shop", "web-4", "BackOff", "x")); err != nil {
 		t.Fatal(err)
 	}
-	if rc.tokenN != 3 || len(rc.got()) != 5 || strings.Join(rc.rejections(), ",") != "42001" {
-		t.Fatalf("tokens %d, messages %d, rejections %v; want 3, 5, [42001]", rc.tokenN, len(rc.got()), rc.rejections())
+	if rc.tokenN != 3 || len(rc.Got()) != 5 || strings.Join(rc.Rejections(), ",") != "42001" {
+		t.Fatalf("tokens %d, messages %d, rejections %v; want 3, 5, [42001]", rc.tokenN, len(rc.Got()), rc.Rejections())
 	}
 }
 
@@ -306,7 +268,7 @@ func TestMultiGroupMentions(t *testing.T) {
 			}
 		}
 	}
-	ga, gb := a.got(), b.got()
+	ga, gb := a.Got(), b.Got()
 	if len(ga) != 1 || !strings.Contains(ga[0].Content, "team-a/a-1") || strings.Join(ga[0].Mentioned, ",") != "alice" {
 		t.Fatalf("group A got %+v", ga)
 	}
@@ -324,7 +286,7 @@ func TestTemplateOverride(t *testing.T) {
 	if err := export(t, s, event("shop", "web-1", "BackOff", msg)); err != nil {
 		t.Fatal(err)
 	}
-	m := rc.got()[0]
+	m := rc.Got()[0]
 	if !strings.HasPrefix(m.Content, `BackOff web-1: quotes " and \ and`+"\nnewline 长") || len(m.Content) > 2048 || strings.Join(m.Mentioned, ",") != "oncall" {
 		t.Fatalf("content (%d bytes) %q, mentions %v", len(m.Content), m.Content[:60], m.Mentioned)
 	}
@@ -353,7 +315,7 @@ func TestTemplateFromConfigMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "EventType:Warning\nEventKind:Pod\nEventReason:BackOff\nEventTime:2026-11-23 18:00:53 +0000 UTC\nEventMessage:say \"hi\""
-	if m := rc.got()[0]; m.Content != want {
+	if m := rc.Got()[0]; m.Content != want {
 		t.Fatalf("content %q\nwant %q", m.Content, want)
 	}
 }
@@ -385,29 +347,12 @@ func TestStorm(t *testing.T) {
 			clk := clocktesting.NewFakeClock(chattest.Start)
 			rc := newReceiver(t, clk)
 			s := build(t, "wechat:"+rc.robotURL()+"&msg_type="+msgType+"&mentioned_list=oncall", clk)
-			events := chattest.StormEvents(1000, chattest.Start, 60*time.Millisecond)
-			res := chattest.Storm(t, clk, s, events, 500, 30*time.Minute)
-			if len(res.Errors) > 0 || res.Delivered != 1000 {
-				t.Fatalf("delivered %d, errors %v", res.Delivered, res.Errors)
-			}
-			if r := rc.rejections(); len(r) > 0 {
-				t.Fatalf("the robot rejected %v", r)
-			}
-			msgs := rc.got()
-			if worst := chattest.MaxInWindow(rc.sentAt, time.Minute); worst > 20 {
-				t.Fatalf("%d messages in one minute", worst)
-			}
-			total := 0
-			for _, m := range msgs {
-				total += chattest.CountEvents(t, m.Content)
-			}
-			if total != 1000 {
-				t.Fatalf("messages account for %d events, want 1000", total)
-			}
-			t.Logf("%s: 1000 events over 60 s → %d messages over %s (%d exports), at most %d in a minute", msgType, len(msgs), res.End.Sub(chattest.Start).Round(time.Second), res.Exports, chattest.MaxInWindow(rc.sentAt, time.Minute))
+			rc.TestStorm(t, s, content)
 		})
 	}
 }
+
+func content(m message) string { return m.Content }
 
 // The same storm through the real pipeline (queue, batching by size or age, retries): the
 // pipeline's own counter says every event was delivered.
@@ -420,18 +365,11 @@ func TestStormThroughPipeline(t *testing.T) {
 	if res.Delivered != 1000 || res.Dropped != 0 || len(res.Errors) > 0 {
 		t.Fatalf("delivered %d, dropped %d, errors %v", res.Delivered, res.Dropped, res.Errors)
 	}
-	if r := rc.rejections(); len(r) > 0 {
+	if r := rc.Rejections(); len(r) > 0 {
 		t.Fatalf("the robot rejected %v", r)
 	}
-	total := 0
-	for _, m := range rc.got() {
-		total += chattest.CountEvents(t, m.Content)
-	}
-	worst := chattest.MaxInWindow(rc.sentAt, time.Minute)
-	if total != 1000 || worst > 20 {
-		t.Fatalf("messages account for %d events (want 1000), %d in one minute (want ≤ 20)", total, worst)
-	}
-	t.Logf("through the pipeline: 1000 events over 60 s → %d messages (%d exports) over %s, at most %d in a minute", len(rc.got()), res.Exports, res.End.Sub(chattest.Start).Round(time.Second), worst)
+	worst := rc.CheckCounted(t, 1000, 20, content)
+	t.Logf("through the pipeline: 1000 events over 60 s → %d messages (%d exports) over %s, at most %d in a minute", len(rc.Got()), res.Exports, res.End.Sub(chattest.Start).Round(time.Second), worst)
 }
 
 // A robot that answers "too many messages" (45009) to the first message: the pipeline waits
@@ -439,24 +377,18 @@ func TestStormThroughPipeline(t *testing.T) {
 func TestStormAfterRateLimitReply(t *testing.T) {
 	clk := clocktesting.NewFakeClock(chattest.Start)
 	rc := newReceiver(t, clk)
-	rc.script(`{"errcode":45009,"errmsg":"api freq out of limit"}`)
+	rc.Script(`{"errcode":45009,"errmsg":"api freq out of limit"}`)
 	s := build(t, "wechat:"+rc.robotURL(), clk)
 	events := chattest.StormEvents(1000, chattest.Start, 60*time.Millisecond)
 	res := chattest.PipelineStorm(t, clk, s, events, core.SinkOptions{QueueSize: 20000, BatchSize: 500, FlushInterval: 200 * time.Millisecond}, 30*time.Minute)
 	if res.Delivered != 1000 || res.Dropped != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "45009") {
 		t.Fatalf("delivered %d, dropped %d, errors %v; want 1000, 0 and one 45009", res.Delivered, res.Dropped, res.Errors)
 	}
-	total := 0
-	for _, m := range rc.got() {
-		total += chattest.CountEvents(t, m.Content)
-	}
-	if total != 1000 || chattest.MaxInWindow(rc.sentAt, time.Minute) > 20 {
-		t.Fatalf("messages account for %d events, %d in one minute", total, chattest.MaxInWindow(rc.sentAt, time.Minute))
-	}
-	if first := rc.sentAt[0]; first.Sub(chattest.Start) < time.Minute {
+	rc.CheckCounted(t, 1000, 20, content)
+	if first := rc.SentAt()[0]; first.Sub(chattest.Start) < time.Minute {
 		t.Fatalf("first delivery at +%s, want after the minute 45009 asks for", first.Sub(chattest.Start))
 	}
-	t.Logf("after a 45009: %d messages over %s", len(rc.got()), res.End.Sub(chattest.Start).Round(time.Second))
+	t.Logf("after a 45009: %d messages over %s", len(rc.Got()), res.End.Sub(chattest.Start).Round(time.Second))
 }
 
 // TestRestartLayout sends the sample restart and one with 200 KiB logs, 20 recent events and a
@@ -470,10 +402,10 @@ func TestRestartLayout(t *testing.T) {
 		if err := export(t, s, e); err != nil {
 			t.Fatal(err)
 		}
-		if r := rc.rejections(); len(r) > 0 {
+		if r := rc.Rejections(); len(r) > 0 {
 			t.Fatalf("the receiver refused: %v", r)
 		}
-		text := rc.got()[0].Content
+		text := rc.Got()[0].Content
 		if strings.Contains(text, "```") || !strings.Contains(text, "Previous log:\n> ") {
 			t.Errorf("a code fence in Work WeChat markdown, or the previous log is not quoted:\n%s", text)
 		}
