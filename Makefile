@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Tests run long on 2 cores: the e2e suite starts real servers.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help help-check build run test test-unit lint fuzz bench load soak servers docker clean docs docs-check \
+.PHONY: help help-check build run test test-unit lint fuzz fuzz-parsers bench load soak servers docker clean docs docs-check \
 	release release-test pin notice notice-check chart-docs chart-docs-check
 
 help: ## list every target
@@ -50,14 +50,17 @@ chart-docs-check: ## fail when the chart's schema, README or copies are stale (m
 help-check: ## fail when a target lacks a description, so make help lists every target
 	@bad=$$(grep -hE '^[a-zA-Z_-]+:' $(MAKEFILE_LIST) | grep -v '## ' | cut -d: -f1); if [ -n "$$bad" ]; then echo "targets without a '## description' (make help would not list them): $$bad"; exit 1; fi
 
-test: help-check ## lint, docs-check, build, then the unit tests and a few seconds of fuzzing of every parser while the test servers build, then the e2e suite against them (what CI runs)
+test: help-check ## lint, docs-check, build, then the unit tests (fuzz seeds included) while the test servers build, then the e2e suite against them (what CI runs, then make fuzz-parsers)
 	GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) MAKE=$(MAKE) hack/test.sh
 
 test-unit: ## unit tests of the packages that need no test server (-short; a quick loop)
 	GO=$(GO) hack/test.sh --unit
 
-fuzz: ## fuzz every target for $(FUZZTIME) (default 3s) each (make test fuzzes the parsers 5s each); a crasher is written under the package's testdata/fuzz/ (commit it as a seed)
+fuzz: ## fuzz every target for $(FUZZTIME) (default 3s) each; a crasher is written under the package's testdata/fuzz/ (commit it as a seed)
 	GO=$(GO) FUZZTIME=$(or $(FUZZTIME),3s) hack/fuzz.sh
+
+fuzz-parsers: ## fuzz every parser (--sink values of every sink type, templates, checkpoints, --source, event-exporter configs) for 5s each from its seeds; CI runs it after make test
+	CGO_ENABLED=0 GOFLAGS=-trimpath GO=$(GO) FUZZTIME=$(or $(FUZZTIME),5s) hack/fuzz.sh --ci
 
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...

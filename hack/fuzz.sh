@@ -15,8 +15,8 @@
 #
 # Most of the cost is not fuzzing but building: a fuzz test binary is compiled with coverage
 # instrumentation, every dependency included, and linked once per package. So each package's
-# binary is built once (go test -c -fuzz), however many targets it holds, FUZZ_JOBS (2) at a
-# time, and the targets then run FUZZ_JOBS at a time, on one worker each. Each target prints
+# binary is built once (go test -c -fuzz), however many targets it holds, one package after
+# the other, and the targets then run FUZZ_JOBS (2) at a time, on one worker each. Each target prints
 #   fuzz PKG TARGET: execs: N in FUZZTIME
 # N counts every input run, the baseline's included.
 #
@@ -108,13 +108,12 @@ limit() {
 }
 
 mkdir -p "$work/bin"
-for dir in $pkgs; do
-	limit
-	build "$dir" &
-done
+# One build at a time (go test parallelises each): the packages share most of their
+# instrumented dependencies, which the first build compiles and the others find in the cache.
+# Two go commands started together compiled every shared package twice.
 failed_builds=0
-for pid in $(jobs -p); do
-	wait "$pid" || failed_builds=$((failed_builds + 1))
+for dir in $pkgs; do
+	build "$dir" || failed_builds=$((failed_builds + 1))
 done
 if [ $failed_builds -gt 0 ]; then
 	exit 1
