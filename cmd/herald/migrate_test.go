@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldproject/herald/core"
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/test/golden"
 )
 
 // Configs modeled on the examples in kubernetes-event-exporter's README and config.example.yaml.
@@ -566,11 +567,6 @@ receivers:
 	}
 }
 
-// HERALD_UPDATE_GOLDEN=1 rewrites testdata/event-exporter/*.golden from what herald migrate
-// prints (an environment variable, not a test flag: herald's own flags live on the same
-// flag.CommandLine, and TestEveryFlagHasAGroup checks each of them).
-var updateGolden = os.Getenv("HERALD_UPDATE_GOLDEN") == "1"
-
 // TestMigrateRealConfigs runs herald migrate over published exporter configs
 // (testdata/event-exporter, provenance in its README) and compares everything it prints with
 // the reviewed golden files; every --sink it prints must also build.
@@ -584,19 +580,8 @@ func TestMigrateRealConfigs(t *testing.T) {
 			var out, errb bytes.Buffer
 			rc := runMigrate([]string{"event-exporter", path}, &out, &errb)
 			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", rc, out.String(), errb.String())
-			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
-			if updateGolden {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with HERALD_UPDATE_GOLDEN=1 to write it, then review it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("herald migrate event-exporter %s printed\n%s\nwant (%s)\n%s", path, got, golden, want)
-			}
+			// HERALD_UPDATE_GOLDEN=1 rewrites the golden (test/golden).
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".golden", got, "herald migrate event-exporter "+path)
 			if rc == 2 {
 				return // the file is not a config the exporter would read either
 			}

@@ -11,11 +11,8 @@ import (
 	"testing"
 
 	"github.com/heraldproject/herald/sinks"
+	"github.com/heraldproject/herald/test/golden"
 )
-
-// HERALD_UPDATE_GOLDEN=1 rewrites testdata/*.golden from what herald migrate prints for
-// testdata/*.yaml, as it does cmd/herald's goldens of published configs.
-var updateGolden = os.Getenv("HERALD_UPDATE_GOLDEN") == "1"
 
 // goldenDirs hold configs with the reviewed output of herald migrate (NAME.yaml, NAME.golden):
 // this package's, one of which maps every receiver field herald migrate knows, and the published
@@ -52,19 +49,8 @@ func TestGolden(t *testing.T) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			_, got := run(t, path)
-			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
-			if updateGolden {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with HERALD_UPDATE_GOLDEN=1 to write it, then review it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s printed\n%s\nwant (%s)\n%s", path, got, golden, want)
-			}
+			// HERALD_UPDATE_GOLDEN=1 rewrites the golden (test/golden).
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".golden", got, path)
 			if strings.Contains(got, "SECRET-VALUE") {
 				t.Errorf("a secret value of %s was printed:\n%s", path, got)
 			}
