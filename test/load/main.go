@@ -101,14 +101,28 @@ type result struct {
 func main() {
 	bin := flag.String("herald", "bin/herald", "the herald binary to measure")
 	out := flag.String("out", "_output/load", "directory for results.md, results.json and latency.svg")
-	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, slow-receiver-5000, storm-20000, dead-sink, ten-sinks, startup-50000; and startup-100000, run only when named)")
+	only := flag.String("scenario", "", "run only these scenarios, comma-separated (steady-200, burst-5000, slow-receiver-5000, storm-20000, storm-20000-batch, dead-sink, ten-sinks, startup-50000; and startup-100000, run only when named)")
 	steadySeconds := flag.Int("steady-seconds", 60, "length of the steady scenario")
 	resumeN := flag.Int("resume-events", 0, "run the resume scenario instead: herald stopped, this many events written, herald resumes into a slow receiver (2 ms per event, queue_size=1000); e.g. 100000")
 	eventTTL := flag.Duration("event-ttl", 0, "the test API server's --event-ttl (default: its own, 1h); a soak longer than it shows herald's memory once events expire as fast as they are created, e.g. -soak 15m -event-ttl 4m")
 	anchor := flag.String("anchor", "", "also run the one-sink scenarios (steady-200, burst-5000, slow-receiver-5000, storm-20000) against kube-eventer, for figures side by side: kube-eventer=PATH to its binary. It gets the same events and the same receiver, with its own flags: the body from a ConfigMap (custom_body_configmap), its default 30 s --frequency")
 	soak := flag.Duration("soak", 0, "run the soak scenario instead for this long (50 events/s, a 60 s receiver outage every 10 minutes, an API server restart at 1/3, a herald SIGKILL at 2/3); e.g. 1h")
 	flag.BoolVar(&profile, "profile", false, "run herald with --profiling and save a CPU profile of each scenario's creation phase and a heap profile after it to OUT/SCENARIO.{cpu,heap}.pprof")
+	floor := flag.Float64("http-floor", 0, "measure instead what a bare net/http client costs: POST 20,000 bodies like the storm's, paced at this many per second over 4 connections, to a loopback receiver, and print the client process's CPU per 10,000 requests (the floor under any sink that sends one request per event); e.g. 1150")
+	floorClient := flag.String("http-floor-client", "", "internal: the client process of -http-floor, posting to this address")
 	flag.Parse()
+	if *floorClient != "" {
+		floorPost(*floorClient, *floor)
+		return
+	}
+	if *floor > 0 {
+		line, err := measureFloor(*floor)
+		if err != nil {
+			fail("%v", err)
+		}
+		fmt.Println(line)
+		return
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fail("%v", err)
 	}
@@ -129,15 +143,17 @@ func main() {
 		return func(e evSpec) bool { return strings.HasSuffix(e.NS, "-"+n) }
 	}
 	warn := func(e evSpec) bool { return e.Type == "Warning" }
+	// The webhook delivers every event type unless level= says otherwise (kube-eventer's
+	// webhook did too), so the sinks meant for Warnings say level=Warning.
 	ten := []sinkSpec{
 		{Name: "all-normal", Params: "level=Normal", Match: all},
-		{Name: "warnings", Params: "", Match: warn},
+		{Name: "warnings", Params: "level=Warning", Match: warn},
 		{Name: "ns-a", Params: "level=Normal&namespaces=NS-a", Match: nsIs("a")},
-		{Name: "ns-bc-warn", Params: "namespaces=NS-b,NS-c", Match: func(e evSpec) bool { return warn(e) && !nsIs("a")(e) }},
+		{Name: "ns-bc-warn", Params: "level=Warning&namespaces=NS-b,NS-c", Match: func(e evSpec) bool { return warn(e) && !nsIs("a")(e) }},
 		{Name: "backoff", Params: "level=Normal&reason=^BackOff$", Match: func(e evSpec) bool { return e.Reason == "BackOff" }},
-		{Name: "failed-or-unhealthy", Params: "reason=Failed|Unhealthy", Match: func(e evSpec) bool { return warn(e) && (e.Reason == "Failed" || e.Reason == "Unhealthy") }},
+		{Name: "failed-or-unhealthy", Params: "level=Warning&reason=Failed|Unhealthy", Match: func(e evSpec) bool { return warn(e) && (e.Reason == "Failed" || e.Reason == "Unhealthy") }},
 		{Name: "not-pulled", Params: "level=Normal&exclude_reason=^Pulled$", Match: func(e evSpec) bool { return e.Reason != "Pulled" }},
-		{Name: "ns-c-backoff", Params: "namespaces=NS-c&reason=BackOff", Match: func(e evSpec) bool { return warn(e) && nsIs("c")(e) && e.Reason == "BackOff" }},
+		{Name: "ns-c-backoff", Params: "level=Warning&namespaces=NS-c&reason=BackOff", Match: func(e evSpec) bool { return warn(e) && nsIs("c")(e) && e.Reason == "BackOff" }},
 		{Name: "not-ns-b", Params: "level=Normal&exclude_namespaces=NS-b", Match: func(e evSpec) bool { return !nsIs("b")(e) }},
 		{Name: "pods-only-normal", Params: "level=Normal&kinds=Pod&exclude_reason=^Unhealthy$", Match: func(e evSpec) bool { return e.Reason != "Unhealthy" }},
 	}
@@ -148,6 +164,10 @@ func main() {
 		// sink at ~300 events/s; concurrency=4 (the default) lanes the deliveries.
 		{Name: "slow-receiver-5000", Events: 5000, Rate: 600, Workers: 8, Sinks: []sinkSpec{{Name: "webhook", Delay: 2 * time.Millisecond, Match: all}}, Anchor: true},
 		{Name: "storm-20000", Events: 20000, Workers: 16, Anchor: true},
+		// The same storm into a receiver that takes a JSON array (batch=true): one request per
+		// lane batch instead of one per event.
+		{Name: "storm-20000-batch", Events: 20000, Workers: 16, Sinks: []sinkSpec{{Name: "webhook", Params: "batch=true", Match: all}}},
+		{Name: "storm-20000-linger", Events: 20000, Workers: 16, Named: true, Sinks: []sinkSpec{{Name: "webhook", Params: "batch=true&flush=interval", Match: all}}},
 		{Name: "dead-sink", Events: 20000, Workers: 16, Sinks: []sinkSpec{
 			{Name: "live", Match: all},
 			{Name: "dead", Params: "queue_size=5000", Dead: true, Match: all},
@@ -254,16 +274,27 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		time.Sleep(r.delay)
 	}
 	now := time.Now()
-	var b struct{ Name string }
-	if err := json.Unmarshal(body, &b); err != nil {
-		http.Error(w, "bad json", 400)
-		return
+	// One body, or a JSON array of them (batch=true).
+	var bs []struct{ Name string }
+	if len(body) > 0 && body[0] == '[' {
+		if err := json.Unmarshal(body, &bs); err != nil {
+			http.Error(w, "bad json array", 400)
+			return
+		}
+	} else {
+		bs = append(bs, struct{ Name string }{})
+		if err := json.Unmarshal(body, &bs[0]); err != nil {
+			http.Error(w, "bad json", 400)
+			return
+		}
 	}
 	r.mu.Lock()
-	r.got[b.Name] = append(r.got[b.Name], now)
+	for _, b := range bs {
+		r.got[b.Name] = append(r.got[b.Name], now)
+	}
 	r.last = now
 	r.mu.Unlock()
-	r.n.Add(1)
+	r.n.Add(int64(len(bs)))
 }
 
 // createAll creates events [from, to) with workers goroutines, paced at rate (0: unpaced), and
