@@ -65,7 +65,7 @@ fuzz-parsers: ## fuzz every parser (--sink values of every sink type, templates,
 bench: ## benchmarks of the hot path
 	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./common/... ./sources/...
 
-load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm, dead sink, start-up with 50,000 events, 10 sinks, a resume of 100,000 events into a slow receiver) against a local cluster; results in _output/load
+load: build ## end-to-end load scenarios (steady 200/s, bursts, 20,000-event storm with one request per event and batched, dead sink, start-up with 50,000 events, 10 sinks, a resume of 100,000 events into a slow receiver) against a local cluster; results in _output/load
 	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load
 	source <(hack/servers.sh --env) && $(GO) run ./test/load -herald bin/herald -out _output/load -resume-events 100000
 
