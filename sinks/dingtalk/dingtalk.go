@@ -61,9 +61,9 @@ var Codes = httpx.Codes{
 	},
 }
 
-// Sink is a dingtalk sink.
+// Sink is a dingtalk sink: a chat.Robot in DingTalk's text or markdown message.
 type Sink struct {
-	chat.Resources
+	chat.Robot
 	cfg    *Config
 	layout chat.TextLayout
 }
@@ -85,7 +85,10 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{Resources: res, cfg: cfg}
+	s := &Sink{cfg: cfg}
+	s.Robot = chat.NewRobot(res, chat.Format{Cluster: cfg.Cluster, Location: cfg.Location, Limit: Limit,
+		Event: s.renderEvent, Digest: s.renderDigest, Template: templateBody,
+		DigestFix: "shorten label= or the mentions", Post: s.Post})
 	s.layout = chat.TextLayout{Style: chat.PlainText, Labels: cfg.Labels, Footer: mentionFooter(cfg)}
 	if cfg.MsgType == "markdown" {
 		st := chat.Markdown
@@ -118,59 +121,30 @@ func mentionFooter(cfg *Config) string {
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "dingtalk" }
 
-// Export implements core.Sink (see chat.Export).
-func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
+// renderDigest lays out a digest view; its size is the text's, which Limit bounds.
+func (s *Sink) renderDigest(v *chat.View) ([]byte, int, error) {
+	text := s.layout.Digest(v)
+	b, err := s.encode(fmt.Sprintf("%d Kubernetes events", v.Events), text)
+	return b, len(text), err
 }
 
-// PreviewDigest is the JSON body herald would send for events merged into one message.
-func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	return chat.PreviewDigest(s, events)
+// renderEvent lays out one event; its size is the text's.
+func (s *Sink) renderEvent(f chat.Fields) ([]byte, int, error) {
+	text := s.layout.Event(f)
+	b, err := s.encode(chat.Truncate(f.Reason+" "+f.Object(), 200), text)
+	return b, len(text), err
 }
 
-// DigestBody renders the events merged into one message that fits the limit.
-func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
-	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
-	title := fmt.Sprintf("%d Kubernetes events", len(events))
-	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: Limit}, func(v *chat.View) ([]byte, int, error) {
-		text := s.layout.Digest(v)
-		b, err := s.encode(title, text)
-		return b, len(text), err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
+// templateBody cuts a body template's text or markdown to the limit.
+func templateBody(_ *core.Event, b []byte) ([]byte, error) {
+	var err error
+	if b, err = chat.ClampJSONString(b, Limit, "text", "content"); err != nil {
+		return nil, fmt.Errorf("the body template's output: %w", err)
 	}
-	return body, nil
-}
-
-// Preview implements sinks.Previewer: the JSON body herald would send for e alone.
-func (s *Sink) Preview(e *core.Event) (string, error) {
-	return chat.Preview(s, e)
-}
-
-// EventBody renders one event: the user's template (cut to the limit), or the default layout
-// (chat.Messenger).
-func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.Body != nil {
-		b, err := s.Body.Render(e)
-		if err != nil {
-			return nil, err
-		}
-		if b, err = chat.ClampJSONString(b, Limit, "text", "content"); err != nil {
-			return nil, fmt.Errorf("the body template's output: %w", err)
-		}
-		if b, err = chat.ClampJSONString(b, Limit, "markdown", "text"); err != nil {
-			return nil, fmt.Errorf("the body template's output: %w", err)
-		}
-		return b, nil
+	if b, err = chat.ClampJSONString(b, Limit, "markdown", "text"); err != nil {
+		return nil, fmt.Errorf("the body template's output: %w", err)
 	}
-	f := chat.FieldsOf(e, s.cfg.Cluster, s.cfg.Location)
-	title := chat.Truncate(f.Reason+" "+f.Object(), 200)
-	return chat.FitSingle(f, Limit, func(f chat.Fields) ([]byte, int, error) {
-		text := s.layout.Event(f)
-		b, err := s.encode(title, text)
-		return b, len(text), err
-	})
+	return b, nil
 }
 
 // Message bodies, as DingTalk documents them.

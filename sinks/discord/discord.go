@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"time"
@@ -31,13 +30,12 @@ func init() {
 	})
 }
 
-// Sink is a discord sink.
+// Sink is a discord sink: a chat.Robot in the embed layout.
 type Sink struct {
-	chat.Resources // Body nil: the embed layout
-	cfg            *Config
-	target         string
-	layout         *layout
-	loc            *time.Location
+	chat.Robot
+	cfg    *Config
+	target string
+	layout *layout
 }
 
 // New builds a discord sink from its --sink value.
@@ -51,10 +49,6 @@ func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
 
 // NewSink builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
 func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
-	loc := env.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	robot := *cfg.URL
 	robot.RawQuery = ""
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, robot.String(), cfg.Pacing)
@@ -62,12 +56,14 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{
-		Resources: res,
-		cfg:       cfg,
-		target:    cfg.URL.String(),
-		layout:    &layout{username: cfg.Username, avatarURL: cfg.AvatarURL, mentions: cfg.Mentions, allowed: cfg.Allowed},
-		loc:       loc,
+		cfg:    cfg,
+		target: cfg.URL.String(),
+		layout: &layout{username: cfg.Username, avatarURL: cfg.AvatarURL, mentions: cfg.Mentions, allowed: cfg.Allowed},
 	}
+	s.Robot = chat.NewRobot(res, chat.Format{Cluster: cfg.Cluster, Location: env.Location, Limit: MaxEmbedTotal,
+		Event:  func(f chat.Fields) ([]byte, int, error) { return encode(s.layout.event(f)) },
+		Digest: func(v *chat.View) ([]byte, int, error) { return encode(s.layout.digest(v)) },
+		Post:   s.Post})
 	// Scheme and host only: the path holds the webhook's token.
 	glog.Infof("%s: webhook at %s://%s, at most %d messages a minute", cfg.ID, cfg.URL.Scheme, cfg.URL.Host, s.Pacer.Options().PerMinute)
 	return s, nil
@@ -75,45 +71,6 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "discord" }
-
-// Export posts the batch as one message per event when the channel is quiet, and as one
-// digest message per paced slot in a storm (sinks/chat.Export).
-func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
-}
-
-// Preview returns the JSON body the sink would post for e alone.
-func (s *Sink) Preview(e *core.Event) (string, error) {
-	return chat.Preview(s, e)
-}
-
-// PreviewDigest returns the JSON body of the digest message the sink would post for events
-// arriving faster than it may send.
-func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	return chat.PreviewDigest(s, events)
-}
-
-// EventBody renders one event: the user's template, or the default layout (chat.Messenger).
-func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.Body != nil {
-		return s.Body.Render(e)
-	}
-	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxEmbedTotal, func(f chat.Fields) ([]byte, int, error) {
-		return encode(s.layout.event(f))
-	})
-}
-
-// DigestBody renders the events merged into one message within the service's limits (chat.Messenger).
-func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
-	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
-	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxEmbedTotal}, func(v *chat.View) ([]byte, int, error) {
-		return encode(s.layout.digest(v))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("digest of %d events: %w", len(events), err)
-	}
-	return body, nil
-}
 
 // encode marshals m and reports its size for chat's fitting: the characters of its embeds, or
 // one past the limit when it breaks any of Discord's limits, so that the fit shows less.

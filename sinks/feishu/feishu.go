@@ -65,9 +65,10 @@ func validate(resp *http.Response, body []byte) error {
 	return chat.Validator(Codes)(resp, body)
 }
 
-// Sink is a feishu sink.
+// Sink is a feishu sink: a chat.Robot in Feishu's text or interactive card message. Its
+// Preview shows a body without timestamp and sign, which Post adds at send time.
 type Sink struct {
-	chat.Resources
+	chat.Robot
 	cfg    *Config
 	layout chat.TextLayout
 }
@@ -89,7 +90,10 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{Resources: res, cfg: cfg}
+	s := &Sink{cfg: cfg}
+	s.Robot = chat.NewRobot(res, chat.Format{Cluster: cfg.Cluster, Location: cfg.Location, Limit: Limit - signatureRoom,
+		Event: s.renderEvent, Digest: s.renderDigest, Template: templateBody,
+		DigestFix: "shorten label= or the mentions", Post: s.Post})
 	s.layout = chat.TextLayout{Style: chat.PlainText, Labels: cfg.Labels, Footer: mentions(cfg)}
 	if cfg.MsgType == "interactive" {
 		st := chat.Markdown
@@ -121,54 +125,26 @@ func mentions(cfg *Config) string {
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "feishu" }
 
-// Export implements core.Sink (see chat.Export).
-func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
+// renderDigest lays out a digest view; its size is the body's, which Limit bounds.
+func (s *Sink) renderDigest(v *chat.View) ([]byte, int, error) {
+	title, typ := chat.DigestTitle(v.Digest)
+	b, err := s.encode(typ, title, s.layout.Digest(v))
+	return b, len(b), err
 }
 
-// PreviewDigest is the JSON body herald would send for events merged into one message.
-func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	return chat.PreviewDigest(s, events)
+// renderEvent lays out one event; its size is the body's.
+func (s *Sink) renderEvent(f chat.Fields) ([]byte, int, error) {
+	b, err := s.encode(f.Type, chat.EventTitle(f), s.layout.Event(f))
+	return b, len(b), err
 }
 
-// DigestBody renders the events merged into one message that fits the limit.
-func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
-	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
-	title, typ := chat.DigestTitle(d)
-	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: Limit - signatureRoom}, func(v *chat.View) ([]byte, int, error) {
-		b, err := s.encode(typ, title, s.layout.Digest(v))
-		return b, len(b), err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
+// templateBody refuses a body template's output over Feishu's limit (with room for the
+// signature added at send time).
+func templateBody(_ *core.Event, b []byte) ([]byte, error) {
+	if len(b) > Limit-signatureRoom {
+		return nil, fmt.Errorf("the body template renders %d bytes, over Feishu's 20 KB; shorten it, e.g. {{ .Message | truncate 2000 }}", len(b))
 	}
-	return body, nil
-}
-
-// Preview implements sinks.Previewer: the JSON body herald would send for e alone (without
-// timestamp and sign, which are made at send time).
-func (s *Sink) Preview(e *core.Event) (string, error) {
-	return chat.Preview(s, e)
-}
-
-// EventBody renders one event: the user's template (cut to the limit), or the default layout
-// (chat.Messenger).
-func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.Body != nil {
-		b, err := s.Body.Render(e)
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > Limit-signatureRoom {
-			return nil, fmt.Errorf("the body template renders %d bytes, over Feishu's 20 KB; shorten it, e.g. {{ .Message | truncate 2000 }}", len(b))
-		}
-		return b, nil
-	}
-	f := chat.FieldsOf(e, s.cfg.Cluster, s.cfg.Location)
-	return chat.FitSingle(f, Limit-signatureRoom, func(f chat.Fields) ([]byte, int, error) {
-		b, err := s.encode(f.Type, chat.EventTitle(f), s.layout.Event(f))
-		return b, len(b), err
-	})
+	return b, nil
 }
 
 // Message bodies as Feishu documents them.

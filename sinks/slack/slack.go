@@ -7,9 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/golang/glog"
 
@@ -30,14 +28,13 @@ func init() {
 	})
 }
 
-// Sink is a slack sink.
+// Sink is a slack sink: a chat.Robot in Block Kit layout.
 type Sink struct {
-	chat.Resources // Body nil: the Block Kit layout
-	cfg            *Config
-	target         string
-	layout         *layout
-	loc            *time.Location
-	validate       httpx.Validator
+	chat.Robot
+	cfg      *Config
+	target   string
+	layout   *layout
+	validate httpx.Validator
 }
 
 // New builds a slack sink from its --sink value.
@@ -60,17 +57,13 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc := env.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	s := &Sink{
-		Resources: res,
-		cfg:       cfg,
-		target:    cfg.URL.String(),
-		layout:    &layout{mentions: cfg.Mentions, username: cfg.Username, iconEmoji: cfg.IconEmoji, channel: cfg.Channel},
-		loc:       loc,
+		cfg:    cfg,
+		target: cfg.URL.String(),
+		layout: &layout{mentions: cfg.Mentions, username: cfg.Username, iconEmoji: cfg.IconEmoji, channel: cfg.Channel},
 	}
+	s.Robot = chat.NewRobot(res, chat.Format{Cluster: cfg.Cluster, Location: env.Location, Limit: MaxBlocksTotal,
+		Event: s.renderSingle, Digest: s.renderDigest, Template: s.templateBody, Post: s.Post})
 	how := "incoming webhook"
 	if cfg.Mode == API {
 		s.validate = apiReply
@@ -84,46 +77,12 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "slack" }
 
-// Export posts the batch as one message per event when the channel is quiet, and as one
-// digest message per paced slot in a storm (sinks/chat.Export).
-func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
-}
-
-// Preview returns the JSON body the sink would post for e alone.
-func (s *Sink) Preview(e *core.Event) (string, error) {
-	return chat.Preview(s, e)
-}
-
-// PreviewDigest returns the JSON body of the digest message the sink would post for events
-// arriving faster than it may send.
-func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	return chat.PreviewDigest(s, events)
-}
-
-// DigestBody renders the events merged into one message within the service's limits (chat.Messenger).
-func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
-	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
-	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxBlocksTotal}, s.renderDigest)
-	if err != nil {
-		return nil, fmt.Errorf("digest of %d events: %w", len(events), err)
+// templateBody adds the channel to a body template's output for chat.postMessage.
+func (s *Sink) templateBody(_ *core.Event, body []byte) ([]byte, error) {
+	if s.cfg.Mode == API {
+		return withChannel(body, s.cfg.Channel)
 	}
 	return body, nil
-}
-
-// EventBody renders one event: the user's template, or the Block Kit layout.
-func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.Body != nil {
-		body, err := s.Body.Render(e)
-		if err != nil {
-			return nil, err
-		}
-		if s.cfg.Mode == API {
-			return withChannel(body, s.cfg.Channel)
-		}
-		return body, nil
-	}
-	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxBlocksTotal, s.renderSingle)
 }
 
 func (s *Sink) renderSingle(f chat.Fields) ([]byte, int, error) {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/golang/glog"
 
@@ -28,12 +27,11 @@ func init() {
 	})
 }
 
-// Sink is a teams sink.
+// Sink is a teams sink: a chat.Robot in the Adaptive Card layout.
 type Sink struct {
-	chat.Resources // Body nil: the Adaptive Card layout
-	cfg            *Config
-	target         string
-	loc            *time.Location
+	chat.Robot
+	cfg    *Config
+	target string
 }
 
 // New builds a teams sink from its --sink value.
@@ -51,16 +49,12 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc := env.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	s := &Sink{
-		Resources: res,
-		cfg:       cfg,
-		target:    cfg.URL.String(),
-		loc:       loc,
-	}
+	s := &Sink{cfg: cfg, target: cfg.URL.String()}
+	s.Robot = chat.NewRobot(res, chat.Format{Cluster: cfg.Cluster, Location: env.Location, Limit: MaxBody,
+		Event:    func(f chat.Fields) ([]byte, int, error) { return encode(event(f)) },
+		Digest:   func(v *chat.View) ([]byte, int, error) { return encode(digest(v)) },
+		Template: templateBody,
+		Post:     s.Post})
 	for _, n := range cfg.Notes {
 		glog.Warning(n)
 	}
@@ -72,45 +66,10 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "teams" }
 
-// Export posts the batch as one card per event when the channel is quiet, and as one digest
-// card per paced slot in a storm (sinks/chat.Export).
-func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
-}
-
-// Preview returns the JSON body the sink would post for e alone.
-func (s *Sink) Preview(e *core.Event) (string, error) {
-	return chat.Preview(s, e)
-}
-
-// PreviewDigest returns the JSON body of the digest card the sink would post for events
-// arriving faster than it may send.
-func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	return chat.PreviewDigest(s, events)
-}
-
-// EventBody renders one event: the user's template, or the default layout (chat.Messenger).
-func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.Body != nil {
-		body, err := s.Body.Render(e)
-		if err == nil && len(body) > MaxBody {
-			err = fmt.Errorf("the body template renders %d bytes for event %s, over Teams' %d; shorten long values with truncate, e.g. {{ .Message | truncate 4000 }}", len(body), e.Key(), MaxBody)
-		}
-		return body, err
-	}
-	return chat.FitSingle(chat.FieldsOf(e, s.cfg.Cluster, s.loc), MaxBody, func(f chat.Fields) ([]byte, int, error) {
-		return encode(event(f))
-	})
-}
-
-// DigestBody renders the events merged into one message within the service's limits (chat.Messenger).
-func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
-	d := chat.Summarize(events, s.cfg.Cluster, s.loc)
-	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: MaxBody}, func(v *chat.View) ([]byte, int, error) {
-		return encode(digest(v))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("digest of %d events: %w", len(events), err)
+// templateBody refuses a body template's output over Teams' limit.
+func templateBody(e *core.Event, body []byte) ([]byte, error) {
+	if len(body) > MaxBody {
+		return nil, fmt.Errorf("the body template renders %d bytes for event %s, over Teams' %d; shorten long values with truncate, e.g. {{ .Message | truncate 4000 }}", len(body), e.Key(), MaxBody)
 	}
 	return body, nil
 }

@@ -58,10 +58,10 @@ var Codes = httpx.Codes{
 
 // Sink is a wechat sink.
 type Sink struct {
-	chat.Resources // Body nil: the default layout
-	cfg            *Config
-	layout         chat.TextLayout
-	token          *tokenCache // app mode
+	chat.Robot
+	cfg    *Config
+	layout chat.TextLayout
+	token  *tokenCache // app mode
 }
 
 // New builds a wechat sink from its --sink value.
@@ -82,10 +82,12 @@ func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{
-		Resources: res,
-		cfg:       cfg,
-		layout:    chat.TextLayout{Style: style(cfg.MsgType), Labels: cfg.Labels},
+		cfg:    cfg,
+		layout: chat.TextLayout{Style: style(cfg.MsgType), Labels: cfg.Labels},
 	}
+	s.Robot = chat.NewRobot(res, chat.Format{Cluster: cfg.Cluster, Location: cfg.Location, Limit: cfg.Limit(),
+		Event: s.renderEvent, Digest: s.renderDigest, Template: s.completeTemplateBody,
+		DigestFix: "shorten label= or the mentions", Post: s.Post})
 	if cfg.Mode == ModeApp {
 		s.token = &tokenCache{cfg: cfg, client: res.Client}
 		glog.Infof("%s: Work WeChat application %d of corp %s via %s, to %s, %s messages", cfg.ID, cfg.AgentID, cfg.CorpID, cfg.Endpoint, strings.Join(cfg.ToUser, ","), cfg.MsgType)
@@ -131,57 +133,22 @@ func mentionFooter(cfg *Config) string {
 // Name implements core.Sink.
 func (s *Sink) Name() string { return "wechat" }
 
-// Export implements core.Sink: separate messages when the robot has free slots, otherwise
-// one digest of the batch in the next slot (see chat.Export).
-func (s *Sink) Export(ctx context.Context, events []*core.Event) error {
-	return chat.Export(ctx, s.Pacer, events, chat.Send(s))
+func (s *Sink) renderEvent(f chat.Fields) ([]byte, int, error) {
+	return s.encodeText(s.layout.Event(f))
+}
+func (s *Sink) renderDigest(v *chat.View) ([]byte, int, error) {
+	return s.encodeText(s.layout.Digest(v))
 }
 
-// PreviewDigest is the JSON body herald would send for events merged into one message.
-func (s *Sink) PreviewDigest(events []*core.Event) (string, error) {
-	return chat.PreviewDigest(s, events)
-}
-
-// DigestBody renders the events merged into one message that fits the limit.
-func (s *Sink) DigestBody(events []*core.Event) ([]byte, error) {
-	d := chat.Summarize(events, s.cfg.Cluster, s.cfg.Location)
-	body, _, err := chat.FitDigest(d, chat.FitOptions{Limit: s.cfg.Limit()}, func(v *chat.View) ([]byte, int, error) {
-		text := s.layout.Digest(v)
-		b, err := s.encode(text)
-		return b, len(text), err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("digest of %d events: %w; shorten label= or the mentions", len(events), err)
-	}
-	return body, nil
-}
-
-// Preview implements sinks.Previewer: the JSON body herald would send for e alone.
-func (s *Sink) Preview(e *core.Event) (string, error) {
-	return chat.Preview(s, e)
-}
-
-// EventBody renders one event: the user's template (its content cut to the limit), or the
-// default layout fitted to the limit.
-func (s *Sink) EventBody(e *core.Event) ([]byte, error) {
-	if s.Body != nil {
-		b, err := s.Body.Render(e)
-		if err != nil {
-			return nil, err
-		}
-		return s.completeTemplateBody(b)
-	}
-	f := chat.FieldsOf(e, s.cfg.Cluster, s.cfg.Location)
-	return chat.FitSingle(f, s.cfg.Limit(), func(f chat.Fields) ([]byte, int, error) {
-		text := s.layout.Event(f)
-		b, err := s.encode(text)
-		return b, len(text), err
-	})
+// encodeText wraps a laid-out text in the body; its size is the text's, which the limit bounds.
+func (s *Sink) encodeText(text string) ([]byte, int, error) {
+	b, err := s.encode(text)
+	return b, len(text), err
 }
 
 // completeTemplateBody cuts a template's content to the limit and, for the application API,
 // adds the recipients and agent ID the template left out.
-func (s *Sink) completeTemplateBody(b []byte) ([]byte, error) {
+func (s *Sink) completeTemplateBody(_ *core.Event, b []byte) ([]byte, error) {
 	var err error
 	for _, mt := range []string{"text", "markdown"} {
 		if b, err = chat.ClampJSONString(b, s.cfg.Limit(), mt, "content"); err != nil {
