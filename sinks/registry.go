@@ -66,6 +66,23 @@ type Target struct {
 	Params *uri.Params
 }
 
+// Constructor is a Definition's New for a sink package of the common shape: parse reads the
+// --sink value into the sink's Config (every bad parameter reported at once), build makes the
+// sink from it.
+func Constructor[C any, S core.Sink](parse func(Target, Env) (C, error), build func(C, Env) (S, error)) func(Target, Env) (core.Sink, error) {
+	return func(t Target, env Env) (core.Sink, error) {
+		cfg, err := parse(t, env)
+		if err != nil {
+			return nil, err
+		}
+		s, err := build(cfg, env)
+		if err != nil {
+			return nil, err // not s: a nil *Sink in a core.Sink is not nil
+		}
+		return s, nil
+	}
+}
+
 // Definition describes a sink type: how to build it, and every parameter it accepts (the same
 // list drives validation, suggestions, redaction and the generated reference).
 type Definition struct {
@@ -74,7 +91,8 @@ type Definition struct {
 	// Example is a whole --sink value.
 	Example string
 	Params  []uri.Param
-	New     func(t Target, env Env) (core.Sink, error)
+	// New builds the sink from its --sink value: Constructor(ParseConfig, New) of its package.
+	New func(t Target, env Env) (core.Sink, error)
 	// KubeEventer marks a scheme kube-eventer has: its parameters are read as kube-eventer's code
 	// reads them, and what kube-eventer ignored (an unknown parameter) is a warning, not an error.
 	// herald's own sinks stay strict.

@@ -25,7 +25,7 @@ func init() {
 		Summary: "each Warning event becomes an Alertmanager alert (API v2); repeats refresh the same alert, which resolves resolve_timeout after the event was last seen",
 		Example: "alertmanager:http://alertmanager.monitoring:9093?severity=BackOff:critical,OOMKilling:critical,*:warning&resolve_timeout=10m",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// Export keeps no state between calls: several may run at once.
 		Concurrency: 4,
 	})
@@ -40,17 +40,8 @@ type Sink struct {
 	now func() time.Time
 }
 
-// New builds an alertmanager sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config; env.Clock() is its clock.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config; env.Clock() is its clock.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	now := env.Clock()
 	if cfg.Token != "" {
 		cfg.HTTP.Secrets = append(cfg.HTTP.Secrets, cfg.Token.Reveal())

@@ -25,7 +25,7 @@ func init() {
 		Summary: "DingTalk group robot (kube-eventer's dingtalk sink): text or markdown, signature, @mentions; paced per robot, merged into digests in a storm",
 		Example: "dingtalk:https://oapi.dingtalk.com/robot/send?access_token=a5c19f3e02feba7bd5dfc22bfb04afa2&sign=SEC4801ebab0yeuq924909668e5979f7d&msg_type=markdown&at_mobiles=13800001111",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it.
 		KubeEventer: true,
 		Filter:      filter.KubeEventerRobot,
@@ -68,17 +68,8 @@ type Sink struct {
 	layout chat.TextLayout
 }
 
-// New builds a dingtalk sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds a sink from a parsed Config (tests set cfg.Clock first).
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	pacing := cfg.Pacing
 	pacing.Clock = cfg.Clock
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.robotID(), pacing)

@@ -26,7 +26,7 @@ func init() {
 		Summary:         "Discord channel webhook messages with embeds coloured by event type; storms become paced digests",
 		Example:         "discord:https://discord.com/api/webhooks/123456789012345678/XXXXXXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=role:234567890123456789",
 		Params:          Params,
-		New:             New,
+		New:             sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -38,17 +38,8 @@ type Sink struct {
 	layout *layout
 }
 
-// New builds a discord sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	robot := *cfg.URL
 	robot.RawQuery = ""
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, robot.String(), cfg.Pacing)

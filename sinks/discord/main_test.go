@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { chattest.Main(m) }
 // (sinks/chat/chattest).
 var kit = chattest.Chat[*discord.Sink, dcMessage]{
 	Kind: chattest.Kind[*discord.Sink]{Scheme: "discord", Name: "Discord", Params: discord.Params,
-		New: chattest.Builder(discord.ParseConfig, discord.NewSink, func(c *discord.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
+		New: chattest.Builder(discord.ParseConfig, discord.New, func(c *discord.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
 	Fake: func(t testing.TB, params string) (*chattest.Receiver[dcMessage], string) {
 		f := newFakeDiscord(t)
 		return f.Receiver, chattest.WithParams("discord:"+f.hookURL(), params)

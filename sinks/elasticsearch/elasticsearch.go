@@ -34,7 +34,7 @@ func init() {
 		Summary: "Elasticsearch (5, 6, 7, 8, 9) or OpenSearch daily indices or a data stream: one bulk request per batch, document id from event uid and count, per-document retry",
 		Example: "elasticsearch:https://es.logging:9200?index=kube-events-%Y.%m.%d&esUserName=herald&esUserSecret=${ES_PASSWORD}&template=true",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
 		KubeEventer: true,
 	})
@@ -55,18 +55,8 @@ type Sink struct {
 	aliasFailed  bool            // adding an alias failed (logged once)
 }
 
-// New builds an elasticsearch sink. It does not contact the cluster: a cluster that is down at
-// start delays delivery (the pipeline retries) instead of stopping herald.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config; with env.CheckOnly it contacts nothing.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config; with env.CheckOnly it contacts nothing.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	id, checkOnly := cfg.ID, env.CheckOnly
 	transport, err := httpx.NewTransport(cfg.HTTP)
 	if err != nil {

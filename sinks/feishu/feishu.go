@@ -26,7 +26,7 @@ func init() {
 		Summary:         "Feishu / Lark custom bot: message card or text, optional signature, @mentions; paced per bot, merged into digests in a storm",
 		Example:         "feishu:https://open.feishu.cn/open-apis/bot/v2/hook/0f3a9c5e-7b1d-4e2a-9c8f-6d5b4a3c2e1f?secret=qX9aT3bY7cZ1dW5e&at_all=true",
 		Params:          Params,
-		New:             New,
+		New:             sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -73,17 +73,8 @@ type Sink struct {
 	layout chat.TextLayout
 }
 
-// New builds a feishu sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds a sink from a parsed Config (tests set cfg.Clock first).
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	pacing := cfg.Pacing
 	pacing.Clock = cfg.Clock
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.robotID(), pacing)

@@ -13,4 +13,4 @@ func TestMain(m *testing.M) { chattest.Main(m) }
 
 // kind builds the Feishu sink without the registry, on a fake clock (sinks/chat/chattest).
 var kind = chattest.Kind[*feishu.Sink]{Scheme: "feishu", Name: "Feishu", Params: feishu.Params,
-	New: chattest.Builder(feishu.ParseConfig, feishu.NewSink, func(c *feishu.Config, clk clock.Clock) { c.Clock = clk })}
+	New: chattest.Builder(feishu.ParseConfig, feishu.New, func(c *feishu.Config, clk clock.Clock) { c.Clock = clk })}

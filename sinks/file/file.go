@@ -26,7 +26,7 @@ func init() {
 		Summary: "append events to a file (or /dev/stdout), one JSON object or rendered template per line, rotated by size, synced to disk per batch",
 		Example: "file:/var/log/herald/events.log?max_size=100&max_backups=5&level=Normal",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -42,19 +42,10 @@ type Sink struct {
 	ends []int        // where each line of data ends
 }
 
-// New builds a file sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink loads the template and opens the file (creating it), so that a directory that does not
+// New loads the template and opens the file (creating it), so that a directory that does not
 // exist or may not be written is refused at start with the fix. With env.CheckOnly it opens
 // nothing.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	s := &Sink{cfg: cfg, now: env.Clock()}
 	s.w = &rotator{
 		path: cfg.Path, maxSize: cfg.MaxSize, maxBackups: cfg.MaxBackups, maxAge: cfg.MaxAge,

@@ -94,7 +94,7 @@ func build(t testing.TB, value string, e sinks.Env) core.Sink {
 func newSink(t testing.TB, cfg file.Config, c *clock) *file.Sink {
 	t.Helper()
 	cfg.ID = "file#1"
-	s, err := file.NewSink(&cfg, env(c))
+	s, err := file.New(&cfg, env(c))
 	if err != nil {
 		t.Fatal(err)
 	}

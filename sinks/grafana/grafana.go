@@ -25,7 +25,7 @@ func init() {
 		Summary: "each event becomes a Grafana annotation with tags, on a dashboard or organization-wide",
 		Example: "grafana:https://grafana.example?token=${GRAFANA_TOKEN}&tags=k8s,herald&dashboard_uid=k8s-overview",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// Export keeps no state between calls: several may run at once.
 		Concurrency: 4,
 	})
@@ -49,17 +49,8 @@ type Sink struct {
 	now    func() time.Time
 }
 
-// New builds a grafana sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config; env.Clock() dates events without a time.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config; env.Clock() dates events without a time.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	now := env.Clock()
 	if cfg.Token != "" {
 		cfg.HTTP.Secrets = append(cfg.HTTP.Secrets, cfg.Token.Reveal())

@@ -27,7 +27,7 @@ func init() {
 		Summary: "Honeycomb dataset: one batch events API request per batch, kube-eventer's fields, the event's time, per-event status honoured",
 		Example: "honeycomb:?dataset=k8s-events&writekey=${HONEYCOMB_WRITEKEY}",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// Export keeps no state between calls: several may run at once.
 		Concurrency: 4,
 		// kube-eventer has this sink: its parameters are read as its code reads them.
@@ -82,17 +82,8 @@ type Sink struct {
 	now    func() time.Time
 }
 
-// New builds a honeycomb sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config; env.Clock() dates events without a time.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config; env.Clock() dates events without a time.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	now := env.Clock()
 	client, err := httpx.NewClient(cfg.HTTP)
 	if err != nil {

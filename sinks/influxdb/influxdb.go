@@ -36,7 +36,7 @@ func init() {
 		Summary: "InfluxDB 1.x database (the /write API) or InfluxDB 2 bucket: kube-eventer's measurements, tags and fields (or herald's layout), one write per batch",
 		Example: "influxdb:http://influxdb.monitoring:8086?db=k8s&user=herald&pw=${INFLUX_PASSWORD}&withfields=true",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
 		KubeEventer: true,
 	})
@@ -59,17 +59,8 @@ type Sink struct {
 	dbChecked bool // v1 form: CREATE DATABASE was sent
 }
 
-// New builds an influxdb sink. It does not contact the server.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config. It does not contact the server.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config. It does not contact the server.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	id := cfg.ID
 	transport, err := httpx.NewTransport(cfg.HTTP)
 	if err != nil {

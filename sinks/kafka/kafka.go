@@ -24,7 +24,7 @@ func init() {
 		Summary: "Kafka topic: one JSON record per event (kube-eventer's record, or herald.event/v1 with format=herald), key namespace/kind/name",
 		Example: "kafka:?brokers=kafka-0:9092&brokers=kafka-1:9092&eventstopic=k8s-events&compression=zstd",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
 		KubeEventer: true,
 	})
@@ -45,17 +45,8 @@ type Sink struct {
 	closed   bool
 }
 
-// New builds a kafka sink from its parameters. It does not contact the brokers.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config. The producer connects on the first export.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config. The producer connects on the first export.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	sc, err := cfg.saramaConfig()
 	if err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func init() {
 		Summary: "write events to herald's own log, one line each, as text or JSON (the default sink)",
 		Example: "log:?format=json&level=Normal",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
 		KubeEventer: true,
 	})
@@ -48,14 +48,25 @@ type Sink struct {
 	out  io.Writer
 }
 
-// New builds a log sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
+// Config is a parsed log sink value.
+type Config struct {
+	// JSON writes one JSON object per line on stdout (format=json), else a glog line.
+	JSON bool
+}
+
+// ParseConfig reads the log sink's parameters.
+func ParseConfig(t sinks.Target, _ sinks.Env) (*Config, error) {
 	format := t.Params.OneOf("format", "text", "json")
 	if err := t.Params.Err(); err != nil {
 		return nil, err
 	}
+	return &Config{JSON: format == "json"}, nil
+}
+
+// New builds a log sink from a parsed Config; env.Clock() dates events without a time.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	return &Sink{
-		json:     format == "json",
+		json:     cfg.JSON,
 		location: env.Location,
 		now:      env.Clock(),
 		line:     func(s string) { glog.InfoDepth(1, s) },

@@ -57,7 +57,7 @@ func init() {
 		Summary: "Grafana Loki push API: one entry per event in streams labelled by chosen event fields, the line the event as JSON or a template, snappy protobuf or JSON, per-stream order kept, a 400 bisected so only the refused entries are rejected",
 		Example: "loki:http://loki-gateway.loki:3100?tenant=team-a&label=job=herald&labels=namespace,kind,reason",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -97,18 +97,9 @@ type streamState struct {
 	used time.Time // when it was last pushed, by the sink's clock
 }
 
-// New builds a loki sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config: it loads the line template and builds the
+// New builds the sink from a parsed Config: it loads the line template and builds the
 // client. It connects to nothing.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	client, err := httpx.NewClient(cfg.HTTP)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func init() {
 		Summary: "MySQL or MariaDB table (kube-eventer's kube_event, created when absent): batched upserts, one row per event uid and count",
 		Example: "mysql:?herald:${MYSQL_PASSWORD}@tcp(mysql:3306)/kube_eventer?charset=utf8mb4&table=kube_event",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
 		KubeEventer: true,
 	})
@@ -68,19 +68,9 @@ type Sink struct {
 	info       *tableInfo // nil until the table has been checked (again after it vanished)
 }
 
-// New builds a mysql sink. It does not connect: a server that is down at start delays delivery
-// (the pipeline retries) instead of stopping herald.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config; unless env.CheckOnly, it prepares the table in
+// New builds the sink from a parsed Config; unless env.CheckOnly, it prepares the table in
 // the background.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	connector, err := mysql.NewConnector(cfg.Driver)
 	if err != nil {
 		return nil, fmt.Errorf("the DSN is not usable: %v", err)

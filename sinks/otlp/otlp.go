@@ -38,7 +38,7 @@ func init() {
 		Summary: "OpenTelemetry logs over OTLP/HTTP (protobuf, gzip): one LogRecord per event with the Kubernetes semantic conventions, one request per batch, partial success honoured",
 		Example: "otlp:http://otel-collector.observability:4318?level=Normal&resource=deployment.environment.name=prod&header=Authorization=Bearer%20${OTLP_TOKEN}",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -69,18 +69,9 @@ type Sink struct {
 	lastWarning string
 }
 
-// New builds an otlp sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config: its transport and, when the body comes from a
+// New builds the sink from a parsed Config: its transport and, when the body comes from a
 // template, the template. It connects to nothing.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	opts := cfg.HTTP
 	opts.Now = env.Clock()
 	client, err := httpx.NewClient(opts)

@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { chattest.Main(m) }
 // (sinks/chat/chattest).
 var kit = chattest.Chat[*slack.Sink, slackMessage]{
 	Kind: chattest.Kind[*slack.Sink]{Scheme: "slack", Name: "Slack", Params: slack.Params,
-		New: chattest.Builder(slack.ParseConfig, slack.NewSink, func(c *slack.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
+		New: chattest.Builder(slack.ParseConfig, slack.New, func(c *slack.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
 	Fake: func(t testing.TB, params string) (*chattest.Receiver[slackMessage], string) {
 		f := newFakeSlack(t)
 		return f.Receiver, chattest.WithParams("slack:"+f.hookURL(), params)

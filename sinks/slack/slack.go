@@ -24,7 +24,7 @@ func init() {
 		Summary:         "Slack messages in Block Kit layout, through an incoming webhook or chat.postMessage (token=); storms become paced digests",
 		Example:         "slack:https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX?level=Warning&mentions=S0123ABCD",
 		Params:          Params,
-		New:             New,
+		New:             sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -37,17 +37,8 @@ type Sink struct {
 	validate httpx.Validator
 }
 
-// New builds a slack sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	// The robot is the webhook, or the API token and channel: what one rate limit covers.
 	robot := cfg.URL.String()
 	if cfg.Mode == API {

@@ -35,7 +35,7 @@ func init() {
 		Summary: "Alibaba Cloud Log Service: one log per event with kube-eventer's fields, written with PutLogs (protobuf, lz4, signature v4)",
 		Example: "sls:https://sls.aliyuncs.com?project=k8s-log-c1234&logStore=k8s-event&topic=k8s-cluster-dev&regionId=cn-hangzhou&internal=false&accessKeyId=${SLS_AK_ID}&accessKeySecret=${SLS_AK_SECRET}&label=ClusterId,c1234",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it (filters: none, so every type).
 		KubeEventer: true,
 	})
@@ -65,17 +65,8 @@ type Sink struct {
 	meta   *metadataClient
 }
 
-// New builds an sls sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds the sink from a parsed Config; env.Clock() dates and signs requests.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds the sink from a parsed Config; env.Clock() dates and signs requests.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	now := env.Clock()
 	client, err := httpx.NewClient(cfg.HTTP)
 	if err != nil {

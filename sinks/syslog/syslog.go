@@ -25,7 +25,7 @@ func init() {
 		Summary: "syslog receiver (rsyslog, syslog-ng, a SIEM): RFC 5424 or 3164 over UDP, TCP or TLS, octet-counted, the object in structured data, severity from the type",
 		Example: "syslog://rsyslog.logging:6514?network=tls&facility=local0&level=Normal",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -42,17 +42,8 @@ type Sink struct {
 	ends []int  // where each frame of buf ends
 }
 
-// New builds a syslog sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink loads the template, if any. It connects to nothing: the first batch dials.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New loads the template, if any. It connects to nothing: the first batch dials.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	s := &Sink{cfg: cfg, now: env.Clock(), conn: conn{cfg: cfg}}
 	if cfg.Template != nil {
 		ctx := env.Ctx

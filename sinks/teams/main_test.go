@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { chattest.Main(m) }
 // (sinks/chat/chattest).
 var kit = chattest.Chat[*teams.Sink, teamsMessage]{
 	Kind: chattest.Kind[*teams.Sink]{Scheme: "teams", Name: "Teams", Params: teams.Params,
-		New: chattest.Builder(teams.ParseConfig, teams.NewSink, func(c *teams.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
+		New: chattest.Builder(teams.ParseConfig, teams.New, func(c *teams.Config, clk clock.Clock) { c.Pacing.Clock = clk })},
 	Fake: func(t testing.TB, params string) (*chattest.Receiver[teamsMessage], string) {
 		f := newFakeWorkflow(t)
 		return f.Receiver, chattest.WithParams("teams:"+f.hookURL(), params)

@@ -23,7 +23,7 @@ func init() {
 		Summary: "Microsoft Teams Adaptive Cards through a Workflows (Power Automate) webhook; storms become paced digest cards",
 		Example: "teams:https://prod-00.westeurope.logic.azure.com:443/workflows/0123456789abcdef/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=XXXXXXXXXXXXXXXXXXXX&level=Warning",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 	})
 }
 
@@ -34,17 +34,8 @@ type Sink struct {
 	target string
 }
 
-// New builds a teams sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds a sink from a parsed configuration (tests set cfg.Pacing.Clock).
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.URL.String(), cfg.Pacing)
 	if err != nil {
 		return nil, err

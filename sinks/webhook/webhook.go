@@ -25,7 +25,7 @@ func init() {
 		Summary: "one HTTP request per event to any receiver, the body rendered from a template (kube-eventer's webhook)",
 		Example: "webhook:https://receiver.example/events?level=Warning&method=POST&header=Content-Type=application/json",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// Export keeps no state between calls: several may run at once.
 		Concurrency: 4,
 		// A scheme kube-eventer has: read as its code reads it.
@@ -42,17 +42,8 @@ type Sink struct {
 	client *httpx.Client
 }
 
-// New builds a webhook sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink loads the body template, builds the client and says once what the sink will do.
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New loads the body template, builds the client and says once what the sink will do.
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	ctx := env.Ctx
 	if ctx == nil {
 		ctx = context.Background()

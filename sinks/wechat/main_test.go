@@ -13,4 +13,4 @@ func TestMain(m *testing.M) { chattest.Main(m) }
 
 // kind builds the Work WeChat sink without the registry, on a fake clock (sinks/chat/chattest).
 var kind = chattest.Kind[*wechat.Sink]{Scheme: "wechat", Name: "Work WeChat", Params: wechat.Params,
-	New: chattest.Builder(wechat.ParseConfig, wechat.NewSink, func(c *wechat.Config, clk clock.Clock) { c.Clock = clk })}
+	New: chattest.Builder(wechat.ParseConfig, wechat.New, func(c *wechat.Config, clk clock.Clock) { c.Clock = clk })}

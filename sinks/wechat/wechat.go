@@ -25,7 +25,7 @@ func init() {
 		Summary: "Work WeChat: a group robot (text or markdown, @mentions) or the application message API (kube-eventer's wechat:?corp_id=...); paced per robot, merged into digests in a storm",
 		Example: "wechat:https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa&msg_type=markdown&mentioned_list=zhangsan&namespaces=shop",
 		Params:  Params,
-		New:     New,
+		New:     sinks.Constructor(ParseConfig, New),
 		// A scheme kube-eventer has: read as its code reads it.
 		KubeEventer: true,
 		Filter:      filter.KubeEventerRobot,
@@ -64,17 +64,8 @@ type Sink struct {
 	token  *tokenCache // app mode
 }
 
-// New builds a wechat sink from its --sink value.
-func New(t sinks.Target, env sinks.Env) (core.Sink, error) {
-	cfg, err := ParseConfig(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return NewSink(cfg, env)
-}
-
-// NewSink builds a sink from a parsed Config (tests set cfg.Clock first).
-func NewSink(cfg *Config, env sinks.Env) (*Sink, error) {
+// New builds a sink from a parsed Config (tests set cfg.Clock first).
+func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	pacing := cfg.Pacing
 	pacing.Clock = cfg.Clock
 	res, err := chat.Open(env, cfg.HTTP, cfg.Template, cfg.robotID(), pacing)

@@ -42,7 +42,7 @@ type Kind[S Sink] struct {
 	New func(target sinks.Target, env sinks.Env, clk clock.Clock) (S, error)
 }
 
-// Builder makes a Kind's New from a sink's ParseConfig and NewSink, and setClock, which sets
+// Builder makes a Kind's New from a sink's ParseConfig and New, and setClock, which sets
 // the clock in the parsed config.
 func Builder[C, S any](parse func(sinks.Target, sinks.Env) (C, error), newSink func(C, sinks.Env) (S, error), setClock func(C, clock.Clock)) func(sinks.Target, sinks.Env, clock.Clock) (S, error) {
 	return func(target sinks.Target, env sinks.Env, clk clock.Clock) (S, error) {
