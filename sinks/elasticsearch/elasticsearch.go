@@ -55,7 +55,9 @@ type Sink struct {
 	aliasFailed  bool            // adding an alias failed (logged once)
 }
 
-// New builds the sink from a parsed Config; with env.CheckOnly it contacts nothing.
+// New builds the sink from a parsed Config; with env.CheckOnly it contacts nothing. It does
+// not wait for the cluster: a cluster that is down at start delays delivery (the pipeline
+// retries) instead of stopping herald.
 func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	id, checkOnly := cfg.ID, env.CheckOnly
 	transport, err := httpx.NewTransport(cfg.HTTP)

@@ -69,7 +69,8 @@ type Sink struct {
 }
 
 // New builds the sink from a parsed Config; unless env.CheckOnly, it prepares the table in
-// the background.
+// the background. It does not wait to connect: a server that is down at start delays delivery
+// (the pipeline retries) instead of stopping herald.
 func New(cfg *Config, env sinks.Env) (*Sink, error) {
 	connector, err := mysql.NewConnector(cfg.Driver)
 	if err != nil {
